@@ -1,0 +1,19 @@
+"""The built-in Transformer engine: pure PyTorch and numpy, never Qt.
+
+    import engine
+    model = engine.load("assets/models/translator.safetensors")
+    trace = model.run("the small cat sleeps")
+"""
+
+from .checkpoint import FORMAT, load
+from .config import ModelConfig
+from .errors import CheckpointError, InputError
+from .inspectable_model import InspectableModel, create
+from .tokenizer import Encoding, HFTokenizer, Tokenizer, bpe_tokenizer, word_level_tokenizer
+from .trace import Trace
+
+__all__ = [
+    "FORMAT", "CheckpointError", "Encoding", "HFTokenizer", "InputError", "InspectableModel",
+    "ModelConfig", "Tokenizer", "Trace", "bpe_tokenizer", "create", "load",
+    "word_level_tokenizer",
+]

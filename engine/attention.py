@@ -1,0 +1,81 @@
+"""Multi-head attention with an explicit softmax, so the attention pattern is a real tensor."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+
+import torch
+from torch import nn
+
+from .recorder import Recorder
+
+
+class MultiHeadAttention(nn.Module):
+    """``MultiHead(Q, K, V) = Concat(head_1..head_h) W_O``.
+
+    ``head_i = softmax(Q_i K_i^T / sqrt(d_k) + bias) V_i``, the softmax computed explicitly.
+
+    Shapes carry a batch dimension throughout: inputs ``[B, L, d_model]``.
+    Recorded (``name`` is e.g. ``encoder.0.self_attn``): ``.q`` (before scaling), ``.k``,
+    ``.v``, ``.scores`` (the exact softmax input, masked entries -inf), ``.pattern``
+    (the attention weights), ``.z`` (per-head output, after any ablation) and ``.out``.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, d_head: int, bias: bool = True,
+                 scale: bool = True, dropout: float = 0.0):
+        super().__init__()
+        self.n_heads = n_heads
+        self.d_head = d_head
+        self.scale = 1.0 / math.sqrt(d_head) if scale else 1.0
+        inner = n_heads * d_head
+        self.q_proj = nn.Linear(d_model, inner, bias=bias)
+        self.k_proj = nn.Linear(d_model, inner, bias=bias)
+        self.v_proj = nn.Linear(d_model, inner, bias=bias)
+        self.out_proj = nn.Linear(inner, d_model, bias=bias)
+        self.dropout = nn.Dropout(dropout)
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.n_heads, self.d_head).transpose(1, 2)
+
+    def forward(
+        self,
+        queries: torch.Tensor,
+        keys_values: torch.Tensor,
+        mask: torch.Tensor | None,
+        rec: Recorder,
+        name: str,
+        position_bias: torch.Tensor | None = None,
+        ablate_heads: Collection[int] = (),
+    ) -> torch.Tensor:
+        """``mask`` is boolean, broadcastable to ``[B, H, Lq, Lk]``, True where a key is visible."""
+        q = rec(f"{name}.q", self._split_heads(self.q_proj(queries)))
+        k = rec(f"{name}.k", self._split_heads(self.k_proj(keys_values)))
+        v = rec(f"{name}.v", self._split_heads(self.v_proj(keys_values)))
+
+        scores = torch.matmul(q, k.transpose(-2, -1))
+        if self.scale != 1.0:
+            scores = scores * self.scale
+        if position_bias is not None:
+            scores = scores + position_bias
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        rec(f"{name}.scores", scores)
+
+        pattern = torch.softmax(scores, dim=-1)
+        if mask is not None:
+            # A query that sees no key at all (a padding row) gets zeros, not NaN.
+            pattern = pattern.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+        rec(f"{name}.pattern", pattern)
+
+        z = torch.matmul(self.dropout(pattern), v)
+        if ablate_heads:
+            keep = torch.ones(self.n_heads, 1, 1, dtype=z.dtype, device=z.device)
+            keep[list(ablate_heads)] = 0.0
+            z = z * keep
+        rec(f"{name}.z", z)
+
+        batch, _, length, _ = z.shape
+        merged = z.transpose(1, 2).reshape(batch, length, self.n_heads * self.d_head)
+        return rec(f"{name}.out", self.out_proj(merged))

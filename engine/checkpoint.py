@@ -1,0 +1,211 @@
+"""Native checkpoints: one .safetensors file (tensors + config + tokenizer + summary), or a .pt file.
+
+Nothing read from a file is executed: safetensors holds only tensors and strings, and
+``.pt`` files are read with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import struct
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import ModelConfig
+from .errors import CheckpointError
+from .inspectable_model import InspectableModel
+from .model import Transformer
+from .tokenizer import tokenizer_from_json
+
+FORMAT = "transformer-inspector/1"
+TORCH_SUFFIXES = (".pt", ".pth", ".bin")
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+
+
+def save(model: InspectableModel, path) -> None:
+    """Write ``model`` to ``path`` atomically: a crash never leaves half a file behind."""
+    path = Path(path)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.module.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "config": model.config.to_json(),
+        "tokenizer": model.tokenizer.to_json(),
+        "name": model.name,
+        "training": json.dumps(model.training),
+        "sha256": tensor_digest(state),
+    }
+    if model.target_tokenizer is not model.tokenizer:
+        metadata["target_tokenizer"] = model.target_tokenizer.to_json()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+        os.close(handle)
+        if path.suffix in TORCH_SUFFIXES:
+            torch.save({**metadata, "state_dict": state}, temporary)
+        else:
+            save_file(state, temporary, metadata=metadata)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise OSError(f"cannot write checkpoint {path}: {error.strerror or error}") from error
+
+
+def tensor_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over names, shapes and bytes in name order: detects corrupted tensor data."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].contiguous()
+        digest.update(f"{name}:{list(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def load(path) -> InspectableModel:
+    """Load a native .safetensors/.pt checkpoint or a Hugging Face folder (or its config.json)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or folder")
+    if path.is_dir() or path.name == "config.json":
+        from .importers import load_hf_folder
+
+        return load_hf_folder(path if path.is_dir() else path.parent)
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        return _load_safetensors(path)
+    if suffix in TORCH_SUFFIXES:
+        return _load_torch(path)
+    raise CheckpointError(
+        f"{path.name}: unsupported format {suffix or '(no extension)'!r}; open a .safetensors, "
+        ".pt or .pth file, or a Hugging Face model folder")
+
+
+# ---- safetensors ------------------------------------------------------------------
+def read_safetensors_header(path: Path) -> dict:
+    """The header of a safetensors file, after checking that the file is whole."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        prefix = handle.read(8)
+        if len(prefix) < 8:
+            raise CheckpointError(f"{path.name}: not a checkpoint (only {size} bytes)")
+        (header_len,) = struct.unpack("<Q", prefix)
+        first = handle.read(1)
+        if first != b"{" or header_len > MAX_HEADER_BYTES:
+            raise CheckpointError(f"{path.name}: not a checkpoint (no safetensors header)")
+        if header_len > size - 8:
+            raise CheckpointError(f"{path.name}: truncated file: the header needs {header_len} "
+                                  f"bytes but only {size - 8} remain")
+        raw = first + handle.read(header_len - 1)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path.name}: corrupt header ({error})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path.name}: corrupt header (not a JSON object)")
+    data_end = max((v["data_offsets"][1] for k, v in header.items()
+                    if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v),
+                   default=0)
+    available = size - 8 - header_len
+    if data_end > available:
+        raise CheckpointError(f"{path.name}: truncated file: tensor data needs {data_end} bytes "
+                              f"but only {available} are present")
+    return header
+
+
+def _load_safetensors(path: Path) -> InspectableModel:
+    header = read_safetensors_header(path)
+    metadata = header.get("__metadata__") or {}
+    if "format" not in metadata:
+        if (path.parent / "config.json").exists():
+            from .importers import load_hf_folder
+
+            return load_hf_folder(path.parent)
+        raise CheckpointError(
+            f"{path.name}: a safetensors file without this app's metadata; if it belongs to a "
+            "Hugging Face model, open its folder (with config.json) instead")
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path.name}: corrupt tensor data ({error})") from None
+    return _build(path, metadata, state)
+
+
+# ---- torch files ------------------------------------------------------------------
+def _load_torch(path: Path) -> InspectableModel:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        if "weights_only" in str(error) or "Unsupported global" in str(error):
+            raise CheckpointError(
+                f"{path.name}: refused: the file holds Python objects whose loading would run "
+                f"code, and checkpoints are only read as plain tensors ({first_line})") from None
+        raise CheckpointError(f"{path.name}: not a PyTorch checkpoint ({first_line})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path.name}: corrupt or truncated PyTorch file ({detail})") from None
+    if isinstance(payload, dict) and "state_dict" in payload and "config" in payload:
+        metadata = {k: v for k, v in payload.items() if k != "state_dict"}
+        return _build(path, metadata, payload["state_dict"])
+    if isinstance(payload, dict) and payload and all(
+            isinstance(v, torch.Tensor) for v in payload.values()):
+        if (path.parent / "config.json").exists():
+            from .importers import load_hf_folder
+
+            return load_hf_folder(path.parent)
+        raise CheckpointError(
+            f"{path.name}: holds {len(payload)} tensors but no model config; save it with "
+            "model.save(), or open the Hugging Face folder it belongs to")
+    raise CheckpointError(f"{path.name}: not a checkpoint this app can read "
+                          f"(found a {type(payload).__name__})")
+
+
+# ---- shared ------------------------------------------------------------------------
+def _build(path: Path, metadata: dict, state: dict) -> InspectableModel:
+    fmt = metadata.get("format")
+    if fmt != FORMAT:
+        raise CheckpointError(f"{path.name}: unsupported checkpoint format {fmt!r}; "
+                              f"this version reads {FORMAT!r}")
+    try:
+        config = ModelConfig.from_json(metadata["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path.name}: invalid model config ({error})") from None
+    try:
+        tokenizer = tokenizer_from_json(metadata["tokenizer"])
+        target = metadata.get("target_tokenizer")
+        target_tokenizer = tokenizer_from_json(target) if target else None
+    except (KeyError, TypeError, ValueError, Exception) as error:
+        raise CheckpointError(f"{path.name}: invalid embedded tokenizer ({error})") from None
+    expected_digest = metadata.get("sha256")
+    if expected_digest and tensor_digest(state) != expected_digest:
+        raise CheckpointError(f"{path.name}: corrupt file: the tensor data does not match "
+                              "the checksum written when it was saved")
+    module = Transformer(config)
+    load_state(module, state, path.name)
+    training = json.loads(metadata.get("training") or "{}")
+    return InspectableModel(module, tokenizer, metadata.get("name") or path.stem, training,
+                            target_tokenizer, str(path))
+
+
+def load_state(module: torch.nn.Module, state: dict[str, torch.Tensor], label: str) -> None:
+    """Copy ``state`` into ``module``; every missing, unexpected or misshaped tensor is named."""
+    expected = module.state_dict()
+    problems = []
+    for name in sorted(set(expected) - set(state)):
+        problems.append(f"missing tensor {name!r} (expected shape {list(expected[name].shape)})")
+    for name in sorted(set(state) - set(expected)):
+        problems.append(f"unexpected tensor {name!r} (shape {list(state[name].shape)})")
+    for name in sorted(set(state) & set(expected)):
+        if tuple(state[name].shape) != tuple(expected[name].shape):
+            problems.append(f"tensor {name!r} has shape {list(state[name].shape)} in the file, "
+                            f"but the config needs {list(expected[name].shape)}")
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise CheckpointError(f"{label}: " + "; ".join(problems[:5]) + more)
+    module.load_state_dict({k: v.float() for k, v in state.items()})

@@ -1,0 +1,34 @@
+"""Importers of other checkpoint formats into the built-in engine (Hugging Face folders)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import CheckpointError
+
+# model_type -> function(folder, config_dict) -> InspectableModel. Families register here.
+HF_IMPORTERS: dict[str, Callable] = {}
+
+
+def load_hf_folder(folder: Path):
+    """Load a Hugging Face model folder offline; never runs code from the folder."""
+    config_path = folder / "config.json"
+    if not config_path.exists():
+        raise CheckpointError(f"{folder}: not a model folder (no config.json)")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{config_path}: unreadable config.json ({error})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_path}: config.json is not a JSON object")
+    supported = ", ".join(sorted(HF_IMPORTERS)) or "none yet"
+    if config.get("auto_map") or config.get("trust_remote_code"):
+        raise CheckpointError(f"{folder.name}: this model needs its own Python code "
+                              f"(auto_map), which is never run; supported types: {supported}")
+    model_type = config.get("model_type")
+    if model_type not in HF_IMPORTERS:
+        raise CheckpointError(f"{folder.name}: unsupported model_type {model_type!r}; "
+                              f"supported: {supported}")
+    return HF_IMPORTERS[model_type](folder, config)

@@ -1,0 +1,201 @@
+"""InspectableModel: a Transformer with its tokenizer, run on text and returning a Trace."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import torch
+
+from .config import ModelConfig
+from .decoding import greedy_decode
+from .errors import InputError
+from .model import Ablation, Transformer
+from .recorder import Recorder
+from .tokenizer import Tokenizer
+from .trace import Trace, collect
+
+DECODER_ONLY_CONTINUATION = 20  # default new tokens after a decoder-only prompt
+
+
+class InspectableModel:
+    """What ``engine.load`` returns: name, config, kinds, ``run`` and ``save``."""
+
+    def __init__(self, module: Transformer, tokenizer: Tokenizer, name: str,
+                 training: dict | None = None, target_tokenizer: Tokenizer | None = None,
+                 source_path: str | None = None):
+        self.module = module.eval()
+        self.tokenizer = tokenizer
+        self.target_tokenizer = target_tokenizer or tokenizer
+        self.name = name
+        self.training = training or {}
+        self.source_path = source_path
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.module.config
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.config.kinds
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    def n_layers(self, kind: str) -> int:
+        return self.config.n_encoder_layers if kind == "encoder" else self.config.n_decoder_layers
+
+    def save(self, path) -> None:
+        """Write a native checkpoint (``.safetensors``; ``.pt`` also works)."""
+        from .checkpoint import save
+
+        save(self, path)
+
+    def translate(self, source: str, **kwargs) -> str:
+        """The model's greedy output for ``source``, as text."""
+        return self.run(source, record=False, **kwargs).output_text
+
+    # ---- running ----------------------------------------------------------
+    def run(self, source: str, target: str | None = None, *, max_new_tokens: int | None = None,
+            ablate: Iterable = (), record: bool = True) -> Trace:
+        """Tokenize, decode greedily if ``target`` is None, then record one teacher-forced pass."""
+        ablated = self._check_ablation(ablate)
+        ablation = _as_ablation(ablated)
+        source_ids, source_tokens = self._encode_source(source)
+        config = self.config
+        decode_ms = 0.0
+        decoded = False
+
+        if config.architecture == "encoder-only":
+            if target:
+                raise InputError("an encoder-only model takes no target text")
+            target_ids: list[int] = []
+        elif config.architecture == "decoder-only":
+            target_ids = list(source_ids)
+            source_ids, source_tokens = [], []
+            if target:
+                target_ids += self._strip_start(self.target_tokenizer.encode(target).ids)
+            else:
+                budget = DECODER_ONLY_CONTINUATION if max_new_tokens is None else max_new_tokens
+                start = time.perf_counter()
+                target_ids += self._decode(None, target_ids, budget, ablation)
+                decode_ms = (time.perf_counter() - start) * 1000
+                decoded = True
+        else:
+            start_id = config.decoder_start_token_id
+            if start_id is None:
+                raise InputError("this model defines no decoder start token")
+            if target is None:
+                budget = config.max_decode_length if max_new_tokens is None else max_new_tokens
+                start = time.perf_counter()
+                target_ids = [start_id] + self._decode(source_ids, [start_id], budget, ablation)
+                decode_ms = (time.perf_counter() - start) * 1000
+                decoded = True
+            else:
+                if not isinstance(target, str):
+                    raise InputError(f"target must be text or None, not {type(target).__name__}")
+                target_ids = [start_id] + self.target_tokenizer.encode(target).ids
+        self._check_length(target_ids, "target")
+
+        rec = Recorder(enabled=record)
+        src = torch.tensor([source_ids]) if source_ids else None
+        tgt = torch.tensor([target_ids]) if target_ids else None
+        start = time.perf_counter()
+        with torch.inference_mode():
+            logits = self.module(src, tgt, rec, ablation)
+        forward_ms = (time.perf_counter() - start) * 1000
+
+        n_layers = {kind: self.n_layers(kind) for kind in self.kinds}
+        attention, activations = collect(rec.values, self.kinds, n_layers)
+        logits_np = None
+        predicted: list[str] = []
+        if logits is not None:
+            logits_np = logits[0].float().numpy()
+            logits_np.flags.writeable = False
+            predicted = self.target_tokenizer.tokens_of(logits[0].argmax(dim=-1).tolist())
+        output_ids = target_ids[1:] if config.architecture == "encoder-decoder" else target_ids
+        return Trace(
+            source_tokens=source_tokens,
+            target_tokens=self.target_tokenizer.tokens_of(target_ids),
+            predicted_tokens=predicted,
+            attention=attention,
+            activations=activations,
+            logits=logits_np,
+            source_ids=list(source_ids),
+            target_ids=list(target_ids),
+            output_text=self.target_tokenizer.decode(output_ids) if decoded else "",
+            model_name=self.name,
+            ablated=ablated,
+            forward_ms=forward_ms,
+            decode_ms=decode_ms,
+        )
+
+    # ---- helpers ----------------------------------------------------------
+    def _encode_source(self, source) -> tuple[list[int], list[str]]:
+        if not isinstance(source, str):
+            raise InputError(f"source must be text, not {type(source).__name__}")
+        if not source.strip():
+            raise InputError("the source text is empty")
+        encoding = self.tokenizer.encode(source)
+        if not encoding.ids:
+            raise InputError(f"the source text {source!r} produced no tokens")
+        self._check_length(encoding.ids, "source")
+        return list(encoding.ids), list(encoding.tokens)
+
+    def _check_length(self, ids: list[int], what: str) -> None:
+        config = self.config
+        if config.positions == "learned" and len(ids) > config.max_positions:
+            raise InputError(f"the {what} has {len(ids)} tokens; this model's learned positions "
+                             f"stop at {config.max_positions}")
+
+    def _strip_start(self, ids: list[int]) -> list[int]:
+        bos = self.config.bos_token_id
+        return ids[1:] if ids and bos is not None and ids[0] == bos else ids
+
+    def _decode(self, source_ids, prefix: list[int], budget: int, ablation: Ablation) -> list[int]:
+        if not isinstance(budget, int) or budget < 0:
+            raise InputError(f"max_new_tokens must be a non-negative integer, got {budget!r}")
+        if self.config.positions == "learned":
+            budget = min(budget, self.config.max_positions - len(prefix))
+        src = torch.tensor([source_ids]) if source_ids is not None else None
+        return greedy_decode(self.module, src, torch.tensor([prefix]), budget,
+                             self.config.eos_token_id, ablation)[0]
+
+    def _check_ablation(self, ablate: Iterable) -> tuple[tuple[str, int, int], ...]:
+        items = []
+        for item in ablate:
+            try:
+                kind, layer, head = item
+            except (TypeError, ValueError):
+                raise InputError(f"ablate item {item!r} is not (kind, layer, head)") from None
+            if kind not in self.kinds:
+                raise InputError(f"ablate item {item!r}: kind must be one of {self.kinds}")
+            if not isinstance(layer, int) or not 0 <= layer < self.n_layers(kind):
+                raise InputError(f"ablate item {item!r}: layer must be in 0..{self.n_layers(kind) - 1}")
+            if not isinstance(head, int) or not 0 <= head < self.config.n_heads:
+                raise InputError(f"ablate item {item!r}: head must be in 0..{self.config.n_heads - 1}")
+            items.append((kind, layer, head))
+        return tuple(sorted(set(items)))
+
+
+def _as_ablation(items: tuple[tuple[str, int, int], ...]) -> Ablation:
+    ablation: dict[str, dict[int, set[int]]] = {}
+    for kind, layer, head in items:
+        ablation.setdefault(kind, {}).setdefault(layer, set()).add(head)
+    return {k: {layer: frozenset(h) for layer, h in v.items()} for k, v in ablation.items()}
+
+
+def create(config: ModelConfig, tokenizer: Tokenizer, name: str = "untrained model",
+           seed: int = 0) -> InspectableModel:
+    """A freshly initialised model (Xavier-uniform matrices, as in the 2017 paper's code)."""
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        module = Transformer(config)
+        for parameter in module.parameters():
+            if parameter.dim() > 1:
+                torch.nn.init.xavier_uniform_(parameter)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return InspectableModel(module, tokenizer, name)

@@ -1,0 +1,83 @@
+"""Position information: sinusoidal and learned tables, T5's relative bias, and attention masks."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def sinusoidal_table(length: int, d_model: int, layout: str = "interleaved") -> torch.Tensor:
+    """``PE(pos, 2i) = sin(pos / 10000^(2i/d))``, ``PE(pos, 2i+1) = cos(...)`` as in the 2017 paper.
+
+    ``layout="split"`` puts every sine in the first half and every cosine in the second
+    (Marian's layout); the frequencies are the same.
+    """
+    positions = torch.arange(length, dtype=torch.float64).unsqueeze(1)
+    frequencies = torch.pow(10000.0, -torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    angles = positions * frequencies
+    table = torch.zeros(length, d_model, dtype=torch.float64)
+    if layout == "interleaved":
+        table[:, 0::2] = torch.sin(angles)
+        table[:, 1::2] = torch.cos(angles)
+    else:
+        half = d_model // 2
+        table[:, :half] = torch.sin(angles)
+        table[:, half:] = torch.cos(angles)
+    return table.float()
+
+
+class RelativePositionBias(nn.Module):
+    """T5's bucketed relative position bias, ``[1, heads, q, k]``, computed once per stack."""
+
+    def __init__(self, n_heads: int, n_buckets: int, max_distance: int, bidirectional: bool):
+        super().__init__()
+        self.n_buckets = n_buckets
+        self.max_distance = max_distance
+        self.bidirectional = bidirectional
+        self.embedding = nn.Embedding(n_buckets, n_heads)
+
+    def bucket(self, relative: torch.Tensor) -> torch.Tensor:
+        """Map ``key - query`` offsets to bucket ids: exact for small offsets, log-spaced beyond."""
+        n_buckets = self.n_buckets
+        bucket = torch.zeros_like(relative)
+        if self.bidirectional:
+            n_buckets //= 2
+            bucket = bucket + (relative > 0).long() * n_buckets
+            distance = relative.abs()
+        else:
+            distance = -torch.clamp(relative, max=0)
+        max_exact = n_buckets // 2
+        is_small = distance < max_exact
+        # Log-spaced buckets for distances from max_exact up to max_distance.
+        log_ratio = torch.log(distance.float().clamp(min=1) / max_exact) / math.log(
+            self.max_distance / max_exact
+        )
+        large = max_exact + (log_ratio * (n_buckets - max_exact)).long()
+        large = torch.clamp(large, max=n_buckets - 1)
+        return bucket + torch.where(is_small, distance, large)
+
+    def forward(self, q_len: int, k_len: int) -> torch.Tensor:
+        device = self.embedding.weight.device
+        query = torch.arange(q_len, device=device).unsqueeze(1)
+        key = torch.arange(k_len, device=device).unsqueeze(0)
+        buckets = self.bucket(key - query)
+        return self.embedding(buckets).permute(2, 0, 1).unsqueeze(0)
+
+
+def causal_mask(length: int, device: torch.device | None = None) -> torch.Tensor:
+    """``[L, L]`` boolean, True on and below the diagonal."""
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+
+
+def window_mask(q_len: int, k_len: int, window: int, causal: bool,
+                device: torch.device | None = None) -> torch.Tensor:
+    """Local attention: query i sees keys j with ``|i - j| <= window``.
+
+    A causal window sees the last ``window`` keys, itself included: ``0 <= i - j < window``.
+    """
+    offset = torch.arange(q_len, device=device).unsqueeze(1) - torch.arange(k_len, device=device)
+    if causal:
+        return (offset >= 0) & (offset < window)
+    return offset.abs() <= window

@@ -1,0 +1,158 @@
+"""Tokenizers: a small interface, implemented on the Hugging Face ``tokenizers`` library.
+
+A tokenizer's JSON is embedded in every native checkpoint, so a checkpoint is one file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer as HFTokenizersBackend
+
+SPECIAL_TOKENS = ("<pad>", "<unk>", "<s>", "</s>")  # ids 0..3 in tokenizers built here
+# Words, French elisions ("l'", "qu'") kept whole, and single punctuation marks.
+WORD_PATTERN = r"\w+'(?=\w)|\w+|[^\w\s]"
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Token ids and the token strings the user sees, position by position."""
+
+    ids: list[int]
+    tokens: list[str]
+
+
+class Tokenizer(ABC):
+    """What the engine needs of a tokenizer. ``encode`` adds the model's own special tokens."""
+
+    kind: str = "tokenizer"  # shown to the user, e.g. "word-level", "BPE", "SentencePiece"
+
+    @abstractmethod
+    def encode(self, text: str) -> Encoding: ...
+
+    @abstractmethod
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text for ``ids``, special tokens dropped."""
+
+    @abstractmethod
+    def id_to_token(self, token_id: int) -> str: ...
+
+    @abstractmethod
+    def token_to_id(self, token: str) -> int | None: ...
+
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int: ...
+
+    @abstractmethod
+    def to_json(self) -> str:
+        """A JSON string from which ``tokenizer_from_json`` rebuilds this tokenizer."""
+
+    def tokens_of(self, ids: Iterable[int]) -> list[str]:
+        return [self.id_to_token(int(i)) for i in ids]
+
+
+class HFTokenizer(Tokenizer):
+    """A ``tokenizers.Tokenizer`` (word-level, BPE, Unigram, WordPiece) behind our interface."""
+
+    def __init__(self, backend: HFTokenizersBackend, kind: str | None = None):
+        self.backend = backend
+        self.kind = kind or _describe_model(backend)
+
+    def encode(self, text: str) -> Encoding:
+        encoded = self.backend.encode(text)
+        return Encoding(list(encoded.ids), list(encoded.tokens))
+
+    def decode(self, ids: Iterable[int]) -> str:
+        text = self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
+        if isinstance(self.backend.model, models.WordLevel):
+            text = _join_words(text)
+        return text
+
+    def id_to_token(self, token_id: int) -> str:
+        token = self.backend.id_to_token(int(token_id))
+        return token if token is not None else f"<id {token_id}>"
+
+    def token_to_id(self, token: str) -> int | None:
+        return self.backend.token_to_id(token)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.backend.get_vocab_size(with_added_tokens=True)
+
+    def to_json(self) -> str:
+        return self.backend.to_str()
+
+
+def _describe_model(backend: HFTokenizersBackend) -> str:
+    return {
+        "WordLevel": "word-level",
+        "BPE": "BPE",
+        "Unigram": "Unigram (SentencePiece)",
+        "WordPiece": "WordPiece",
+    }.get(type(backend.model).__name__, type(backend.model).__name__)
+
+
+def _join_words(text: str) -> str:
+    """Undo word-level spacing: no space before punctuation or after an elision."""
+    text = re.sub(r" ([.,;:!?)])", r"\1", text)
+    text = re.sub(r"(\w') ", r"\1", text)
+    return text
+
+
+def _finish(backend: HFTokenizersBackend, lowercase: bool, append_eos: bool,
+            prepend_bos: bool) -> HFTokenizersBackend:
+    steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if lowercase else [])
+    backend.normalizer = normalizers.Sequence(steps)
+    backend.add_special_tokens(list(SPECIAL_TOKENS))
+    template = ("<s> " if prepend_bos else "") + "$A" + (" </s>" if append_eos else "")
+    backend.post_processor = processors.TemplateProcessing(
+        single=template, special_tokens=[("<s>", 2), ("</s>", 3)])
+    return backend
+
+
+def word_level_tokenizer(words: Iterable[str], *, lowercase: bool = True, append_eos: bool = True,
+                         prepend_bos: bool = False) -> HFTokenizer:
+    """One id per word; specials ``<pad> <unk> <s> </s>`` are ids 0-3; unknown words -> ``<unk>``."""
+    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS)}
+    for word in words:
+        word = word.lower() if lowercase else word
+        vocab.setdefault(word, len(vocab))
+    backend = HFTokenizersBackend(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Split(Regex(WORD_PATTERN), behavior="isolated"),
+    ])
+    return HFTokenizer(_finish(backend, lowercase, append_eos, prepend_bos), "word-level")
+
+
+def bpe_tokenizer(texts: Iterable[str], vocab_size: int, *, lowercase: bool = False,
+                  append_eos: bool = True, prepend_bos: bool = False) -> HFTokenizer:
+    """A BPE tokenizer trained on ``texts``; words start with the visible marker "▁"."""
+    backend = HFTokenizersBackend(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS))
+    backend.train_from_iterator(texts, trainer)
+    return HFTokenizer(_finish(backend, lowercase, append_eos, prepend_bos), "BPE")
+
+
+# Other tokenizer families (e.g. Marian's SentencePiece pair) register a loader for their
+# JSON "type" here; plain ``tokenizers`` JSON needs no type.
+TOKENIZER_LOADERS: dict[str, Callable[[dict], Tokenizer]] = {}
+
+
+def tokenizer_from_json(text: str) -> Tokenizer:
+    """Rebuild a tokenizer from ``Tokenizer.to_json()``; raises ValueError on anything else."""
+    data = json.loads(text)
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind in TOKENIZER_LOADERS:
+        return TOKENIZER_LOADERS[kind](data)
+    if isinstance(data, dict) and "model" in data:
+        return HFTokenizer(HFTokenizersBackend.from_str(text))
+    raise ValueError(f"unknown tokenizer JSON (type {kind!r})")

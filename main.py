@@ -1,0 +1,25 @@
+"""Transformer Inspector: the GUI by default; ``export`` renders a plot or its data headlessly.
+
+    python main.py [--checkpoint PATH] [--source TEXT] [--target TEXT] [--screenshot OUT.png]
+    python main.py export [--checkpoint PATH] --source TEXT [--target TEXT] --kind cross \\
+        --layer 1 --head 0|mean|max --out FILE.png|.svg|.pdf|.npz|.csv
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "export":
+        from visualizer.export_command import main as export_main
+
+        return export_main(argv[1:])
+    from visualizer.app import run_app
+
+    return run_app(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
