@@ -1,0 +1,122 @@
+"""The all-heads grid: thumbnails equal the trace, a click opens the right head."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from tests.conftest import make_tiny_model
+from visualizer.app_state import AppState
+from visualizer.head_grid_view import HeadGridView, build_mosaic, pool_patterns
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    model = make_tiny_model()
+    return model, model.run("the small cat sleeps", "le petit chat dort")
+
+
+@pytest.fixture
+def grid(qtbot, tiny_run):
+    model, trace = tiny_run
+    state = AppState()
+    state.set_model(model)
+    state.set_trace(trace)
+    view = HeadGridView(state)
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    return state, view
+
+
+def test_every_thumbnail_is_its_heads_pattern(grid, tiny_run):
+    state, view = grid
+    trace = tiny_run[1]
+    for kind in ("encoder", "decoder", "cross"):
+        state.set_selection(kind=kind)
+        stack = trace.attention[kind]
+        assert view.mosaic is not None
+        for layer in range(stack.shape[0]):
+            for head in range(stack.shape[1]):
+                np.testing.assert_array_equal(view.thumbnail(layer, head), stack[layer, head])
+        # the image on screen is the mosaic, and the gaps between tiles are transparent (NaN)
+        np.testing.assert_array_equal(view.image.image, view.mosaic)
+        assert np.isnan(view.mosaic).sum() > 0
+
+
+def test_cross_thumbnails_keep_rows_as_decoder_queries(grid, tiny_run):
+    state, view = grid
+    trace = tiny_run[1]
+    state.set_selection(kind="cross")
+    assert view.tile_shape == (len(trace.target_tokens), len(trace.source_tokens))
+
+
+def test_long_sequences_are_max_pooled_so_peaks_stay_visible():
+    stack = np.zeros((1, 1, 10, 10), dtype=np.float32)
+    stack[0, 0, 7, 2] = 0.9
+    pooled = pool_patterns(stack, max_side=4)
+    assert pooled.shape == (1, 1, 4, 4)  # ceil(10/3) blocks of 3
+    assert pooled[0, 0, 2, 0] == pytest.approx(0.9)
+    assert pooled.max() == pytest.approx(0.9)
+
+
+def test_mosaic_places_tiles_row_by_layer_and_column_by_head():
+    tiles = np.arange(2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2)
+    mosaic = build_mosaic(tiles, gap=1)
+    assert mosaic.shape == (2 * 3 - 1, 3 * 3 - 1)
+    np.testing.assert_array_equal(mosaic[3:5, 6:8], tiles[1, 2])
+    assert np.isnan(mosaic[2]).all()
+
+
+def _click_tile(qtbot, view, layer, head):
+    rows, cols = view.tile_shape
+    row, col = view.tile_origin(layer, head)
+    scene_point = view.image.mapToScene(col + cols / 2, row + rows / 2)
+    widget_point = view.graphics.mapFromScene(scene_point)
+    qtbot.mouseClick(view.graphics.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(
+        round(widget_point.x()), round(widget_point.y())))
+
+
+def test_clicking_a_thumbnail_selects_that_head_and_announces_it(qtbot, grid):
+    state, view = grid
+    state.set_selection(kind="decoder", layer=0, head=0)
+    with qtbot.waitSignal(view.headActivated, timeout=2000) as blocker:
+        _click_tile(qtbot, view, layer=1, head=2)
+    assert blocker.args == ["decoder", 1, 2]
+    assert (state.kind, state.layer, state.head) == ("decoder", 1, 2)
+
+
+def test_selected_head_is_outlined(grid):
+    state, view = grid
+    state.set_selection(kind="encoder", layer=1, head=3)
+    rect = view.highlight.rect()
+    row, col = view.tile_origin(1, 3)
+    assert view.highlight.isVisible()
+    assert rect.contains(col + 0.5, row + 0.5) and rect.width() < view.tile_shape[1] + 2
+    state.set_selection(head="mean")  # mean of heads: the whole layer row is outlined
+    assert view.highlight.rect().width() >= view.mosaic.shape[1]
+
+
+def test_kind_selector_and_options_follow_the_state(grid):
+    state, view = grid
+    view.kind_selector.setCurrentIndex(view.kind_selector.findData("cross"))
+    assert state.kind == "cross"
+    state.set_selection(kind="encoder")
+    assert view.kind_selector.currentData() == "encoder"
+    assert tuple(view.image.levels) == (0.0, 1.0)
+    state.set_option(auto_levels=True)
+    assert tuple(view.image.levels) == pytest.approx(
+        (np.nanmin(view.mosaic), np.nanmax(view.mosaic)))
+
+
+def test_hidden_grid_draws_when_shown(qtbot, tiny_run):
+    model, trace = tiny_run
+    state = AppState()
+    state.set_model(model)
+    view = HeadGridView(state)
+    qtbot.addWidget(view)
+    state.set_trace(trace)
+    assert view.mosaic is None  # nothing computed while hidden
+    view.show()
+    qtbot.waitExposed(view)
+    np.testing.assert_array_equal(view.thumbnail(0, 0), trace.attention[state.kind][0, 0])

@@ -1,0 +1,266 @@
+"""HeadGridView: every layer x head attention pattern of one kind, as a single raster mosaic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QPen
+from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from .app_state import AppState
+
+KIND_TITLES = {"encoder": "encoder self-attention", "decoder": "decoder self-attention",
+               "cross": "cross-attention (decoder → encoder)"}
+
+
+def pool_patterns(stack: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink ``[L, H, Q, K]`` patterns so no side exceeds ``max_side``, by block maxima.
+
+    Maxima rather than means, so that one sharp attention peak stays visible in a thumbnail.
+    """
+    layers, heads, queries, keys = stack.shape
+    fq, fk = math.ceil(queries / max_side), math.ceil(keys / max_side)
+    if fq == 1 and fk == 1:
+        return stack
+    padded = np.zeros((layers, heads, math.ceil(queries / fq) * fq, math.ceil(keys / fk) * fk),
+                      dtype=np.float32)
+    padded[:, :, :queries, :keys] = stack
+    blocks = padded.reshape(layers, heads, padded.shape[2] // fq, fq, padded.shape[3] // fk, fk)
+    return blocks.max(axis=(3, 5))
+
+
+def build_mosaic(tiles: np.ndarray, gap: int) -> np.ndarray:
+    """Lay ``[L, H, q, k]`` tiles out as one ``[L*(q+gap)-gap, H*(k+gap)-gap]`` image, NaN gaps."""
+    layers, heads, rows, cols = tiles.shape
+    canvas = np.full((layers, rows + gap, heads, cols + gap), np.nan, dtype=np.float32)
+    canvas[:, :rows, :, :cols] = tiles.transpose(0, 2, 1, 3)
+    mosaic = canvas.reshape(layers * (rows + gap), heads * (cols + gap))
+    return np.ascontiguousarray(mosaic[: mosaic.shape[0] - gap, : mosaic.shape[1] - gap])
+
+
+class HeadGridView(QWidget):
+    """A layers x heads grid of attention thumbnails (like BertViz's model view, but raster).
+
+    One ImageItem holds the whole mosaic, so 12 x 12 heads at 512 tokens draws in one pass.
+    Thumbnails are max-pooled down to ``thumbnail_side`` pixels.
+
+    Signals:
+        headActivated(str, int, int): (kind, layer, head) of a clicked thumbnail.
+    """
+
+    headActivated = Signal(str, int, int)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None, thumbnail_side: int = 96):
+        super().__init__(parent)
+        self.setObjectName("headGridView")
+        self.state = state
+        self.thumbnail_side = thumbnail_side
+        self.mosaic: np.ndarray | None = None
+        self.tile_shape = (0, 0)  # (rows, cols) of one thumbnail in mosaic pixels
+        self.gap = 1
+        self._shown_kind = ""
+        self._dirty = True
+
+        self.kind_selector = QComboBox(objectName="gridKindSelector")
+        self.kind_selector.setToolTip("Which attention the grid shows")
+        self.kind_selector.currentIndexChanged.connect(self._on_kind_picked)
+        self.caption = QLabel("Run a sentence to see every head.")
+        self.caption.setWordWrap(True)
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Kind:"))
+        header.addWidget(self.kind_selector)
+        header.addWidget(self.caption, 1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plot = self.graphics.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.plot.showAxis("top")
+        self.plot.hideAxis("bottom")
+        self.plot.getAxis("top").setLabel("head")
+        self.plot.getAxis("left").setLabel("layer")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(state.colormap),
+                                         interactive=False, width=12)
+        self.color_bar.setImageItem(self.image, insert_in=self.plot)
+        self.highlight = QGraphicsRectItem()
+        pen = QPen(Qt.GlobalColor.white, 0)  # cosmetic: one screen pixel at any zoom
+        pen.setWidth(2)
+        self.highlight.setPen(pen)
+        self.highlight.setZValue(10)
+        self.highlight.hide()
+        self.plot.addItem(self.highlight)
+        self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.graphics, 1)
+
+        state.modelChanged.connect(self._on_model_changed)
+        state.traceChanged.connect(self._on_trace_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        state.optionsChanged.connect(self._on_options_changed)
+        self._on_model_changed(state.model)
+        self._on_trace_changed(state.trace)
+
+    # ---- public --------------------------------------------------------------
+    def refresh(self) -> None:
+        """Rebuild the mosaic now (the view otherwise waits until it is visible)."""
+        self._dirty = False
+        self._draw()
+
+    def tile_origin(self, layer: int, head: int) -> tuple[int, int]:
+        """(row, col) of a thumbnail's top-left pixel in the mosaic."""
+        rows, cols = self.tile_shape
+        return layer * (rows + self.gap), head * (cols + self.gap)
+
+    def thumbnail(self, layer: int, head: int) -> np.ndarray:
+        """The pixels the grid shows for one head (the pooled pattern)."""
+        row, col = self.tile_origin(layer, head)
+        rows, cols = self.tile_shape
+        return self.mosaic[row: row + rows, col: col + cols]
+
+    def head_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """(layer, head) under a point in mosaic coordinates, or None over a gap or outside."""
+        if self.mosaic is None:
+            return None
+        rows, cols = self.tile_shape
+        layer, row_in = divmod(math.floor(y), rows + self.gap)
+        head, col_in = divmod(math.floor(x), cols + self.gap)
+        if not (0 <= layer < self.state.n_layers(self._shown_kind) and 0 <= head < self.state.n_heads()):
+            return None
+        if row_in >= rows or col_in >= cols:
+            return None
+        return layer, head
+
+    # ---- state handlers ------------------------------------------------------
+    def _on_model_changed(self, model) -> None:
+        self.kind_selector.blockSignals(True)
+        self.kind_selector.clear()
+        for kind in self.state.kinds():
+            self.kind_selector.addItem(KIND_TITLES.get(kind, kind), kind)
+        self.kind_selector.blockSignals(False)
+        self._sync_kind_selector()
+
+    def _on_trace_changed(self, trace) -> None:
+        self._schedule_draw()
+
+    def _on_selection_changed(self) -> None:
+        self._sync_kind_selector()
+        if self.state.kind != self._shown_kind:
+            self._schedule_draw()
+        else:
+            self._place_highlight()
+
+    def _on_options_changed(self) -> None:
+        self._apply_colors()
+
+    # ---- drawing ---------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._dirty:
+            self.refresh()
+
+    def _schedule_draw(self) -> None:
+        # A hidden tab skips the work: the grid is the costliest view at long sequences.
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._dirty = True
+
+    def _draw(self) -> None:
+        state = self.state
+        stack = state.trace.attention.get(state.kind) if state.trace is not None else None
+        self._shown_kind = state.kind if stack is not None else ""
+        if stack is None:
+            self.mosaic = None
+            self.image.clear()
+            self.highlight.hide()
+            self.caption.setText("Run a sentence to see every head." if state.trace is None
+                                 else f"This model has no {state.kind} attention.")
+            return
+        tiles = pool_patterns(stack, self.thumbnail_side)
+        self.tile_shape = tiles.shape[2:]
+        self.gap = max(1, round(max(self.tile_shape) / 16))
+        self.mosaic = build_mosaic(tiles, self.gap)
+        self.image.setImage(self.mosaic, autoLevels=False)
+        self._apply_colors()
+        self._set_axis_ticks(stack.shape[0], stack.shape[1])
+        self.plot.getViewBox().autoRange(padding=0.02)
+        pooled = "" if tiles.shape == stack.shape else (
+            f" Thumbnails show block maxima ({stack.shape[2]}×{stack.shape[3]} → "
+            f"{self.tile_shape[0]}×{self.tile_shape[1]}).")
+        self.caption.setText(f"{stack.shape[0]} layers × {stack.shape[1]} heads; rows are queries, "
+                             f"columns keys. Click a head to open it.{pooled}")
+        self._place_highlight()
+
+    def _set_axis_ticks(self, layers: int, heads: int) -> None:
+        rows, cols = self.tile_shape
+        self.plot.getAxis("left").setTicks([[((rows + self.gap) * i + rows / 2, str(i))
+                                             for i in range(layers)], []])
+        self.plot.getAxis("top").setTicks([[((cols + self.gap) * h + cols / 2, str(h))
+                                            for h in range(heads)], []])
+
+    def _apply_colors(self) -> None:
+        colormap = pg.colormap.get(self.state.colormap)
+        self.color_bar.setColorMap(colormap)
+        levels = (0.0, 1.0)
+        if self.state.auto_levels and self.mosaic is not None and np.isfinite(self.mosaic).any():
+            low, high = float(np.nanmin(self.mosaic)), float(np.nanmax(self.mosaic))
+            levels = (low, high if high > low else low + 1e-6)
+        self.color_bar.setLevels(levels)
+
+    def _place_highlight(self) -> None:
+        state = self.state
+        if self.mosaic is None or not 0 <= state.layer < state.n_layers(self._shown_kind):
+            self.highlight.hide()
+            return
+        rows, cols = self.tile_shape
+        row, col = self.tile_origin(state.layer, 0)
+        if isinstance(state.head, int):
+            row, col = self.tile_origin(state.layer, state.head)
+            width = cols
+        else:  # mean / max: the whole layer is selected
+            width = self.mosaic.shape[1]
+        self.highlight.setRect(QRectF(col - 0.5, row - 0.5, width + 1, rows + 1))
+        self.highlight.show()
+
+    # ---- mouse -----------------------------------------------------------------
+    def _mosaic_point(self, scene_pos):
+        point = self.image.mapFromScene(scene_pos)
+        return point.x(), point.y()
+
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        hit = self.head_at(*self._mosaic_point(event.scenePos()))
+        if hit is None:
+            return
+        layer, head = hit
+        self.state.set_selection(kind=self._shown_kind, layer=layer, head=head)
+        self.headActivated.emit(self._shown_kind, layer, head)
+
+    def _on_scene_hovered(self, scene_pos) -> None:
+        hit = self.head_at(*self._mosaic_point(scene_pos))
+        self.graphics.setToolTip("" if hit is None else
+                                 f"layer {hit[0]}, head {hit[1]}: click to open")
+
+    def _on_kind_picked(self, index: int) -> None:
+        kind = self.kind_selector.itemData(index)
+        if kind:
+            self.state.set_selection(kind=kind)
+
+    def _sync_kind_selector(self) -> None:
+        index = self.kind_selector.findData(self.state.kind)
+        if index >= 0 and index != self.kind_selector.currentIndex():
+            self.kind_selector.blockSignals(True)
+            self.kind_selector.setCurrentIndex(index)
+            self.kind_selector.blockSignals(False)
