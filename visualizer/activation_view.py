@@ -1,0 +1,256 @@
+"""ActivationView: any recorded hook as a tokens x features heatmap, diverging around zero."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .activation_hooks import STACK_LEVEL, hook_name, matrix_of, points_of, split_hook, token_side
+from .app_state import AppState
+from .token_ticks import labels_that_fit, short_label
+
+DIVERGING_COLORMAP = "CET-D1"  # perceptually uniform blue-white-red: white is exactly 0
+
+
+class ActivationView(QWidget):
+    """Pick a hook by stack, layer and point (and head for q/k/v/z); see it as a heatmap.
+
+    Rows are token positions, columns features. Levels are symmetric, so white means 0.
+    Hovering a row publishes it as ``state.hover``; other views' hovers are outlined here.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("activationView")
+        self.state = state
+        self.matrix: np.ndarray | None = None  # exactly what the image shows
+        self.row_tokens: list[str] = []
+        self.side = ""  # "source" or "target": whose positions the rows are
+        self.hook = ""  # the hook drawn (state.hook, or the default before one is chosen)
+
+        self.stack_selector = QComboBox(objectName="activationStackSelector")
+        self.layer_selector = QComboBox(objectName="activationLayerSelector")
+        self.point_selector = QComboBox(objectName="activationPointSelector")
+        self.head_selector = QComboBox(objectName="activationHeadSelector")
+        self.clip_outliers = QCheckBox("Clip outliers (99th percentile)")
+        self.clip_outliers.setToolTip("Scale colors to the 99th percentile of |value|, so a few huge "
+                                      "features do not wash out the rest")
+        for box in (self.stack_selector, self.layer_selector, self.point_selector, self.head_selector):
+            box.currentIndexChanged.connect(self._on_control_changed)
+        self.clip_outliers.toggled.connect(self._apply_levels)
+        self.caption = QLabel("Run a sentence to see its activations.")
+        controls = QHBoxLayout()
+        for title, box in (("Stack:", self.stack_selector), ("Layer:", self.layer_selector),
+                           ("Point:", self.point_selector), ("Head:", self.head_selector)):
+            controls.addWidget(QLabel(title))
+            controls.addWidget(box)
+        controls.addWidget(self.clip_outliers)
+        controls.addStretch(1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plot = self.graphics.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.getAxis("bottom").setLabel("feature")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.color_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING_COLORMAP),
+                                         interactive=False, width=12)
+        self.color_bar.setImageItem(self.image, insert_in=self.plot)
+        self.hover_band = QGraphicsRectItem()
+        self.hover_band.setPen(QPen(QColor(255, 170, 0), 0))
+        self.hover_band.setBrush(QBrush(QColor(255, 170, 0, 40)))
+        self.hover_band.setZValue(10)
+        self.hover_band.hide()
+        self.plot.addItem(self.hover_band)
+        self.head_lines: list[pg.InfiniteLine] = []
+        self.plot.getViewBox().sigRangeChanged.connect(self._update_token_ticks)
+        self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.graphics, 1)
+
+        state.traceChanged.connect(self._on_trace_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        state.hoverChanged.connect(self._on_hover_changed)
+        self._on_trace_changed(state.trace)
+
+    # ---- state handlers ------------------------------------------------------
+    def _on_trace_changed(self, trace) -> None:
+        stacks = [] if trace is None else [s for s in ("encoder", "decoder")
+                                           if any(split_hook(h)[0] == s for h in trace.activations)]
+        self._refill(self.stack_selector, [(s, s) for s in stacks])
+        if trace is not None and self.state.hook not in trace.activations:
+            default = self._default_hook(trace)
+            if default:
+                self.state.set_selection(hook=default)  # so exports know what is shown
+        self._show(self._wanted_hook())
+
+    def _on_selection_changed(self) -> None:
+        if self._wanted_hook() != self.hook:
+            self._show(self._wanted_hook())
+
+    def _on_hover_changed(self, side: str, position: int) -> None:
+        if self.matrix is None or side != self.side or not 0 <= position < self.matrix.shape[0]:
+            self.hover_band.hide()
+            return
+        self.hover_band.setRect(QRectF(0, position, self.matrix.shape[1], 1))
+        self.hover_band.show()
+
+    # ---- controls --------------------------------------------------------------
+    def _on_control_changed(self) -> None:
+        if self._syncing or self.state.trace is None:
+            return
+        stack = self.stack_selector.currentData()
+        layer = self.layer_selector.currentData()
+        point = self.point_selector.currentData()
+        # A new stack or layer keeps the point when it exists there (resid_post in layer 2 → 3).
+        self._sync_controls(stack, layer, point, self.head_selector.currentData())
+        hook = hook_name(self.stack_selector.currentData(), self.layer_selector.currentData(),
+                         self.point_selector.currentData())
+        if hook in self.state.trace.activations:
+            self.state.set_selection(hook=hook)
+        self._show(self._wanted_hook())
+
+    _syncing = False
+
+    def _sync_controls(self, stack, layer, point, head) -> None:
+        """Refill the dependent combos for (stack, layer) and select the given items."""
+        trace = self.state.trace
+        self._syncing = True
+        try:
+            self._select(self.stack_selector, stack)
+            stack = self.stack_selector.currentData()
+            layers = sorted({split_hook(h)[1] for h in trace.activations if split_hook(h)[0] == stack})
+            self._refill(self.layer_selector, [(str(v) if v != STACK_LEVEL else "embed / final", v)
+                                               for v in layers])
+            self._select(self.layer_selector, layer)
+            points = points_of(trace, stack, self.layer_selector.currentData())
+            self._refill(self.point_selector, [(p, p) for p in points])
+            self._select(self.point_selector, point)
+            hook = hook_name(stack, self.layer_selector.currentData(), self.point_selector.currentData())
+            array = trace.activations.get(hook)
+            heads = array.shape[0] if array is not None and array.ndim == 3 else 0
+            self._refill(self.head_selector, [("all heads", "all")] + [(str(h), h) for h in range(heads)])
+            self._select(self.head_selector, head)
+            self.head_selector.setEnabled(heads > 0)
+        finally:
+            self._syncing = False
+
+    # ---- drawing ---------------------------------------------------------------
+    def _wanted_hook(self) -> str:
+        trace = self.state.trace
+        if trace is None:
+            return ""
+        return self.state.hook if self.state.hook in trace.activations else self._default_hook(trace)
+
+    def _show(self, hook: str) -> None:
+        trace = self.state.trace
+        self.hook = hook
+        if trace is None or not hook:
+            self.matrix = None
+            self.image.clear()
+            self.hover_band.hide()
+            self.caption.setText("Run a sentence to see its activations.")
+            return
+        stack, layer, point = split_hook(hook)
+        self._sync_controls(stack, layer, point, self.head_selector.currentData())
+        head = self.head_selector.currentData()
+        array = trace.activations[hook]
+        self.matrix = matrix_of(array, head)
+        self.side = token_side(hook)
+        self.row_tokens = list(trace.source_tokens if self.side == "source" else trace.target_tokens)
+        self.image.setImage(self.matrix, autoLevels=False)
+        self._apply_levels()
+        self._draw_head_separators(array, head)
+        self.plot.getViewBox().autoRange(padding=0)
+        self._update_token_ticks()
+        what = f"head {head} of " if array.ndim == 3 and head != "all" else ""
+        self.caption.setText(f"{what}{hook}: {self.matrix.shape[0]} tokens × {self.matrix.shape[1]} "
+                             f"features; min {self.matrix.min():.3g}, max {self.matrix.max():.3g}")
+        self._on_hover_changed(*self.state.hover)
+
+    def _apply_levels(self) -> None:
+        if self.matrix is None or self.matrix.size == 0:
+            return
+        magnitudes = np.abs(self.matrix)
+        limit = float(np.percentile(magnitudes, 99) if self.clip_outliers.isChecked() else magnitudes.max())
+        limit = limit if limit > 0 else 1.0
+        self.color_bar.setLevels((-limit, limit))
+
+    def _draw_head_separators(self, array: np.ndarray, head) -> None:
+        for line in self.head_lines:
+            self.plot.removeItem(line)
+        self.head_lines = []
+        if array.ndim == 3 and head == "all":
+            width = array.shape[2]
+            for h in range(1, array.shape[0]):
+                line = pg.InfiniteLine(pos=h * width, angle=90, pen=pg.mkPen((90, 90, 90), width=1))
+                self.plot.addItem(line)
+                self.head_lines.append(line)
+
+    def _update_token_ticks(self, *_args) -> None:
+        if self.matrix is None:
+            return
+        (_, _), (top, bottom) = self.plot.getViewBox().viewRange()
+        visible = max(1.0, min(bottom, len(self.row_tokens)) - max(top, 0))
+        fit = labels_that_fit(self.plot.getViewBox().height())
+        step = max(1, math.ceil(visible / fit))
+        ticks = [(i + 0.5, short_label(self.row_tokens[i])) for i in range(0, len(self.row_tokens), step)]
+        self.plot.getAxis("left").setTicks([ticks, []])
+
+    # ---- mouse -----------------------------------------------------------------
+    def _on_scene_hovered(self, scene_pos) -> None:
+        if self.matrix is None:
+            return
+        point = self.image.mapFromScene(scene_pos)
+        row, col = math.floor(point.y()), math.floor(point.x())
+        inside = 0 <= row < self.matrix.shape[0] and 0 <= col < self.matrix.shape[1]
+        if not inside:
+            self.graphics.setToolTip("")
+            self.state.set_hover(self.side, -1)
+            return
+        self.graphics.setToolTip(f"{self.row_tokens[row]!r} (position {row}) · feature {col}: "
+                                 f"{self.matrix[row, col]:.4g}")
+        self.state.set_hover(self.side, row)
+
+    # ---- helpers ---------------------------------------------------------------
+    @staticmethod
+    def _default_hook(trace) -> str:
+        for stack in ("encoder", "decoder"):
+            if f"{stack}.0.resid_post" in trace.activations:
+                return f"{stack}.0.resid_post"
+        return next((h for h in trace.activations if points_of(trace, *split_hook(h)[:2])), "")
+
+    def _refill(self, box: QComboBox, items) -> None:
+        if [(box.itemText(i), box.itemData(i)) for i in range(box.count())] == list(items):
+            return
+        box.blockSignals(True)
+        box.clear()
+        for text, data in items:
+            box.addItem(text, data)
+        box.blockSignals(False)
+
+    @staticmethod
+    def _select(box: QComboBox, data) -> None:
+        index = box.findData(data)
+        box.blockSignals(True)
+        box.setCurrentIndex(index if index >= 0 else 0)
+        box.blockSignals(False)
