@@ -120,10 +120,10 @@ class Embedder(nn.Module):
         length = ids.shape[1]
         if self.config.positions == "sinusoidal":
             table = sinusoidal_table(length, self.config.d_model, self.config.sinusoid_layout)
-            x = x + rec(f"{stack}.pos_embed", table.to(x.device, x.dtype))
+            x = x + rec(f"{stack}.pos_embed", table.to(x.device, x.dtype).unsqueeze(0))
         elif self.learned_positions is not None:
             index = torch.arange(length, device=ids.device) + self.config.position_offset
-            x = x + rec(f"{stack}.pos_embed", self.learned_positions(index))
+            x = x + rec(f"{stack}.pos_embed", self.learned_positions(index).unsqueeze(0))
         x = self.dropout(x)
         if self.norm is not None:
             x = self.norm(x, rec, f"{stack}.embed_norm")
