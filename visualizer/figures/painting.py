@@ -1,0 +1,165 @@
+"""Pieces every figure draws: fonts sized in points, text, thinned labels and the colour bar.
+
+Figures paint in points (1/72 inch) on every device: the PNG painter is scaled by dpi/72 and
+the SVG and PDF devices run at 72 dpi, so one layout serves all three formats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+
+from .colors import colorbar_image
+
+POINTS_PER_INCH = 72.0
+TEXT_COLOR = QColor(30, 30, 30)
+FRAME_COLOR = QColor(90, 90, 90)
+MAX_LABEL_CHARS = 18
+
+
+def _reference_device() -> QImage:
+    # Metrics must be measured at 72 dpi (1 unit = 1 point), whatever the screen's dpi is.
+    image = QImage(1, 1, QImage.Format.Format_RGB32)
+    dots_per_meter = round(POINTS_PER_INCH / 0.0254)
+    image.setDotsPerMeterX(dots_per_meter)
+    image.setDotsPerMeterY(dots_per_meter)
+    return image
+
+
+@dataclass(frozen=True)
+class Fonts:
+    """The figure's fonts at a scale (1.0: 11 pt title, 9 pt labels, 8 pt ticks)."""
+
+    scale: float = 1.0
+
+    def _font(self, points: float, bold: bool = False, italic: bool = False) -> QFont:
+        font = QFont()
+        font.setPointSizeF(max(3.0, points * self.scale))
+        font.setBold(bold)
+        font.setItalic(italic)
+        return font
+
+    @property
+    def title(self) -> QFont:
+        return self._font(11, bold=True)
+
+    @property
+    def label(self) -> QFont:
+        return self._font(9)
+
+    @property
+    def axis(self) -> QFont:
+        return self._font(9, italic=True)
+
+    @property
+    def tick(self) -> QFont:
+        return self._font(8)
+
+
+_DEVICE: QImage | None = None
+
+
+def metrics(font: QFont) -> QFontMetricsF:
+    global _DEVICE
+    if _DEVICE is None:
+        _DEVICE = _reference_device()
+    return QFontMetricsF(font, _DEVICE)
+
+
+def text_width(font: QFont, text: str) -> float:
+    return metrics(font).horizontalAdvance(text)
+
+
+def line_height(font: QFont) -> float:
+    return metrics(font).height()
+
+
+def shown_token(token: str) -> str:
+    """A token as a label: shortened when long, visible when it is only whitespace."""
+    if not token.strip():
+        return repr(token)
+    return token if len(token) <= MAX_LABEL_CHARS else token[:MAX_LABEL_CHARS - 1] + "…"
+
+
+def thinning_step(count: int, cell: float, needed: float) -> int:
+    """Label every n-th token so labels ``needed`` points tall never overlap in ``cell`` cells."""
+    if count == 0 or cell <= 0:
+        return max(1, count)
+    return max(1, math.ceil(needed / cell))
+
+
+def draw_text(painter: QPainter, rect: QRectF, text: str, font: QFont,
+              flags=Qt.AlignmentFlag.AlignCenter, rotation: float = 0.0) -> None:
+    """Text in a rect; with a rotation, ``rect`` is in the rotated frame around its origin."""
+    painter.save()
+    painter.setFont(font)
+    painter.setPen(TEXT_COLOR)
+    if rotation:
+        painter.translate(rect.topLeft())
+        painter.rotate(rotation)
+        rect = QRectF(0, 0, rect.width(), rect.height())
+    painter.drawText(rect, int(flags), text)
+    painter.restore()
+
+
+def draw_title(painter: QPainter, rect: QRectF, text: str, fonts: Fonts) -> None:
+    """A title that shrinks (down to 60%) before it is elided to fit the page width."""
+    font = fonts.title
+    fit = rect.width() / max(text_width(font, text), 1.0)
+    if fit < 1.0:
+        font.setPointSizeF(max(3.0, font.pointSizeF() * max(0.6, fit)))
+    shown = metrics(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
+    draw_text(painter, rect, shown, font)
+
+
+def draw_matrix_image(painter: QPainter, rect: QRectF, image: QImage) -> None:
+    """A heatmap image stretched over ``rect`` with nearest-neighbour sampling (crisp cells)."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+    painter.drawImage(rect, image)
+    painter.setPen(QPen(FRAME_COLOR, 0.5))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRect(rect)
+    painter.restore()
+
+
+def tick_values(levels: tuple[float, float]) -> list[float]:
+    low, high = levels
+    return [low + (high - low) * i / 4 for i in range(5)]
+
+
+def tick_text(value: float, levels: tuple[float, float]) -> str:
+    if levels == (0.0, 1.0):
+        return f"{value:g}"
+    return f"{value:.3g}"
+
+
+def colorbar_width(fonts: Fonts, levels: tuple[float, float]) -> float:
+    """Points the colour bar needs: the gap before it, the bar, its ticks and their labels."""
+    widest = max(text_width(fonts.tick, tick_text(v, levels)) for v in tick_values(levels))
+    return (14 + 12 + 4) * fonts.scale + widest + 2
+
+
+def draw_colorbar(painter: QPainter, rect: QRectF, colormap: str, levels: tuple[float, float],
+                  fonts: Fonts) -> None:
+    """A vertical bar in ``rect`` (highest value at the top) with five labelled ticks."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+    painter.drawImage(rect, colorbar_image(colormap))
+    painter.setPen(QPen(FRAME_COLOR, 0.5))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRect(rect)
+    low, high = levels
+    tick = 3 * fonts.scale
+    height = line_height(fonts.tick)
+    for value in tick_values(levels):
+        y = rect.bottom() - (value - low) / ((high - low) or 1.0) * rect.height()
+        painter.setPen(QPen(FRAME_COLOR, 0.5))
+        painter.drawLine(QPointF(rect.right(), y), QPointF(rect.right() + tick, y))
+        label = QRectF(rect.right() + tick + 1, y - height / 2, 200, height)
+        draw_text(painter, label, tick_text(value, levels), fonts.tick,
+                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    painter.restore()
