@@ -1,0 +1,43 @@
+"""GUI test setup: settings in a temporary folder; no test may leave a thread or a window behind."""
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from tests.conftest import make_tiny_model
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path):
+    """Recent files and other QSettings go to a fresh folder, never the user's real settings."""
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
+    yield tmp_path / "settings"
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(qapp):
+    """Fail a test that leaves a running pool task or a visible top-level widget.
+
+    Autouse fixtures are set up first and torn down last, so qtbot has already closed the
+    widgets it was given when this check runs.
+    """
+    yield
+    from visualizer.worker import busy_pools
+
+    for pool in busy_pools():
+        pool.waitForDone(30_000)  # drain so the next test starts clean, then report it
+        pytest.fail("a test left a background task running (close the window or wait for it)")
+    qapp.processEvents()
+    visible = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    for widget in visible:
+        widget.close()
+    if visible:
+        names = ", ".join(f"{type(w).__name__}({w.objectName()!r})" for w in visible)
+        pytest.fail(f"a test left visible top-level widgets: {names} (use qtbot.addWidget)")
+
+
+@pytest.fixture
+def tiny_decoder_only_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("models") / "tiny-decoder.safetensors"
+    make_tiny_model("decoder-only").save(path)
+    return path

@@ -1,0 +1,94 @@
+"""The main window: type, run, see the trace; the model facts, tokens, output and status bar."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from visualizer import MainWindow
+
+LOAD_TIMEOUT = 60_000  # the first load imports torch
+
+
+@pytest.fixture
+def window(qtbot, tiny_checkpoint):
+    """A window with the tiny model loaded and its first trace shown."""
+    win = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.traceChanged, timeout=LOAD_TIMEOUT):
+        win.show()
+    yield win
+    win.close()
+
+
+def test_first_trace_shows_the_example_sentence_translated(window):
+    trace = window.state.trace
+    panel = window.input_panel
+    assert panel.source_input.text()  # an example sentence is filled in
+    assert trace.source_tokens[: 2] == panel.source_input.text().split()[: 2]
+    assert panel.output_view.text() == trace.output_text
+    assert "forward" in window.timing_label.text() and "ms" in window.timing_label.text()
+    assert not window.busy_bar.isVisible()
+
+
+def test_typing_and_running_shows_the_new_matrix(window, qtbot):
+    panel = window.input_panel
+    panel.source_input.clear()
+    qtbot.keyClicks(panel.source_input, "the dog runs")
+    with qtbot.waitSignal(window.traceChanged, timeout=LOAD_TIMEOUT) as blocker:
+        qtbot.mouseClick(panel.run_button, Qt.LeftButton)
+    trace = blocker.args[0]
+    assert trace.source_tokens == ["the", "dog", "runs", "</s>"]
+    window.state.set_selection(kind="cross", layer=1, head=2)
+    shown = window.attention_view.image_item.image
+    np.testing.assert_array_equal(shown, trace.attention["cross"][1, 2])
+    assert "dog" in panel.tokens_label.text()
+
+
+def test_ctrl_enter_runs_with_the_typed_target(window, qtbot):
+    panel = window.input_panel
+    panel.source_input.setText("a red house")
+    panel.target_input.setText("une maison rouge")
+    with qtbot.waitSignal(window.traceChanged, timeout=LOAD_TIMEOUT) as blocker:
+        qtbot.keyClick(panel.target_input, Qt.Key_Return, Qt.ControlModifier)
+    trace = blocker.args[0]
+    assert trace.target_tokens[0] == "<s>" and len(trace.target_tokens) == 1 + len(
+        window.state.model.target_tokenizer.encode("une maison rouge").ids)
+    assert trace.output_text == "" and panel.output_view.text() == ""
+
+
+def test_model_facts_name_the_architecture_and_size(window):
+    facts = window.input_panel.facts_label.text()
+    model = window.state.model
+    for expected in ("tiny encoder-decoder", "encoder-decoder", "2 + 2 × 4", "32", "word-level"):
+        assert expected in facts
+    assert f"{model.parameter_count / 1e3:.1f} k" in facts
+
+
+def test_views_can_be_added_as_tabs_and_actions_to_the_file_menu(window, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    index = window.add_view("Extra", QLabel("extra view"))
+    assert window.view_tabs.tabText(index) == "Extra"
+    action = window.file_menu.addAction("Export something…")
+    window._keep_quit_last()
+    actions = window.file_menu.actions()
+    assert actions[-1] is window.quit_action and action in actions
+
+
+def test_empty_source_reports_instead_of_running(window, qtbot):
+    window.input_panel.source_input.clear()
+    with qtbot.waitSignal(window.errorOccurred, timeout=1000) as blocker:
+        window.input_panel.run_button.click()
+    assert "source" in blocker.args[0].lower()
+    assert "source" in window.statusBar().currentMessage().lower()
+
+
+def test_without_a_default_model_the_window_says_so(qtbot, monkeypatch, tmp_path):
+    import visualizer.main_window as main_window
+
+    monkeypatch.setattr(main_window, "DEFAULT_CHECKPOINT", tmp_path / "missing.safetensors")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert "no default model found" in win.statusBar().currentMessage().lower()
+    assert not win.input_panel.run_button.isEnabled()
+    assert "Open a checkpoint" in win.attention_view.plot.titleLabel.text

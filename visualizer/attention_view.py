@@ -1,0 +1,165 @@
+"""AttentionView: one attention matrix as a heatmap, queries as rows and keys as columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
+
+from .app_state import AppState
+from .token_axis import TokenAxis
+
+COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually uniform
+KIND_TITLES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention",
+               "cross": "Cross-attention (decoder → encoder)"}
+
+
+def head_title(head) -> str:
+    return {"mean": "mean of heads", "max": "max of heads"}.get(head, f"head {head}")
+
+
+class AttentionView(QWidget):
+    """Heatmap of ``state.attention_matrix()`` with token axes, a colour bar and a hover readout.
+
+    The image is fed exactly the matrix of the trace (float32, row-major), so what a user reads
+    off a cell is the number the model computed.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("attentionView")
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.state = state
+        self._matrix: np.ndarray | None = None
+
+        self.colormap_selector = QComboBox(objectName="colormapSelector")
+        self.colormap_selector.addItems(COLORMAPS)
+        self.colormap_selector.setToolTip("Colormap (all are perceptually uniform)")
+        self.auto_levels_box = QCheckBox("Auto levels", objectName="autoLevelsBox")
+        self.auto_levels_box.setToolTip("Stretch the colours to this matrix's min..max instead of 0..1")
+        self.predicted_rows_box = QCheckBox("Label rows by predicted token", objectName="predictedRowsBox")
+        self.predicted_rows_box.setToolTip("Decoder rows: show the token predicted at each position")
+        self.readout = QLabel(" ", objectName="attentionReadout")
+        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.plot_widget.setBackground("w")
+        self.left_axis = TokenAxis("left")
+        self.bottom_axis = TokenAxis("bottom")
+        self.plot = self.plot_widget.addPlot(axisItems={"left": self.left_axis, "bottom": self.bottom_axis})
+        self.plot.invertY(True)  # query 0 on top, as in every attention figure
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        for axis in (self.left_axis, self.bottom_axis):
+            axis.setPen(pg.mkPen("#444"))
+            axis.setTextPen(pg.mkPen("#111"))
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image_item)
+        self.color_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"),
+                                         interactive=False, width=18, colorMapMenu=False)
+        self.color_bar.setImageItem(self.image_item, insert_in=self.plot)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Colormap:"))
+        controls.addWidget(self.colormap_selector)
+        controls.addWidget(self.auto_levels_box)
+        controls.addWidget(self.predicted_rows_box)
+        controls.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(controls)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.readout)
+
+        self.colormap_selector.currentTextChanged.connect(lambda name: state.set_option(colormap=name))
+        self.auto_levels_box.toggled.connect(lambda on: state.set_option(auto_levels=on))
+        self.predicted_rows_box.toggled.connect(lambda on: state.set_option(label_rows_by_prediction=on))
+        state.traceChanged.connect(self._on_trace_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        state.optionsChanged.connect(self._on_options_changed)
+        state.modelChanged.connect(self._on_model_changed)
+        self._on_options_changed()
+        self.redraw()
+
+    # ---- state handlers ---------------------------------------------------------------------
+    def _on_model_changed(self, _model) -> None:
+        self.redraw()
+
+    def _on_trace_changed(self, _trace) -> None:
+        self.redraw(reset_range=True)
+
+    def _on_selection_changed(self) -> None:
+        self.redraw()
+
+    def _on_options_changed(self) -> None:
+        state = self.state
+        for widget, value in ((self.colormap_selector, state.colormap),
+                              (self.auto_levels_box, state.auto_levels),
+                              (self.predicted_rows_box, state.label_rows_by_prediction)):
+            widget.blockSignals(True)
+            widget.setCurrentText(value) if isinstance(widget, QComboBox) else widget.setChecked(value)
+            widget.blockSignals(False)
+        self.color_bar.setColorMap(pg.colormap.get(state.colormap))
+        self.redraw()
+
+    # ---- drawing ----------------------------------------------------------------------------
+    def redraw(self, reset_range: bool = False) -> None:
+        state = self.state
+        matrix = state.attention_matrix()
+        shape_changed = matrix is None or self._matrix is None or matrix.shape != self._matrix.shape
+        self._matrix = matrix
+        self.predicted_rows_box.setEnabled(state.kind != "encoder")
+        if matrix is None:
+            self.image_item.clear()
+            self.left_axis.set_tokens([])
+            self.bottom_axis.set_tokens([])
+            self.plot.setTitle("Run a sentence to see its attention" if state.model else
+                               "Open a checkpoint (File → Open checkpoint…)")
+            return
+        image = np.ascontiguousarray(matrix, dtype=np.float32)
+        low, high = (0.0, 1.0)
+        if state.auto_levels:
+            low, high = float(image.min()), float(image.max())
+            high = high if high > low else low + 1e-6
+        self.image_item.setImage(image, autoLevels=False)
+        self.color_bar.setLevels((low, high))
+        self.left_axis.set_tokens(state.query_labels())
+        self.bottom_axis.set_tokens(state.key_labels())
+        self.plot.setLabel("left", "query")
+        self.plot.setLabel("bottom", "key")
+        name = state.trace.model_name or (state.model.name if state.model else "")
+        self.plot.setTitle(f"{name} — {KIND_TITLES.get(state.kind, state.kind)}, layer {state.layer}, "
+                           f"{head_title(state.head)}")
+        rows, cols = image.shape
+        self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
+        if reset_range or shape_changed:
+            self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
+
+    # ---- hover -------------------------------------------------------------------------------
+    def cell_text(self, row: int, col: int) -> str:
+        """The hover text of a cell: "query → key: 0.83"."""
+        queries, keys = self.state.query_labels(), self.state.key_labels()
+        return f"{queries[row]} → {keys[col]}: {self._matrix[row, col]:.2f}"
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        if self._matrix is None or not self.plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.plot.vb.mapSceneToView(scene_pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        rows, cols = self._matrix.shape
+        return (row, col) if 0 <= row < rows and 0 <= col < cols else None
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        cell = self.cell_at(scene_pos)
+        if cell is None:
+            self.readout.setText(" ")
+            QToolTip.hideText()
+            self.state.set_hover("", -1)
+            return
+        text = self.cell_text(*cell)
+        self.readout.setText(text)
+        view = self.plot_widget
+        QToolTip.showText(view.mapToGlobal(view.mapFromScene(scene_pos)), text, view)
+        self.state.set_hover("source" if self.state.kind == "encoder" else "target", cell[0])

@@ -1,0 +1,142 @@
+"""InputPanel: source and target text, the Run button, the model's output, facts and tokens."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from .app_state import AppState
+
+TOKEN_STYLE = "background-color:{bg}; color:#111;"
+SIDE_COLORS = {"source": "#dbe8f7", "target": "#f7e6d4"}
+HOVER_COLOR = "#ffd54f"
+
+
+def format_count(count: int) -> str:
+    """12_345_678 -> "12.3 M": how a person reads a parameter count."""
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return str(count)
+
+
+def model_facts(model) -> list[tuple[str, str]]:
+    """(label, value) rows describing ``model`` for the facts box."""
+    config = model.config
+    layers = {"encoder-decoder": f"{config.n_encoder_layers} + {config.n_decoder_layers}",
+              "encoder-only": str(config.n_encoder_layers),
+              "decoder-only": str(config.n_decoder_layers)}[config.architecture]
+    count = getattr(model, "parameter_count", None)
+    tokenizer = model.tokenizer
+    vocab = getattr(tokenizer, "vocab_size", config.vocab_size)
+    return [
+        ("Name", model.name),
+        ("Architecture", f"{config.architecture}, {config.norm_placement}-{config.norm_type}"),
+        ("Layers × heads", f"{layers} × {config.n_heads}"),
+        ("d_model", f"{config.d_model} (d_ff {config.d_ff})"),
+        ("Parameters", format_count(count) if count is not None else "?"),
+        ("Tokenizer", f"{getattr(tokenizer, 'kind', type(tokenizer).__name__)}, {vocab} tokens"),
+    ]
+
+
+def tokens_html(tokens: list[str], side: str, hovered: int = -1) -> str:
+    """Tokens as coloured chips, so spaces and sub-word pieces are visible."""
+    chips = []
+    for i, token in enumerate(tokens):
+        color = HOVER_COLOR if i == hovered else SIDE_COLORS[side]
+        chips.append(f'<span style="{TOKEN_STYLE.format(bg=color)}">&nbsp;{html.escape(token)}&nbsp;</span>')
+    return " ".join(chips) if chips else "<i>none</i>"
+
+
+class InputPanel(QWidget):
+    """Where the user types and runs; shows what the model made of the text.
+
+    Signals:
+        runRequested(str, str): source and target text (an empty target: let the model decode).
+    """
+
+    runRequested = Signal(str, str)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.source_input = QLineEdit(objectName="sourceInput")
+        self.source_input.setPlaceholderText("Source sentence")
+        self.target_input = QLineEdit(objectName="targetInput")
+        self.target_input.setPlaceholderText("Empty: the model writes it")
+        self.target_input.setClearButtonEnabled(True)
+        self.run_button = QPushButton("Run  (Ctrl+Enter)", objectName="runButton")
+        self.run_button.setToolTip("Run the model on the source (and target) text")
+        self.output_view = QLineEdit(objectName="outputView", readOnly=True)
+        self.output_view.setPlaceholderText("The model's output appears here")
+        self.facts_label = QLabel(objectName="modelFacts", wordWrap=True)
+        self.facts_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.tokens_label = QLabel(objectName="tokensView", wordWrap=True)
+        self.tokens_label.setTextFormat(Qt.RichText)
+        self.tokens_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+
+        inputs = QFormLayout()
+        inputs.addRow("Source:", self.source_input)
+        inputs.addRow("Target:", self.target_input)
+        inputs.addRow(self.run_button)
+        inputs.addRow("Output:", self.output_view)
+        input_box = QGroupBox("Input")
+        input_box.setLayout(inputs)
+        facts_box = QGroupBox("Model")
+        QVBoxLayout(facts_box).addWidget(self.facts_label)
+        tokens_box = QGroupBox("Tokens, as the model sees them")
+        QVBoxLayout(tokens_box).addWidget(self.tokens_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(input_box)
+        layout.addWidget(facts_box)
+        layout.addWidget(tokens_box, 1)
+
+        self.run_button.clicked.connect(self.request_run)
+        self.source_input.returnPressed.connect(self.request_run)
+        self.target_input.returnPressed.connect(self.request_run)
+        state.modelChanged.connect(self._on_model_changed)
+        state.traceChanged.connect(self._on_trace_changed)
+        state.hoverChanged.connect(self._on_hover_changed)
+        self._on_model_changed(state.model)
+
+    def request_run(self) -> None:
+        self.runRequested.emit(self.source_input.text(), self.target_input.text())
+
+    def set_busy(self, busy: bool) -> None:
+        self.run_button.setText("Running…" if busy else "Run  (Ctrl+Enter)")
+
+    # ---- state handlers -------------------------------------------------------------------
+    def _on_model_changed(self, model) -> None:
+        self.run_button.setEnabled(model is not None)
+        if model is None:
+            self.facts_label.setText("No model loaded. Open a checkpoint with File → Open checkpoint…, "
+                                     "or drop a file onto the window.")
+        else:
+            rows = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>"
+                           for k, v in model_facts(model))
+            self.facts_label.setText(f"<table>{rows}</table>")
+        self._show_tokens()
+
+    def _on_trace_changed(self, trace) -> None:
+        self.output_view.setText(trace.output_text if trace is not None else "")
+        self._show_tokens()
+
+    def _on_hover_changed(self, _side: str, _position: int) -> None:
+        self._show_tokens()
+
+    def _show_tokens(self) -> None:
+        trace = self.state.trace
+        if trace is None:
+            self.tokens_label.setText("<i>Run the model to see its tokens.</i>")
+            return
+        side, position = self.state.hover
+        parts = []
+        for name, tokens in (("source", trace.source_tokens), ("target", trace.target_tokens)):
+            if tokens:
+                hovered = position if side == name else -1
+                parts.append(f"<p><b>{name.title()}</b> ({len(tokens)})<br>"
+                             f"{tokens_html(tokens, name, hovered)}</p>")
+        self.tokens_label.setText("".join(parts))

@@ -1,0 +1,266 @@
+"""MainWindow: the input panel, the selection bar, the view tabs, the File menu and the status bar."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .app_state import AppState
+from .attention_view import AttentionView
+from .input_panel import InputPanel
+from .model_controller import ModelController
+from .selection_bar import SelectionBar
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKPOINT = ROOT / "assets" / "models" / "translator.safetensors"
+EXAMPLES_FILE = ROOT / "assets" / "examples.json"
+FALLBACK_SENTENCE = "the small cat sees the red house ."
+SETTINGS_ORGANIZATION = "TransformerInspector"  # tests redirect QSettings.setPath(IniFormat, ...)
+SETTINGS_APPLICATION = "Transformer Inspector"
+MAX_RECENT = 8
+CHECKPOINT_FILTER = ("Checkpoints (*.safetensors *.pt *.pth *.bin);;Hugging Face config (config.json);;"
+                     "All files (*)")
+
+
+def example_sentence() -> str:
+    """The first translator example of assets/examples.json, or a built-in sentence."""
+    try:
+        examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8")).get("translator") or []
+        return str(examples[0]) if examples else FALLBACK_SENTENCE
+    except (OSError, ValueError, AttributeError, IndexError, KeyError):
+        return FALLBACK_SENTENCE
+
+
+def make_settings() -> QSettings:
+    return QSettings(QSettings.IniFormat, QSettings.UserScope, SETTINGS_ORGANIZATION, SETTINGS_APPLICATION)
+
+
+class MainWindow(QMainWindow):
+    """The application window. ``MainWindow(checkpoint=None)`` opens the default model.
+
+    Signals:
+        traceChanged(object): a new trace is shown in every view.
+        errorOccurred(str): every error shown to the user (status bar, and a dialog for loads).
+    """
+
+    traceChanged = Signal(object)
+    errorOccurred = Signal(str)
+
+    def __init__(self, checkpoint=None, *, show_dialogs: bool = True, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Transformer Inspector")
+        self.setAcceptDrops(True)
+        self.show_dialogs = show_dialogs  # False: errors go to the status bar only (screenshots)
+        self.error_box: QMessageBox | None = None
+        self._first_model = True
+        self.settings = make_settings()
+        self.state = AppState(self)
+        self.controller = ModelController(self.state, self)
+
+        self.input_panel = InputPanel(self.state)
+        self.selection_bar = SelectionBar(self.state)
+        self.attention_view = AttentionView(self.state)
+        self.view_tabs = QTabWidget(objectName="viewTabs")
+        self.view_tabs.setDocumentMode(True)
+        self.add_view("Attention", self.attention_view)
+        self.selection_bar.install_navigation(self.attention_view, self.attention_view.plot_widget)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.selection_bar)
+        right_layout.addWidget(self.view_tabs, 1)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(self.input_panel)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([360, 1040])
+        self.setCentralWidget(splitter)
+
+        self.busy_bar = QProgressBar(objectName="busyIndicator", maximumWidth=140, textVisible=False)
+        self.busy_bar.setRange(0, 0)  # indeterminate: loads and runs report no progress
+        self.busy_bar.hide()
+        self.timing_label = QLabel(objectName="timingLabel")
+        self.statusBar().addPermanentWidget(self.timing_label)
+        self.statusBar().addPermanentWidget(self.busy_bar)
+        self._build_menus()
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.input_panel.request_run)
+
+        self.input_panel.runRequested.connect(self.run)
+        self.controller.busyChanged.connect(self._on_busy_changed)
+        self.controller.modelLoaded.connect(self._on_model_loaded)
+        self.controller.loadFailed.connect(self._on_load_failed)
+        self.controller.traceReady.connect(self._on_trace_ready)
+        self.controller.runFailed.connect(self._on_run_failed)
+        self.resize(1400, 900)
+
+        path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+        if checkpoint is None and not path.exists():
+            self.statusBar().showMessage(
+                "No default model found: open a checkpoint (File → Open checkpoint…)")
+        else:
+            self.load_checkpoint(path)
+
+    # ---- public API -------------------------------------------------------------------------
+    def add_view(self, title: str, widget: QWidget) -> int:
+        """Add a view as a tab; returns its index."""
+        return self.view_tabs.addTab(widget, title)
+
+    def load_checkpoint(self, path) -> int:
+        """Open a checkpoint in the background; the current model stays until it succeeds."""
+        return self.controller.load(path)
+
+    def run(self, source: str | None = None, target: str | None = None) -> int:
+        """Run the model on the given (default: the typed) text."""
+        source = self.input_panel.source_input.text() if source is None else source
+        target = self.input_panel.target_input.text() if target is None else target
+        if not source.strip():
+            self._report("Type a source sentence first.")
+            return -1
+        return self.controller.run(source, target or None)
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    # ---- menus ------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        self.file_menu: QMenu = self.menuBar().addMenu("&File")
+        open_action = self.file_menu.addAction("&Open checkpoint…", self.open_checkpoint_dialog)
+        open_action.setShortcut(QKeySequence.Open)
+        self.file_menu.addAction("Open model &folder…", self.open_folder_dialog)
+        self.recent_menu = self.file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._quit_separator = QAction(self)
+        self._quit_separator.setSeparator(True)
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
+        self.quit_action.triggered.connect(self.close)
+        self.file_menu.addActions([self._quit_separator, self.quit_action])
+        # Other engineers append actions to file_menu: keep Quit last whenever the menu opens.
+        self.file_menu.aboutToShow.connect(self._keep_quit_last)
+
+    def _keep_quit_last(self) -> None:
+        for action in (self._quit_separator, self.quit_action):
+            self.file_menu.removeAction(action)
+        self.file_menu.addActions([self._quit_separator, self.quit_action])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            self.recent_menu.addAction(path, lambda p=path: self.load_checkpoint(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def open_checkpoint_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", self._last_folder(), CHECKPOINT_FILTER)
+        if path:
+            self.load_checkpoint(path)
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a Hugging Face model folder", self._last_folder())
+        if path:
+            self.load_checkpoint(path)
+
+    def _last_folder(self) -> str:
+        recent = self.recent_files()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def _remember(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
+        self.settings.sync()
+
+    # ---- drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.dropped_path(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        path = self.dropped_path(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self.load_checkpoint(path)
+
+    @staticmethod
+    def dropped_path(mime) -> str | None:
+        """The first local file or folder in dropped data, if any."""
+        for url in mime.urls() if mime.hasUrls() else []:
+            if url.isLocalFile():
+                return url.toLocalFile()
+        return None
+
+    # ---- controller results -----------------------------------------------------------------
+    def _on_busy_changed(self, busy: bool, description: str) -> None:
+        self.busy_bar.setVisible(busy)
+        self.input_panel.set_busy(busy)
+        if busy:
+            if "engine" not in sys.modules:
+                description = "Starting the engine (PyTorch) — " + description
+            self.statusBar().showMessage(description)
+
+    def _on_model_loaded(self, model, path: str) -> None:
+        self._remember(path)
+        if self._first_model and "cross" in model.kinds:
+            self.state.set_selection(kind="cross")  # a translator's most telling view
+        self._first_model = False
+        self.setWindowTitle(f"Transformer Inspector — {model.name}")
+        self.statusBar().showMessage(f"Loaded {model.name} from {path}", 5000)
+        if not self.input_panel.source_input.text().strip():
+            self.input_panel.source_input.setText(example_sentence())
+        self.run()
+
+    def _on_load_failed(self, path: str, message: str) -> None:
+        self._report(f"Could not open {path}: {message}", dialog_title="Could not open the checkpoint",
+                     details=f"The file\n{path}\ncould not be opened:\n\n{message}" + (
+                         "\n\nThe previous model is still open." if self.state.model else ""))
+
+    def _on_trace_ready(self, trace) -> None:
+        timing = f"forward {trace.forward_ms:.1f} ms"
+        if trace.decode_ms:
+            timing += f" · decode {trace.decode_ms:.0f} ms"
+        self.timing_label.setText(timing)
+        self.statusBar().showMessage(
+            f"{len(trace.source_tokens)} source / {len(trace.target_tokens)} target tokens", 5000)
+        self.traceChanged.emit(trace)
+
+    def _on_run_failed(self, message: str) -> None:
+        self._report(f"Run failed: {message}")
+
+    # ---- errors -----------------------------------------------------------------------------
+    def _report(self, message: str, dialog_title: str | None = None, details: str | None = None) -> None:
+        self.statusBar().showMessage(message)
+        self.errorOccurred.emit(message)
+        if dialog_title and self.show_dialogs:
+            if self.error_box is not None:
+                self.error_box.deleteLater()  # one error dialog at a time
+            self.error_box = self.build_error_box(dialog_title, details or message)
+            self.error_box.open()  # window-modal but not blocking: the event loop keeps running
+
+    def build_error_box(self, title: str, text: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.setObjectName("errorDialog")
+        return box
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.error_box is not None and self.error_box.isVisible():
+            self.error_box.close()
+        self.controller.shutdown()  # a pool thread alive at exit would abort the process
+        super().closeEvent(event)

@@ -1,0 +1,127 @@
+"""SelectionBar: the kind, layer and head selectors, plus arrow-key navigation over heads and layers."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+
+from .app_state import HEAD_MODES, AppState
+
+KIND_NAMES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention",
+              "cross": "Cross-attention"}
+HEAD_MODE_NAMES = {"mean": "Mean of heads", "max": "Max of heads"}
+
+
+class SelectionBar(QWidget):
+    """Three combo boxes bound to ``state.kind``, ``state.layer`` and ``state.head``.
+
+    ``install_navigation(widget)`` lets ←/→ step through the heads (then mean, max) and
+    ↓/↑ through the layers while that widget has the focus.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.kind_selector = QComboBox(objectName="kindSelector")
+        self.layer_selector = QComboBox(objectName="layerSelector")
+        self.head_selector = QComboBox(objectName="headSelector")
+        self.kind_selector.setToolTip("Which attention to show")
+        self.layer_selector.setToolTip("Layer (↑/↓ in the attention view)")
+        self.head_selector.setToolTip("Head, or a summary over all heads (←/→ in the attention view)")
+        self.kind_selector.setMinimumContentsLength(18)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        for text, widget in (("Attention:", self.kind_selector), ("Layer:", self.layer_selector),
+                             ("Head:", self.head_selector)):
+            layout.addWidget(QLabel(text))
+            layout.addWidget(widget)
+        layout.addStretch(1)
+
+        self.kind_selector.activated.connect(self._on_kind_picked)
+        self.layer_selector.activated.connect(self._on_layer_picked)
+        self.head_selector.activated.connect(self._on_head_picked)
+        state.modelChanged.connect(self._on_model_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        state.traceChanged.connect(self._on_trace_changed)
+        self._navigation = _ArrowKeys(self)
+        self._rebuild()
+
+    # ---- user picks ---------------------------------------------------------------------------
+    def _on_kind_picked(self, index: int) -> None:
+        self.state.set_selection(kind=self.kind_selector.itemData(index))
+
+    def _on_layer_picked(self, index: int) -> None:
+        self.state.set_selection(layer=index)
+
+    def _on_head_picked(self, index: int) -> None:
+        self.state.set_selection(head=self.head_selector.itemData(index))
+
+    # ---- keyboard -----------------------------------------------------------------------------
+    def install_navigation(self, *widgets: QWidget) -> None:
+        """Arrow keys pressed in these widgets change the head and the layer."""
+        for widget in widgets:
+            widget.installEventFilter(self._navigation)
+
+    def step_head(self, delta: int) -> None:
+        count = self.head_selector.count()
+        if count:
+            index = max(0, min(count - 1, self.head_selector.currentIndex() + delta))
+            self.state.set_selection(head=self.head_selector.itemData(index))
+
+    def step_layer(self, delta: int) -> None:
+        count = self.layer_selector.count()
+        if count:
+            self.state.set_selection(layer=max(0, min(count - 1, self.state.layer + delta)))
+
+    # ---- state handlers -----------------------------------------------------------------------
+    def _on_model_changed(self, _model) -> None:
+        self._rebuild()
+
+    def _on_trace_changed(self, _trace) -> None:
+        self._rebuild()  # set_trace may have moved the kind to one the trace has
+
+    def _on_selection_changed(self) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        state = self.state
+        kinds = state.kinds()
+        heads = list(range(state.n_heads()))
+        _fill(self.kind_selector, [(KIND_NAMES.get(k, k), k) for k in kinds], state.kind)
+        _fill(self.layer_selector, [(f"Layer {i}", i) for i in range(state.n_layers())], state.layer)
+        _fill(self.head_selector, [(f"Head {h}", h) for h in heads]
+              + [(HEAD_MODE_NAMES[m], m) for m in HEAD_MODES if heads], state.head)
+        for widget in (self.kind_selector, self.layer_selector, self.head_selector):
+            widget.setEnabled(widget.count() > 0)
+
+
+def _fill(combo: QComboBox, items: list[tuple[str, object]], current) -> None:
+    """Replace the entries only when they differ, then select ``current`` without emitting."""
+    combo.blockSignals(True)
+    if [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())] != items:
+        combo.clear()
+        for text, data in items:
+            combo.addItem(text, data)
+    index = next((i for i, (_text, data) in enumerate(items) if data == current), -1)
+    combo.setCurrentIndex(index)
+    combo.blockSignals(False)
+
+
+class _ArrowKeys(QObject):
+    """Event filter: ←/→ step the head, ↑/↓ the layer; other keys pass through."""
+
+    STEPS = {Qt.Key_Left: ("head", -1), Qt.Key_Right: ("head", 1),
+             Qt.Key_Up: ("layer", -1), Qt.Key_Down: ("layer", 1)}
+
+    def __init__(self, bar: SelectionBar):
+        super().__init__(bar)
+        self._bar = bar
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.KeyPress and event.key() in self.STEPS \
+                and event.modifiers() in (Qt.NoModifier, Qt.KeypadModifier):
+            what, delta = self.STEPS[event.key()]
+            (self._bar.step_head if what == "head" else self._bar.step_layer)(delta)
+            return True
+        return False

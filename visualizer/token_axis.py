@@ -1,0 +1,83 @@
+"""TokenAxis: a pyqtgraph axis that labels heatmap cells with tokens, thinned to never overlap."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
+
+MAX_LABEL_CHARS = 14  # longer tokens are cut with an ellipsis; the tooltip shows them whole
+
+
+def shorten(token: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """A token as an axis label: whitespace markers made visible, long tokens cut."""
+    text = token.replace("\n", "\\n").replace("\t", "\\t")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def label_step(count: int, pixels: float, label_pixels: float) -> int:
+    """Show every ``step``-th of ``count`` labels so each gets at least ``label_pixels``."""
+    if count <= 0 or pixels <= 0:
+        return 1
+    return max(1, math.ceil(count * label_pixels / pixels))
+
+
+class TokenAxis(pg.AxisItem):
+    """Cell ``i`` spans ``[i, i+1)``; its label sits at ``i + 0.5``.
+
+    Horizontal axes reserve the widest label's width per tick, vertical ones a line height,
+    so long sequences show every k-th token instead of an unreadable pile.
+    """
+
+    def __init__(self, orientation: str, **kwargs):
+        super().__init__(orientation, **kwargs)
+        self._tokens: list[str] = []
+        self._labels: list[str] = []
+        self.shown_indices: list[int] = []  # the labelled cells at the last layout (for tests)
+
+    def set_tokens(self, tokens: list[str]) -> None:
+        self._tokens = list(tokens)
+        self._labels = [shorten(token) for token in self._tokens]
+        if self.orientation in ("left", "right"):
+            # Reserve room for the widest label so none is clipped at the window edge.
+            widest = max((self._metrics().horizontalAdvance(t) for t in self._labels), default=0)
+            self.setWidth(min(widest + 14, 160))
+        self.picture = None
+        self.update()
+
+    def tokens(self) -> list[str]:
+        return list(self._tokens)
+
+    def _metrics(self) -> QFontMetrics:
+        return QFontMetrics(self.style.get("tickFont") or self.font())
+
+    def _label_pixels(self) -> float:
+        metrics = self._metrics()
+        if self.orientation in ("left", "right"):
+            return metrics.height() + 2
+        widest = max((metrics.horizontalAdvance(t) for t in self._labels), default=10)
+        return widest + 8
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
+        count = len(self._tokens)
+        if not count:
+            return []
+        first = max(0, int(math.floor(min(minVal, maxVal))))
+        last = min(count - 1, int(math.ceil(max(minVal, maxVal))) - 1)
+        if last < first:
+            self.shown_indices = []
+            return []
+        visible = last - first + 1
+        step = label_step(visible, size, self._label_pixels())
+        # Anchor the thinning at multiples of step, so labels do not jump while panning.
+        start = first + (-first) % step
+        self.shown_indices = list(range(start, last + 1, step))
+        return [(1.0, [i + 0.5 for i in self.shown_indices])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
+        strings = []
+        for value in values:
+            index = int(math.floor(value))
+            strings.append(self._labels[index] if 0 <= index < len(self._labels) else "")
+        return strings
