@@ -1,0 +1,117 @@
+"""Depth plots: one line per token equal to the trace's norms, the hovered token on top."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_tiny_model
+from visualizer.app_state import AppState
+from visualizer.depth_plot_view import DepthPlotView
+from visualizer.depth_series import norm_statistic, residual_norms
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    model = make_tiny_model()
+    return model, model.run("the small cat sleeps", "le petit chat dort")
+
+
+@pytest.fixture
+def view_and_state(qtbot, tiny_run):
+    model, trace = tiny_run
+    state = AppState()
+    state.set_model(model)
+    state.set_trace(trace)
+    view = DepthPlotView(state)
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    return state, view
+
+
+def _lines(item, tokens, points):
+    """Split a NaN-separated crowd curve back into ``[tokens, points]``."""
+    _, ys = item.getData()
+    return ys.reshape(tokens, points + 1)[:, :points]
+
+
+def test_decoder_residual_norms_follow_every_residual_point(tiny_run):
+    trace = tiny_run[1]
+    labels, values = residual_norms(trace, "decoder")
+    assert labels == ["0 pre", "0 mid", "0 cross", "0 post", "1 mid", "1 cross", "1 post"]
+    expected = np.linalg.norm(trace.activations["decoder.1.resid_cross"], axis=-1)
+    np.testing.assert_allclose(values[:, 5], expected, rtol=1e-5)
+
+
+def test_norm_statistics_are_in_run_order(tiny_run):
+    trace = tiny_run[1]
+    labels, means = norm_statistic(trace, "decoder", "mean")
+    assert labels == ["0 self", "0 cross", "0 ffn", "1 self", "1 cross", "1 ffn"]
+    np.testing.assert_array_equal(means[:, 4], trace.activations["decoder.1.norm_cross.mean"])
+
+
+def test_each_plot_draws_one_line_per_token_from_the_trace(view_and_state, tiny_run):
+    state, view = view_and_state
+    trace = tiny_run[1]
+    assert view.stack == "encoder"  # follows the attention kind in the state
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    assert view.stack == "decoder"
+    tokens = len(trace.target_tokens)
+    for key, (labels, values) in view.series.items():
+        np.testing.assert_array_equal(_lines(view.crowd[key], tokens, len(labels)), values)
+    stds = _lines(view.crowd["std"], tokens, 6)
+    np.testing.assert_array_equal(stds[:, 0], trace.activations["decoder.0.norm_self.std"])
+
+
+def test_stack_follows_the_kind_and_keeps_the_users_choice(view_and_state, tiny_run):
+    state, view = view_and_state
+    trace = tiny_run[1]
+    assert view.stack == "encoder"
+    labels, values = view.series["resid"]
+    assert values.shape == (len(trace.source_tokens), 5)  # 0 pre, 0 mid, 0 post, 1 mid, 1 post
+    np.testing.assert_allclose(values[:, -1], np.linalg.norm(
+        trace.activations["encoder.1.resid_post"], axis=-1), rtol=1e-5)
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    state.set_trace(trace)  # a new run keeps the stack the user picked
+    assert view.stack == "decoder"
+
+
+def test_a_token_hovered_anywhere_is_drawn_on_top(view_and_state, tiny_run):
+    state, view = view_and_state
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    state.set_hover("target", 2)
+    labels, values = view.series["resid"]
+    xs, ys = view.highlight["resid"].getData()
+    np.testing.assert_array_equal(ys, values[2])
+    assert "chat" not in view.caption.text() and "'petit'" in view.caption.text()
+    state.set_hover("source", 2)  # an encoder token is not on these decoder plots
+    assert len(view.highlight["resid"].getData()[1] or []) == 0
+
+
+def test_hovering_near_a_line_publishes_that_token(qtbot, view_and_state, tiny_run):
+    state, view = view_and_state
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    labels, values = view.series["resid"]
+    token = int(np.argmax(values[:, 3]))  # the top line at "0 post" is unambiguous
+    plot = view.plots["resid"]
+    scene_point = plot.getViewBox().mapViewToScene(pg_point(3, values[token, 3]))
+    with qtbot.waitSignal(state.hoverChanged, timeout=2000) as blocker:
+        view.graphics.scene().sigMouseMoved.emit(scene_point)
+    assert blocker.args == ["target", token]
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(float(x), float(y))
+
+
+def test_rmsnorm_models_hide_the_mean_plot(qtbot):
+    model = make_tiny_model(norm_type="rmsnorm", norm_bias=False)
+    state = AppState()
+    state.set_model(model)
+    state.set_trace(model.run("the cat", "le chat"))
+    view = DepthPlotView(state)
+    qtbot.addWidget(view)
+    assert "mean" not in view.series and "std" in view.series
+    assert not view.plots["mean"].isVisible()

@@ -1,0 +1,161 @@
+"""DepthPlotView: per-token line plots across depth (residual norm, each norm's mean and std)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from .app_state import AppState
+from .depth_series import norm_statistic, residual_norms
+
+PLOTS = (  # key, title, y label
+    ("resid", "Residual-stream norm ‖x‖ per token, through the layers", "‖x‖"),
+    ("mean", "Each norm's input mean per token", "mean"),
+    ("std", "Each norm's divisor (std) per token", "std"),
+)
+FADED = (110, 150, 220, 90)  # every token: thin and translucent, so the crowd reads as a band
+HIGHLIGHT = (255, 150, 0)  # the hovered token, drawn on top
+
+
+class DepthPlotView(QWidget):
+    """How every token's residual stream and norm statistics evolve with depth, for one stack.
+
+    All tokens of a plot share one curve item (NaN-separated), so 512 tokens stay fluid. The
+    hovered token (from any pane) is drawn thick on top; hovering a line here publishes it.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("depthPlotView")
+        self.state = state
+        self.stack = ""
+        self.side = ""
+        self.tokens: list[str] = []
+        # key -> (x tick labels, values [tokens, points]); absent when the stack lacks it
+        self.series: dict[str, tuple[list[str], np.ndarray]] = {}
+
+        self.stack_selector = QComboBox(objectName="depthStackSelector")
+        self.stack_selector.currentIndexChanged.connect(self._on_stack_picked)
+        self.caption = QLabel("Run a sentence to see how each token evolves with depth.")
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Stack:"))
+        header.addWidget(self.stack_selector)
+        header.addWidget(self.caption, 1)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.crowd: dict[str, pg.PlotDataItem] = {}
+        self.highlight: dict[str, pg.PlotDataItem] = {}
+        for row, (key, title, y_label) in enumerate(PLOTS):
+            plot = self.graphics.addPlot(row=row, col=0, title=title)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setLabel("left", y_label)
+            self.crowd[key] = plot.plot(pen=pg.mkPen(FADED, width=1), connect="finite")
+            self.highlight[key] = plot.plot(pen=pg.mkPen(HIGHLIGHT, width=3), symbol="o", symbolSize=6,
+                                            symbolBrush=HIGHLIGHT, symbolPen=None)
+            self.highlight[key].setZValue(10)
+            self.plots[key] = plot
+        self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.graphics, 1)
+
+        state.traceChanged.connect(self._on_trace_changed)
+        state.hoverChanged.connect(self._on_hover_changed)
+        self._on_trace_changed(state.trace)
+
+    # ---- state handlers ------------------------------------------------------
+    def _on_trace_changed(self, trace) -> None:
+        stacks = [] if trace is None else [s for s in ("encoder", "decoder")
+                                           if f"{s}.0.resid_pre" in trace.activations]
+        self.stack_selector.blockSignals(True)
+        self.stack_selector.clear()
+        for stack in stacks:
+            self.stack_selector.addItem(stack, stack)
+        # Keep the user's stack across runs; else follow the attention kind being inspected.
+        wanted = self.stack if self.stack in stacks else ("encoder" if self.state.kind == "encoder"
+                                                          else "decoder")
+        self.stack_selector.setCurrentIndex(max(0, self.stack_selector.findData(wanted)))
+        self.stack_selector.blockSignals(False)
+        self._draw(self.stack_selector.currentData() or "")
+
+    def _on_hover_changed(self, side: str, position: int) -> None:
+        show = side == self.side and 0 <= position < len(self.tokens)
+        for key, item in self.highlight.items():
+            if show and key in self.series:
+                labels, values = self.series[key]
+                item.setData(np.arange(len(labels)), values[position])
+            else:
+                item.setData([], [])
+        if show:
+            self.caption.setText(f"Highlighted: {self.tokens[position]!r} (position {position}) "
+                                 f"of {len(self.tokens)} {self.stack} tokens")
+
+    def _on_stack_picked(self, index: int) -> None:
+        self._draw(self.stack_selector.itemData(index) or "")
+
+    # ---- drawing ---------------------------------------------------------------
+    def _draw(self, stack: str) -> None:
+        trace = self.state.trace
+        self.stack = stack
+        self.series = {}
+        if trace is None or not stack:
+            self.tokens, self.side = [], ""
+            self.caption.setText("Run a sentence to see how each token evolves with depth.")
+        else:
+            self.side = "source" if stack == "encoder" else "target"
+            self.tokens = list(trace.source_tokens if stack == "encoder" else trace.target_tokens)
+            for key, found in (("resid", residual_norms(trace, stack)),
+                               ("mean", norm_statistic(trace, stack, "mean")),
+                               ("std", norm_statistic(trace, stack, "std"))):
+                if found is not None:
+                    self.series[key] = found
+            self.caption.setText(f"{len(self.tokens)} {stack} tokens, one line each. "
+                                 "Hover a line (or a token anywhere) to highlight it.")
+        for key, plot in self.plots.items():
+            self._draw_plot(key, plot)
+        self._on_hover_changed(*self.state.hover)
+
+    def _draw_plot(self, key: str, plot: pg.PlotItem) -> None:
+        if key not in self.series:
+            self.crowd[key].setData([], [])
+            plot.setVisible(key == "resid")  # RMSNorm has no mean: hide that plot, not an empty box
+            return
+        plot.setVisible(True)
+        labels, values = self.series[key]
+        tokens, points = values.shape
+        # One NaN-separated polyline for all tokens: one item to draw instead of hundreds.
+        xs = np.empty((tokens, points + 1))
+        xs[:, :points] = np.arange(points)
+        xs[:, points] = np.nan
+        ys = np.full((tokens, points + 1), np.nan)
+        ys[:, :points] = values
+        self.crowd[key].setData(xs.ravel(), ys.ravel(), connect="finite")
+        step = max(1, round(points / 24))  # keep tick labels apart in deep models
+        plot.getAxis("bottom").setTicks([[(i, labels[i]) for i in range(0, points, step)],
+                                         [(i, labels[i]) for i in range(points)]])
+        plot.enableAutoRange()
+
+    # ---- mouse -----------------------------------------------------------------
+    def _on_scene_hovered(self, scene_pos) -> None:
+        for key, plot in self.plots.items():
+            if key not in self.series or not plot.sceneBoundingRect().contains(scene_pos):
+                continue
+            point = plot.getViewBox().mapSceneToView(scene_pos)
+            labels, values = self.series[key]
+            column = int(round(point.x()))
+            if not 0 <= column < len(labels):
+                break
+            token = int(np.argmin(np.abs(values[:, column] - point.y())))
+            self.graphics.setToolTip(f"{self.tokens[token]!r} (position {token}) at {labels[column]}: "
+                                     f"{values[token, column]:.4g}")
+            self.state.set_hover(self.side, token)
+            return
+        self.graphics.setToolTip("")
+        if self.side:
+            self.state.set_hover(self.side, -1)

@@ -1,0 +1,44 @@
+"""Per-token series across depth, read from a Trace: residual-stream norms and norm statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+RESIDUAL_POINTS = ("resid_pre", "resid_mid", "resid_cross", "resid_post")
+
+
+def residual_norms(trace, stack: str) -> tuple[list[str], np.ndarray] | None:
+    """(labels, ``[tokens, points]`` L2 norms) at every residual point of ``stack``, in order.
+
+    ``resid_pre`` of layer i > 0 equals ``resid_post`` of layer i-1, so it appears once.
+    """
+    labels, columns = [], []
+    layer = 0
+    while f"{stack}.{layer}.resid_pre" in trace.activations:
+        for point in RESIDUAL_POINTS:
+            name = f"{stack}.{layer}.{point}"
+            if name in trace.activations and not (point == "resid_pre" and layer > 0):
+                labels.append(f"{layer} {point.removeprefix('resid_')}")
+                columns.append(np.linalg.norm(trace.activations[name].astype(np.float64), axis=-1))
+        layer += 1
+    if not columns:
+        return None
+    return labels, np.stack(columns, axis=1).astype(np.float32)
+
+
+def norm_statistic(trace, stack: str, statistic: str) -> tuple[list[str], np.ndarray] | None:
+    """(labels, ``[tokens, norms]``) of every norm's ``.mean`` or ``.std`` in ``stack``, in run order.
+
+    Returns None when the stack records none (``.mean`` is absent for RMSNorm).
+    """
+    labels, columns = [], []
+    for name, values in trace.activations.items():
+        if not name.startswith(stack + ".") or not name.endswith("." + statistic) or values.ndim != 1:
+            continue
+        path = name[len(stack) + 1: -len(statistic) - 1]  # "0.norm_ffn" or "final_norm"
+        layer, _, norm = path.partition(".")
+        labels.append(f"{layer} {norm.removeprefix('norm_')}" if layer.isdigit() else path)
+        columns.append(values)
+    if not columns:
+        return None
+    return labels, np.stack(columns, axis=1).astype(np.float32)
