@@ -1,0 +1,236 @@
+"""HeadLineView: BertViz-style lines from each query token to each key token, opacity = weight."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from .app_state import AppState
+from .token_ticks import short_label
+
+HEAD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a")  # distinct hues, cycled
+AGGREGATE_COLOR = "#3060c0"
+MIN_WEIGHT = 0.01  # fainter lines would be invisible; skipping them keeps 512 tokens fast
+ALPHA_STEPS = 32  # lines are batched by quantized opacity: one pen change per batch
+ROW_HEIGHT = 20
+COLUMN_WIDTH = 140
+MARGIN = 10
+
+
+def side_of(kind: str, column: str) -> str:
+    """Whose tokens a column lists: "source" (encoder positions) or "target" (decoder positions)."""
+    if kind == "encoder":
+        return "source"
+    if kind == "decoder":
+        return "target"
+    return "target" if column == "query" else "source"  # cross: decoder queries, encoder keys
+
+
+class HeadLineCanvas(QWidget):
+    """Paints the two token columns and the weighted lines; all hit-testing lives here."""
+
+    def __init__(self, view: HeadLineView):
+        super().__init__(view)
+        self.view = view
+        self.setMouseTracking(True)
+        self.font_normal = QFont(self.font())
+        self.font_bold = QFont(self.font())
+        self.font_bold.setBold(True)
+
+    def column_rects(self) -> tuple[QRectF, QRectF]:
+        height = self.height()
+        left = QRectF(MARGIN, MARGIN, COLUMN_WIDTH, height)
+        right = QRectF(self.width() - MARGIN - COLUMN_WIDTH, MARGIN, COLUMN_WIDTH, height)
+        return left, right
+
+    def row_y(self, index) -> np.ndarray:
+        return MARGIN + (np.asarray(index) + 0.5) * ROW_HEIGHT
+
+    def token_at(self, x: float, y: float) -> tuple[str, int] | None:
+        """("query" | "key", position) of the token label under a widget point."""
+        left, right = self.column_rects()
+        row = int((y - MARGIN) // ROW_HEIGHT)
+        for column, rect, count in (("query", left, len(self.view.query_tokens)),
+                                    ("key", right, len(self.view.key_tokens))):
+            if rect.left() <= x <= rect.right() and 0 <= row < count and y >= MARGIN:
+                return column, row
+        return None
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), self.palette().base())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_lines(painter, event.rect())
+        self._paint_tokens(painter)
+        painter.end()
+
+    def _paint_lines(self, painter: QPainter, exposed: QRectF) -> None:
+        lines = self.view.visible_lines()
+        if not len(lines):
+            return
+        left, right = self.column_rects()
+        x1, x2 = left.right() + 6, right.left() - 6
+        y1, y2 = self.row_y(lines["query"]), self.row_y(lines["key"])
+        inside = (np.minimum(y1, y2) <= exposed.bottom()) & (np.maximum(y1, y2) >= exposed.top())
+        steps = np.clip(np.ceil(lines["weight"] * ALPHA_STEPS), 1, ALPHA_STEPS).astype(int)
+        for head in np.unique(lines["head"]):
+            base = QColor(self.view.color_of(int(head)))
+            for step in np.unique(steps[(lines["head"] == head) & inside]):
+                chosen = (lines["head"] == head) & inside & (steps == step)
+                color = QColor(base)
+                color.setAlphaF(step / ALPHA_STEPS)
+                painter.setPen(QPen(color, 2))
+                painter.drawLines([QLineF(x1, a, x2, b) for a, b in zip(y1[chosen], y2[chosen], strict=True)])
+
+    def _paint_tokens(self, painter: QPainter) -> None:
+        left, right = self.column_rects()
+        hover_column, hover_row = self.view.isolated
+        for column, rect, tokens, align in (
+                ("query", left, self.view.query_tokens, Qt.AlignmentFlag.AlignRight),
+                ("key", right, self.view.key_tokens, Qt.AlignmentFlag.AlignLeft)):
+            for row, token in enumerate(tokens):
+                cell = QRectF(rect.left(), MARGIN + row * ROW_HEIGHT, rect.width(), ROW_HEIGHT)
+                hovered = column == hover_column and row == hover_row
+                if hovered:
+                    painter.fillRect(cell, QColor(255, 170, 0, 90))
+                painter.setFont(self.font_bold if hovered else self.font_normal)
+                painter.setPen(self.palette().text().color())
+                painter.drawText(cell.adjusted(4, 0, -4, 0), align | Qt.AlignmentFlag.AlignVCenter,
+                                 short_label(token))
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        hit = self.token_at(event.position().x(), event.position().y())
+        self.view.hover_token(hit)
+        self.setToolTip("" if hit is None else f"{hit[0]} {hit[1]}: {self._token(hit)!r}")
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.view.hover_token(None)
+        super().leaveEvent(event)
+
+    def _token(self, hit) -> str:
+        column, row = hit
+        return (self.view.query_tokens if column == "query" else self.view.key_tokens)[row]
+
+
+class HeadLineView(QWidget):
+    """Query tokens on the left, key tokens on the right, a line per weight for the selected layer.
+
+    Shows the selected head (or the mean/max of heads), or every head of the layer in its own
+    color. Hovering a token, here or in another pane, isolates the lines of that token.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("headLineView")
+        self.state = state
+        self.query_tokens: list[str] = []
+        self.key_tokens: list[str] = []
+        self.matrices: dict[int, np.ndarray] = {}  # head -> [queries, keys]; -1 is the mean/max
+        self.isolated: tuple[str, int] = ("", -1)  # ("query" | "key", position) whose lines show
+        self._mouse_column = ""  # the column under this view's own mouse, if any
+
+        self.all_heads = QCheckBox("Every head of the layer, one color each",
+                                   objectName="lineAllHeadsCheck")
+        self.all_heads.toggled.connect(self._redraw)
+        self.caption = QLabel("Run a sentence to see its attention lines.")
+        header = QHBoxLayout()
+        header.addWidget(self.caption, 1)
+        header.addWidget(self.all_heads)
+        self.canvas = HeadLineCanvas(self)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.canvas)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.scroll, 1)
+
+        state.traceChanged.connect(self._on_trace_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        state.optionsChanged.connect(self._on_options_changed)
+        state.hoverChanged.connect(self._on_hover_changed)
+        self._redraw()
+
+    # ---- state handlers ------------------------------------------------------
+    def _on_trace_changed(self, trace) -> None:
+        self._redraw()
+
+    def _on_selection_changed(self) -> None:
+        self._redraw()
+
+    def _on_options_changed(self) -> None:
+        self._redraw()  # row labels may switch to predicted tokens
+
+    def _on_hover_changed(self, side: str, position: int) -> None:
+        kind = self.state.kind
+        columns = [c for c in ("query", "key") if side_of(kind, c) == side]
+        if position < 0 or not columns:
+            self.isolated = ("", -1)
+        else:
+            # Our own mouse knows its column; a hover from elsewhere isolates the query first.
+            column = self._mouse_column if self._mouse_column in columns else columns[0]
+            count = len(self.query_tokens if column == "query" else self.key_tokens)
+            self.isolated = (column, position) if position < count else ("", -1)
+        self.canvas.update()
+
+    # ---- public --------------------------------------------------------------
+    def color_of(self, head: int) -> str:
+        return AGGREGATE_COLOR if head < 0 else HEAD_COLORS[head % len(HEAD_COLORS)]
+
+    def visible_lines(self) -> np.ndarray:
+        """The lines to draw: a structured array of (head, query, key, weight), weight >= MIN_WEIGHT."""
+        column, position = self.isolated
+        parts = []
+        for head, matrix in self.matrices.items():
+            shown = matrix >= MIN_WEIGHT
+            if column == "query":
+                shown[np.arange(matrix.shape[0]) != position] = False
+            elif column == "key":
+                shown[:, np.arange(matrix.shape[1]) != position] = False
+            queries, keys = np.nonzero(shown)
+            part = np.empty(len(queries), dtype=LINE_DTYPE)
+            part["head"], part["query"], part["key"] = head, queries, keys
+            part["weight"] = matrix[queries, keys]
+            parts.append(part)
+        return np.concatenate(parts) if parts else np.empty(0, dtype=LINE_DTYPE)
+
+    def hover_token(self, hit: tuple[str, int] | None) -> None:
+        """Called by the canvas: publish the token under the mouse to every pane."""
+        if hit is None:
+            self._mouse_column = ""
+            if self.state.hover[1] >= 0:
+                self.state.set_hover(self.state.hover[0], -1)
+            return
+        column, row = hit
+        self._mouse_column = column
+        self.state.set_hover(side_of(self.state.kind, column), row)
+        self._on_hover_changed(*self.state.hover)  # same side and row, other column: re-isolate
+
+    # ---- drawing ---------------------------------------------------------------
+    def _redraw(self, *_args) -> None:
+        state = self.state
+        self.matrices = {}
+        self.query_tokens, self.key_tokens = state.query_labels(), state.key_labels()
+        stack = state.trace.attention.get(state.kind) if state.trace is not None else None
+        if stack is None or state.layer >= stack.shape[0]:
+            self.caption.setText("Run a sentence to see its attention lines." if state.trace is None
+                                 else f"This model has no {state.kind} attention.")
+        elif self.all_heads.isChecked():
+            self.matrices = {h: stack[state.layer, h] for h in range(stack.shape[1])}
+            self.caption.setText(f"{state.kind}, layer {state.layer}, all {stack.shape[1]} heads "
+                                 "(one color each). Queries left, keys right; hover a token.")
+        else:
+            head = state.head
+            self.matrices = {head if isinstance(head, int) else -1: state.attention_matrix()}
+            what = f"head {head}" if isinstance(head, int) else f"{head} of heads"
+            self.caption.setText(f"{state.kind}, layer {state.layer}, {what}. Queries left, keys "
+                                 "right; line opacity is the weight. Hover a token to isolate it.")
+        rows = max(len(self.query_tokens), len(self.key_tokens))
+        self.canvas.setMinimumSize(2 * COLUMN_WIDTH + 2 * MARGIN + 160, rows * ROW_HEIGHT + 2 * MARGIN)
+        self._on_hover_changed(*state.hover)
+
+
+LINE_DTYPE = np.dtype([("head", np.int16), ("query", np.int32), ("key", np.int32), ("weight", np.float32)])
