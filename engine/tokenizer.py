@@ -66,7 +66,11 @@ class HFTokenizer(Tokenizer):
 
     def encode(self, text: str) -> Encoding:
         encoded = self.backend.encode(text)
-        return Encoding(list(encoded.ids), list(encoded.tokens))
+        # A Unigram model reports an unknown span's own text as its token; show what the
+        # model receives instead ("<unk>"), as every other tokenizer here does.
+        tokens = [self.backend.id_to_token(i) or token
+                  for i, token in zip(encoded.ids, encoded.tokens, strict=True)]
+        return Encoding(list(encoded.ids), tokens)
 
     def decode(self, ids: Iterable[int]) -> str:
         text = self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
@@ -145,6 +149,16 @@ def bpe_tokenizer(texts: Iterable[str], vocab_size: int, *, lowercase: bool = Fa
 # Other tokenizer families (e.g. Marian's SentencePiece pair) register a loader for their
 # JSON "type" here; plain ``tokenizers`` JSON needs no type.
 TOKENIZER_LOADERS: dict[str, Callable[[dict], Tokenizer]] = {}
+
+
+def _load_sentencepiece(data: dict) -> Tokenizer:
+    # Imported on demand: only checkpoints that carry a SentencePiece model need it.
+    from .sentencepiece_tokenizer import sentencepiece_from_json
+
+    return sentencepiece_from_json(data)
+
+
+TOKENIZER_LOADERS["sentencepiece"] = _load_sentencepiece
 
 
 def tokenizer_from_json(text: str) -> Tokenizer:

@@ -32,3 +32,7 @@ def load_hf_folder(folder: Path):
         raise CheckpointError(f"{folder.name}: unsupported model_type {model_type!r}; "
                               f"supported: {supported}")
     return HF_IMPORTERS[model_type](folder, config)
+
+
+# Each family registers itself in HF_IMPORTERS when imported.
+from . import bart, marian, t5  # noqa: E402, F401

@@ -1,0 +1,84 @@
+"""BART (and Marian, which shares its layer): post-LN encoder-decoders from Hugging Face folders.
+
+BART: learned positions looked up at ``position + 2``, ``layernorm_embedding`` in both stacks,
+GELU, ``final_logits_bias``, tokenizer from ``tokenizer.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import ModelConfig
+from ..errors import CheckpointError
+from . import HF_IMPORTERS
+from .bart_layers import check_shared_tables, rename_bart_like
+from .hf_files import activation, build_model, read_weights, same_value, token_id, tokenizer_json
+
+BART_POSITION_OFFSET = 2
+
+
+def bart_like_config(folder: Path, config: dict, family: str, **fields) -> ModelConfig:
+    """The ModelConfig common to BART and Marian; ``fields`` are the family's own settings."""
+    try:
+        settings = dict(
+            architecture="encoder-decoder",
+            vocab_size=int(config["vocab_size"]),
+            d_model=int(config["d_model"]),
+            n_heads=same_value(config, ("encoder_attention_heads", "decoder_attention_heads"),
+                               folder, "attention heads"),
+            n_encoder_layers=int(config["encoder_layers"]),
+            n_decoder_layers=int(config["decoder_layers"]),
+            d_ff=same_value(config, ("encoder_ffn_dim", "decoder_ffn_dim"), folder, "FFN width"),
+            dropout=float(config.get("dropout", 0.0)),
+            attention_dropout=float(config.get("attention_dropout", 0.0)),
+            norm_placement="post",
+            norm_eps=1e-5,  # nn.LayerNorm's default, which both families use
+            final_norm=False,
+            activation=activation(config.get("activation_function", "gelu"), folder),
+            max_positions=int(config.get("max_position_embeddings", 1024)),
+            scale_embeddings=bool(config.get("scale_embedding", False)),
+            pad_token_id=int(config["pad_token_id"]),
+            bos_token_id=token_id(config.get("bos_token_id")),
+            eos_token_id=token_id(config.get("eos_token_id")),
+            decoder_start_token_id=token_id(config.get("decoder_start_token_id")),
+            extra={"family": family, "hf_model_type": config.get("model_type"),
+                   "hf_architectures": config.get("architectures") or []},
+        )
+        settings.update(fields)
+        return ModelConfig(**settings)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
+                              f"value ({error})") from None
+
+
+def convert_bart_like(folder: Path, model_config: ModelConfig, *, learned_positions: bool,
+                      embed_norm: bool) -> tuple[ModelConfig, dict]:
+    """Read and rename the weights; settles tie_embeddings and final_logits_bias from the file."""
+    state = read_weights(folder)
+    refusal = check_shared_tables(state)
+    if refusal:
+        raise CheckpointError(f"{folder.name}: {refusal}")
+    try:
+        renamed, tied = rename_bart_like(state, model_config.n_encoder_layers,
+                                         model_config.n_decoder_layers,
+                                         learned_positions=learned_positions, embed_norm=embed_norm)
+    except KeyError as error:
+        raise CheckpointError(f"{folder.name}: missing tensor {error.args[0]!r}") from None
+    model_config.tie_embeddings = tied
+    model_config.final_logits_bias = "final_logits_bias" in renamed
+    return model_config, renamed
+
+
+def import_bart(folder: Path, config: dict):
+    tokenizer = tokenizer_json(folder)
+    if tokenizer is None:
+        raise CheckpointError(f"{folder.name}: BART needs tokenizer.json in the model folder")
+    model_config = bart_like_config(
+        folder, config, "bart", positions="learned", position_offset=BART_POSITION_OFFSET,
+        embed_norm=True, unk_token_id=tokenizer.token_to_id("<unk>"))
+    model_config, state = convert_bart_like(folder, model_config, learned_positions=True,
+                                            embed_norm=True)
+    return build_model(folder, model_config, state, tokenizer)
+
+
+HF_IMPORTERS["bart"] = import_bart
