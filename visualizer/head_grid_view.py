@@ -20,16 +20,28 @@ def pool_patterns(stack: np.ndarray, max_side: int) -> np.ndarray:
     """Shrink ``[L, H, Q, K]`` patterns so no side exceeds ``max_side``, by block maxima.
 
     Maxima rather than means, so that one sharp attention peak stays visible in a thumbnail.
+    Queries are pooled first: that pass reads the whole stack but is a plain elementwise
+    maximum of strided slices, and leaves a far smaller array for the key pass.
     """
-    layers, heads, queries, keys = stack.shape
-    fq, fk = math.ceil(queries / max_side), math.ceil(keys / max_side)
-    if fq == 1 and fk == 1:
-        return stack
-    padded = np.zeros((layers, heads, math.ceil(queries / fq) * fq, math.ceil(keys / fk) * fk),
-                      dtype=np.float32)
-    padded[:, :, :queries, :keys] = stack
-    blocks = padded.reshape(layers, heads, padded.shape[2] // fq, fq, padded.shape[3] // fk, fk)
-    return blocks.max(axis=(3, 5))
+    queries, keys = stack.shape[2:]
+    pooled = _max_pool_axis(stack, math.ceil(queries / max_side), axis=2)
+    return _max_pool_axis(pooled, math.ceil(keys / max_side), axis=3)
+
+
+def _max_pool_axis(array: np.ndarray, factor: int, axis: int) -> np.ndarray:
+    """Maxima of consecutive blocks of ``factor`` entries along ``axis`` (the last block may be short)."""
+    if factor <= 1:
+        return array
+    index = [slice(None)] * array.ndim
+    index[axis] = slice(0, None, factor)
+    out = np.array(array[tuple(index)], dtype=np.float32)
+    for offset in range(1, factor):
+        index[axis] = slice(offset, None, factor)
+        part = array[tuple(index)]
+        head = [slice(None)] * array.ndim
+        head[axis] = slice(0, part.shape[axis])
+        np.maximum(out[tuple(head)], part, out=out[tuple(head)])
+    return out
 
 
 def build_mosaic(tiles: np.ndarray, gap: int) -> np.ndarray:
@@ -63,6 +75,7 @@ class HeadGridView(QWidget):
         self.gap = 1
         self._shown_kind = ""
         self._dirty = True
+        self._mosaics: dict[str, tuple] = {}  # kind -> (tile shape, gap, mosaic) of the current trace
 
         self.kind_selector = QComboBox(objectName="gridKindSelector")
         self.kind_selector.setToolTip("Which attention the grid shows")
@@ -151,6 +164,7 @@ class HeadGridView(QWidget):
         self._sync_kind_selector()
 
     def _on_trace_changed(self, trace) -> None:
+        self._mosaics = {}
         self._schedule_draw()
 
     def _on_selection_changed(self) -> None:
@@ -187,15 +201,16 @@ class HeadGridView(QWidget):
             self.caption.setText("Run a sentence to see every head." if state.trace is None
                                  else f"This model has no {state.kind} attention.")
             return
-        tiles = pool_patterns(stack, self.thumbnail_side)
-        self.tile_shape = tiles.shape[2:]
-        self.gap = max(1, round(max(self.tile_shape) / 16))
-        self.mosaic = build_mosaic(tiles, self.gap)
+        if state.kind not in self._mosaics:  # switching kinds back and forth costs nothing
+            tiles = pool_patterns(stack, self.thumbnail_side)
+            gap = max(1, round(max(tiles.shape[2:]) / 16))
+            self._mosaics[state.kind] = (tiles.shape[2:], gap, build_mosaic(tiles, gap))
+        self.tile_shape, self.gap, self.mosaic = self._mosaics[state.kind]
         self.image.setImage(self.mosaic, autoLevels=False)
         self._apply_colors()
         self._set_axis_ticks(stack.shape[0], stack.shape[1])
         self.plot.getViewBox().autoRange(padding=0.02)
-        pooled = "" if tiles.shape == stack.shape else (
+        pooled = "" if self.tile_shape == stack.shape[2:] else (
             f" Thumbnails show block maxima ({stack.shape[2]}×{stack.shape[3]} → "
             f"{self.tile_shape[0]}×{self.tile_shape[1]}).")
         self.caption.setText(f"{stack.shape[0]} layers × {stack.shape[1]} heads; rows are queries, "
