@@ -54,7 +54,7 @@ class AttentionSelection:
     def title(self) -> str:
         """"model: kind, layer L, head H" as a figure title."""
         what = f"{KIND_TITLES.get(self.kind, self.kind)}, layer {self.layer}, {self.head_label}"
-        return f"{self.model}: {what}" if self.model else what
+        return f"{self.model} — {what}" if self.model else what
 
     def metadata(self) -> dict:
         return {"model": self.model, "kind": self.kind, "layer": self.layer, "head": str(self.head),
@@ -110,6 +110,24 @@ def levels_for(matrix: np.ndarray, auto: bool) -> tuple[float, float]:
         return (0.0, 1.0)
     low, high = float(np.min(matrix)), float(np.max(matrix))
     return (low, high) if high > low else (low, low + 1.0)
+
+
+def select_from_state(state) -> AttentionSelection | None:
+    """What the attention view shows right now (AppState's selection, labels and options)."""
+    trace = state.trace
+    matrix = state.attention_matrix()
+    if trace is None or matrix is None:
+        return None
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    rows_by_prediction = (state.kind != "encoder" and state.label_rows_by_prediction
+                          and bool(trace.predicted_tokens))
+    model = trace.model_name or (state.model.name if state.model is not None else "")
+    return AttentionSelection(
+        matrix=matrix, query_tokens=state.query_labels(), key_tokens=state.key_labels(), model=model,
+        kind=state.kind, layer=state.layer, head=state.head, source=state.source_text,
+        target=state.target_text or trace.output_text, colormap=state.colormap,
+        levels=levels_for(matrix, state.auto_levels), auto_levels=state.auto_levels,
+        rows_are_predictions=rows_by_prediction, heads=trace.attention.get(state.kind))
 
 
 # ---- writing ----------------------------------------------------------------------

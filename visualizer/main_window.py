@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from .app_state import AppState
 from .attention_view import AttentionView
+from .export_actions import ExportActions
 from .input_panel import InputPanel
 from .model_controller import ModelController
 from .selection_bar import SelectionBar
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.timing_label)
         self.statusBar().addPermanentWidget(self.busy_bar)
         self._build_menus()
+        self.export_actions = ExportActions(self)  # File → Export plot…, all heads…, data…
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.input_panel.request_run)
 

@@ -1,0 +1,185 @@
+"""File → Export plot / all heads / data: the files match what the attention view shows."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSizeF
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QDialog
+
+from tests.export_checks import (
+    assert_csv_matches,
+    assert_heatmap_png,
+    assert_npz_matches,
+    assert_pdf,
+    pixel_rgb,
+    svg_texts,
+)
+from visualizer import MainWindow
+from visualizer.export_dialog import ExportDialog
+from visualizer.figures import GridFigure, HeatmapFigure
+from visualizer.figures.colors import colors_of
+
+TIMEOUT = 60_000
+SOURCE, TARGET = "the small cat sees a red house .", "le petit chat voit"
+
+
+@pytest.fixture
+def window(qtbot, tiny_checkpoint):
+    """A window with the tiny model, a source and target run, and cross layer 1 head 2 shown."""
+    win = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
+        win.show()
+    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
+        win.run(SOURCE, TARGET)
+    win.state.set_selection(kind="cross", layer=1, head=2)
+    yield win
+    win.close()
+
+
+def shown_matrix(window) -> np.ndarray:
+    return np.asarray(window.attention_view.image_item.image)
+
+
+def test_exported_png_has_the_requested_size_and_the_screen_colours(window, tmp_path):
+    window.state.set_option(colormap="magma")
+    path = window.export_actions.export_plot(tmp_path / "head.png", width=900, height=640, dpi=120)
+    figure = HeatmapFigure(window.export_actions._selection())  # the state the view draws
+    np.testing.assert_array_equal(figure.selection.matrix, shown_matrix(window))
+    assert figure.selection.colormap == "magma"
+    assert_heatmap_png(path, figure, 900, 640, 120)
+    assert "Exported" in window.statusBar().currentMessage()
+
+
+def test_exported_svg_holds_token_labels_and_title_as_text(window, tmp_path):
+    path = window.export_actions.export_plot(tmp_path / "head.svg")
+    texts = svg_texts(path)
+    trace = window.state.trace
+    for token in trace.source_tokens + trace.target_tokens:
+        assert token in texts, token
+    title = next(t for t in texts if "layer" in t)
+    assert "tiny encoder-decoder" in title and "cross-attention" in title and "head 2" in title
+    assert "1" in texts and "0.5" in texts  # the colour bar's tick labels
+
+
+def test_exported_pdf_is_one_valid_page(window, tmp_path):
+    window.state.set_selection(head="mean")
+    path = window.export_actions.export_plot(tmp_path / "head.pdf", width=1500, height=1000, dpi=300)
+    assert_pdf(path, title="tiny encoder-decoder — cross-attention, layer 1, mean of heads",
+               page_points=(1500 * 72 / 300, 1000 * 72 / 300))
+
+
+def test_export_all_heads_draws_every_head_of_the_kind(window, tmp_path):
+    path = window.export_actions.export_all_heads(tmp_path / "grid.png", width=1200, height=700, dpi=100)
+    image = QImage(str(path))
+    assert (image.width(), image.height()) == (1200, 700)
+    stack = window.state.trace.attention["cross"]
+    figure = GridFigure(window.export_actions._selection())
+    cells = figure.layout(QSizeF(1200 * 72 / 100, 700 * 72 / 100)).cells
+    rows, cols = stack.shape[2:]
+    for layer, head in [(0, 0), (1, 3), (1, 2)]:
+        rect = cells[layer][head]
+        for r, c in [(0, 0), (rows - 1, cols - 1)]:
+            x = (rect.left() + (c + 0.5) * rect.width() / cols) * 100 / 72
+            y = (rect.top() + (r + 0.5) * rect.height() / rows) * 100 / 72
+            expected = colors_of(stack[layer, head, r, c], (0.0, 1.0), "viridis")
+            assert pixel_rgb(image, x, y) == tuple(int(v) for v in expected), (layer, head, r, c)
+
+
+def test_export_data_writes_the_matrix_on_screen_with_its_tokens(window, tmp_path):
+    state, trace = window.state, window.state.trace
+    state.set_selection(kind="decoder", layer=0, head="max")
+    state.set_option(label_rows_by_prediction=True)
+    npz = window.export_actions.export_data(tmp_path / "data.npz")
+    expected = trace.attention["decoder"][0].max(axis=0)
+    np.testing.assert_array_equal(shown_matrix(window), expected)
+    assert_npz_matches(npz, expected, trace.predicted_tokens, trace.target_tokens, kind="decoder",
+                       layer=0, head="max", source=SOURCE, target=TARGET,
+                       model="tiny encoder-decoder")
+    state.set_option(label_rows_by_prediction=False)
+    csv_path = window.export_actions.export_data(tmp_path / "data.csv")
+    assert_csv_matches(csv_path, expected, trace.target_tokens, trace.target_tokens)
+
+
+def test_an_unwritable_path_is_reported_with_a_dialog(window, qtbot, tmp_path):
+    target = tmp_path / "no such folder" / "head.png"
+    with qtbot.waitSignal(window.errorOccurred, timeout=5000) as blocker:
+        assert window.export_actions.export_plot(target) is None
+    assert str(target) in blocker.args[0]
+    assert str(target) in window.statusBar().currentMessage()
+    box = window.error_box
+    assert box is not None and box.isVisible() and str(target) in box.text()
+    box.close()
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("failure", ["size", "disk"])
+def test_a_failed_export_keeps_the_previous_file(window, qtbot, tmp_path, monkeypatch, failure):
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    path = folder / "head.png"
+    path.write_bytes(b"the figure from yesterday")
+    size = 4 if failure == "size" else 400  # 4 px is too small to draw
+    if failure == "disk":
+        import visualizer.data_export as data_export
+
+        def disk_full(*_args):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(data_export.os, "replace", disk_full)
+    with qtbot.waitSignal(window.errorOccurred, timeout=5000) as blocker:
+        assert window.export_actions.export_plot(path, width=size, height=size) is None
+    monkeypatch.undo()
+    assert ("width" if failure == "size" else "No space left") in blocker.args[0]
+    window.error_box.close()
+    assert path.read_bytes() == b"the figure from yesterday"
+    assert [p.name for p in folder.iterdir()] == ["head.png"]  # no half-written temporary left
+
+
+def test_menu_actions_open_the_dialog_and_save_what_it_says(window, tmp_path, monkeypatch):
+    actions = window.export_actions
+    titles = [a.text() for a in window.file_menu.actions()]
+    assert {"Export &plot…", "Export &all heads…", "Export &data…"} <= set(titles)
+    target = tmp_path / "from-menu.svg"
+
+    def accept_with_choices(dialog):
+        dialog.path_edit.setText(str(target))
+        dialog.width_spin.setValue(800)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", accept_with_choices)
+    actions.plot_action.trigger()
+    assert target.exists()
+    assert "cross-attention" in " ".join(svg_texts(target))
+    assert actions._last["plot"].width == 800 and actions._last["plot"].format == "svg"
+
+
+def test_actions_are_disabled_until_there_is_a_trace(qtbot, tmp_path, monkeypatch):
+    import visualizer.main_window as main_window
+
+    monkeypatch.setattr(main_window, "DEFAULT_CHECKPOINT", tmp_path / "missing.safetensors")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    actions = win.export_actions
+    assert not any(a.isEnabled() for a in (actions.plot_action, actions.grid_action, actions.data_action))
+
+
+def test_dialog_keeps_format_path_size_and_dpi_consistent(qtbot, tmp_path):
+    dialog = ExportDialog(QSizeF(400, 300), str(tmp_path / "figure.png"))
+    qtbot.addWidget(dialog)
+    assert (dialog.width_spin.value(), dialog.height_spin.value()) == (833, 625)  # at 150 dpi
+    dialog.width_spin.setValue(1000)
+    assert dialog.height_spin.value() == 750  # proportions kept
+    dialog.dpi_spin.setValue(300)
+    assert (dialog.width_spin.value(), dialog.height_spin.value()) == (2000, 1500)
+    assert "6.7 × 5.0 in" in dialog.physical_label.text()
+    dialog.format_selector.setCurrentIndex(dialog.format_selector.findData("pdf"))
+    assert dialog.path_edit.text().endswith("figure.pdf")
+    dialog.path_edit.setText(str(tmp_path / "other.svg"))
+    assert dialog.format_selector.currentData() == "svg"
+    dialog.path_edit.setText(str(tmp_path / "other.gif"))
+    assert not dialog.save_button.isEnabled()
+    dialog.path_edit.setText(str(tmp_path / "final.png"))
+    options = dialog.options()
+    assert (options.path.name, options.width, options.height, options.dpi, options.format) == (
+        "final.png", 2000, 1500, 300, "png")

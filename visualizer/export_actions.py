@@ -1,0 +1,151 @@
+"""ExportActions: File → Export plot…, Export all heads…, Export data… for the main window.
+
+Every export reads AppState's current selection, the same one the attention view draws, so the
+file matches the screen. A failure (an unwritable path, a bad size) reaches
+``window.errorOccurred``, the status bar and a dialog; the file on disk is replaced only by a
+complete new one, and the dialog remembers what the user typed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from .data_export import export_data, select_from_state
+from .export_dialog import ExportDialog, ExportOptions
+from .figures import DEFAULT_DPI, GridFigure, HeatmapFigure, export_figure
+
+DATA_FILTERS = {"npz": "NumPy arrays with tokens and metadata (*.npz)",
+                "csv": "CSV table with token headers (*.csv)"}
+
+
+class ExportActions(QObject):
+    """Adds the export actions to ``window.file_menu`` and runs them.
+
+    Signals:
+        exported(str): a file was written (its path).
+    """
+
+    exported = Signal(str)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.state = window.state
+        self._last: dict[str, ExportOptions] = {}  # per figure kind: the user's last choices
+        menu = window.file_menu
+        menu.addSeparator()
+        self.plot_action = menu.addAction("Export &plot…", lambda: self.export_plot())
+        self.plot_action.setObjectName("exportPlotAction")
+        self.plot_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.grid_action = menu.addAction("Export &all heads…", lambda: self.export_all_heads())
+        self.grid_action.setObjectName("exportAllHeadsAction")
+        self.data_action = menu.addAction("Export &data…", lambda: self.export_data())
+        self.data_action.setObjectName("exportDataAction")
+        self.state.traceChanged.connect(self._on_trace_changed)
+        self._on_trace_changed(self.state.trace)
+
+    def _on_trace_changed(self, trace) -> None:
+        for action in (self.plot_action, self.grid_action, self.data_action):
+            action.setEnabled(trace is not None)
+
+    # ---- the three exports (a path skips the dialog: scripts and tests use it) -----------
+    def export_plot(self, path=None, width: int | None = None, height: int | None = None,
+                    dpi: float = DEFAULT_DPI) -> Path | None:
+        """The attention heatmap on screen as PNG, SVG or PDF."""
+        selection = self._selection()
+        return None if selection is None else self._export_figure(
+            "plot", HeatmapFigure(selection), path, width, height, dpi)
+
+    def export_all_heads(self, path=None, width: int | None = None, height: int | None = None,
+                         dpi: float = DEFAULT_DPI) -> Path | None:
+        """Every layer × head of the current kind as one grid figure."""
+        selection = self._selection()
+        return None if selection is None else self._export_figure(
+            "grid", GridFigure(selection), path, width, height, dpi, "Export all heads")
+
+    def export_data(self, path=None) -> Path | None:
+        """The matrix on screen with its tokens, as NPZ or CSV."""
+        selection = self._selection()
+        if selection is None:
+            return None
+        if path is None:
+            suggested = str(self._folder() / (self._stem(selection) + ".npz"))
+            path, chosen = QFileDialog.getSaveFileName(self.window, "Export data", suggested,
+                                                       ";;".join(DATA_FILTERS.values()))
+            if not path:
+                return None
+            if not Path(path).suffix:  # the user typed a bare name: use the chosen filter's format
+                path += ".csv" if chosen == DATA_FILTERS["csv"] else ".npz"
+        path = Path(path)
+        return self._write(path, lambda: export_data(selection, path))
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _export_figure(self, key: str, figure, path, width, height, dpi,
+                       title: str = "Export plot") -> Path | None:
+        if path is None:
+            options = self._ask(key, figure, title)
+            if options is None:
+                return None
+            path, width, height, dpi = options.path, options.width, options.height, options.dpi
+        path = Path(path)
+        return self._write(path, lambda: export_figure(figure, path, width, height, dpi))
+
+    def _ask(self, key: str, figure, title: str) -> ExportOptions | None:
+        last = self._last.get(key)
+        suggested = str(last.path if last else self._folder() / (self._stem(figure.selection) + ".png"))
+        dialog = ExportDialog(figure.natural_size(), suggested, self.window, title,
+                              dpi=last.dpi if last else DEFAULT_DPI)
+        if last is not None and last.path.suffix == Path(suggested).suffix:
+            dialog.width_spin.setValue(last.width)  # keep the size the user chose last time
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        options = dialog.options()
+        dialog.deleteLater()
+        if not accepted:
+            return None
+        self._last[key] = options
+        return options
+
+    def _write(self, path: Path, write) -> Path | None:
+        try:
+            written = write()
+        except (OSError, ValueError) as error:
+            self._report(f"Export failed: {error}", f"The file\n{path}\ncould not be written:\n\n"
+                         f"{error}\n\nNothing else was changed; choose another place and try again.")
+            return None
+        self._settings().setValue("exportFolder", str(Path(written).resolve().parent))
+        self.window.statusBar().showMessage(f"Exported {written}", 5000)
+        self.exported.emit(str(written))
+        return Path(written)
+
+    def _report(self, message: str, details: str | None = None) -> None:
+        """Status bar and errorOccurred always; a dialog when the user has to act (``details``)."""
+        report = getattr(self.window, "_report", None)  # the window's one way to show errors
+        if report is not None:
+            report(message, dialog_title="Export failed" if details else None, details=details)
+        else:
+            self.window.statusBar().showMessage(message)
+            self.window.errorOccurred.emit(message)
+
+    def _selection(self):
+        selection = select_from_state(self.state)
+        if selection is None:
+            self._report("Nothing to export yet: run a sentence first.")
+        return selection
+
+    def _settings(self) -> QSettings:
+        return getattr(self.window, "settings", None) or QSettings()
+
+    def _folder(self) -> Path:
+        folder = self._settings().value("exportFolder", "")
+        return Path(folder) if folder and Path(folder).is_dir() else Path.home()
+
+    @staticmethod
+    def _stem(selection) -> str:
+        """A file name that says what is in it: model-kind-L1-Hmean."""
+        name = f"{selection.model}-{selection.kind}-L{selection.layer}-H{selection.head}"
+        return re.sub(r"[^\w.-]+", "-", name).strip("-") or "attention"
