@@ -114,9 +114,11 @@ class ModelController(QObject):
             return  # stale: a newer request of the same kind was made meanwhile
         what, path = entry
         if what == "load":
-            self._deferred_run = None  # listeners of modelLoaded run the current inputs anew
             self.state.set_model(result)
             self.modelLoaded.emit(result, path)
+            deferred, self._deferred_run = self._deferred_run, None
+            if deferred is not None and self._latest["run"] <= rid:  # no listener has run it yet
+                self.run(*deferred)
         else:
             self.state.set_trace(result)
             self.traceReady.emit(result)
