@@ -10,11 +10,11 @@ from .app_state import AppState
 from .depth_series import norm_statistic, residual_norms
 
 PLOTS = (  # key, title, y label
-    ("resid", "Residual-stream norm ‖x‖ per token, through the layers", "‖x‖"),
+    ("resid", "Residual-stream L2 norm per token, through the layers", "norm"),
     ("mean", "Each norm's input mean per token", "mean"),
     ("std", "Each norm's divisor (std) per token", "std"),
 )
-FADED = (110, 150, 220, 90)  # every token: thin and translucent, so the crowd reads as a band
+FADED = (130, 170, 235, 150)  # every token: thin and translucent, so the crowd reads as a band
 HIGHLIGHT = (255, 150, 0)  # the hovered token, drawn on top
 
 

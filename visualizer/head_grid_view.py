@@ -103,8 +103,8 @@ class HeadGridView(QWidget):
                                          interactive=False, width=12)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
         self.highlight = QGraphicsRectItem()
-        pen = QPen(Qt.GlobalColor.white, 0)  # cosmetic: one screen pixel at any zoom
-        pen.setWidth(2)
+        pen = QPen(Qt.GlobalColor.white, 2)
+        pen.setCosmetic(True)  # two screen pixels at any zoom, not two mosaic pixels
         self.highlight.setPen(pen)
         self.highlight.setZValue(10)
         self.highlight.hide()
