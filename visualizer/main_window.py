@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .analysis_views import install_analysis_views
 from .app_state import AppState
 from .attention_view import AttentionView
 from .export_actions import ExportActions
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.view_tabs = QTabWidget(objectName="viewTabs")
         self.view_tabs.setDocumentMode(True)
         self.add_view("Attention", self.attention_view)
+        install_analysis_views(self)  # all heads, head lines, activations, depth plots
         self.selection_bar.install_navigation(self.attention_view, self.attention_view.plot_widget)
 
         right = QWidget()

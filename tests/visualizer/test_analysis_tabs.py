@@ -1,0 +1,86 @@
+"""The analysis views inside the main window: their tabs, a grid click, a shared hover."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from visualizer import MainWindow
+
+LOAD_TIMEOUT = 60_000  # the first load imports torch
+
+
+@pytest.fixture
+def window(qtbot, tiny_checkpoint):
+    win = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.traceChanged, timeout=LOAD_TIMEOUT):
+        win.show()
+    yield win
+    win.close()
+
+
+def _tab_titles(window):
+    return [window.view_tabs.tabText(i) for i in range(window.view_tabs.count())]
+
+
+def test_every_analysis_view_has_a_tab(window):
+    assert {"All heads", "Head lines", "Activations", "Depth"} <= set(_tab_titles(window))
+    assert window.findChild(type(window.head_grid_view), "headGridView") is window.head_grid_view
+    assert window.findChild(type(window.activation_view), "activationView") is window.activation_view
+
+
+def test_a_grid_click_opens_that_head_in_the_attention_tab(window, qtbot):
+    grid = window.head_grid_view
+    window.view_tabs.setCurrentWidget(grid)
+    qtbot.waitExposed(grid)
+    kind = window.state.kind
+    np.testing.assert_array_equal(grid.thumbnail(1, 3), window.state.trace.attention[kind][1, 3])
+    rows, cols = grid.tile_shape
+    row, col = grid.tile_origin(1, 3)
+    point = grid.graphics.mapFromScene(grid.image.mapToScene(col + cols / 2, row + rows / 2))
+    with qtbot.waitSignal(grid.headActivated, timeout=2000):
+        qtbot.mouseClick(grid.graphics.viewport(), Qt.MouseButton.LeftButton,
+                         pos=QPoint(point.x(), point.y()))
+    assert (window.state.layer, window.state.head) == (1, 3)
+    assert window.view_tabs.currentWidget() is window.attention_view
+    np.testing.assert_array_equal(window.attention_view.image_item.image,
+                                  window.state.trace.attention[kind][1, 3])
+
+
+def test_a_new_run_reaches_the_activation_and_depth_views(window, qtbot):
+    window.input_panel.source_input.setText("the big dog sleeps")
+    window.input_panel.target_input.setText("")
+    with qtbot.waitSignal(window.traceChanged, timeout=LOAD_TIMEOUT) as blocker:
+        window.run()
+    trace = blocker.args[0]
+    window.view_tabs.setCurrentWidget(window.activation_view)
+    window.state.set_selection(hook="encoder.1.ffn.hidden")
+    np.testing.assert_array_equal(window.activation_view.image.image,
+                                  trace.activations["encoder.1.ffn.hidden"])
+    depth = window.depth_plot_view
+    depth.stack_selector.setCurrentIndex(depth.stack_selector.findData("encoder"))
+    np.testing.assert_allclose(depth.series["resid"][1][:, -1], np.linalg.norm(
+        trace.activations["encoder.1.resid_post"], axis=-1), rtol=1e-5)
+
+
+def test_hovering_a_token_highlights_it_in_every_pane(window):
+    state = window.state
+    state.set_selection(kind="cross", hook="decoder.0.resid_mid")
+    window.depth_plot_view.stack_selector.setCurrentIndex(
+        window.depth_plot_view.stack_selector.findData("decoder"))
+    state.set_hover("target", 1)
+    assert window.activation_view.hover_band.isVisible()
+    assert window.activation_view.hover_band.rect().top() == 1
+    assert window.head_line_view.isolated == ("query", 1)
+    np.testing.assert_array_equal(window.depth_plot_view.highlight["resid"].getData()[1],
+                                  window.depth_plot_view.series["resid"][1][1])
+
+
+def test_arrow_keys_in_the_grid_step_the_head(window, qtbot):
+    grid = window.head_grid_view
+    window.view_tabs.setCurrentWidget(grid)
+    window.state.set_selection(layer=0, head=0)
+    qtbot.keyClick(grid.graphics, Qt.Key.Key_Right)
+    assert window.state.head == 1
+    qtbot.keyClick(grid.graphics, Qt.Key.Key_Down)
+    assert window.state.layer == 1
