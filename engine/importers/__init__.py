@@ -24,10 +24,10 @@ def load_hf_folder(folder: Path):
     if not isinstance(config, dict):
         raise CheckpointError(f"{config_path}: config.json is not a JSON object")
     supported = ", ".join(sorted(HF_IMPORTERS)) or "none yet"
-    if config.get("auto_map") or config.get("trust_remote_code"):
-        raise CheckpointError(f"{folder.name}: this model needs its own Python code "
-                              f"(auto_map), which is never run; supported types: {supported}")
     model_type = config.get("model_type")
+    if config.get("auto_map") or config.get("trust_remote_code"):
+        raise CheckpointError(f"{folder.name}: model_type {model_type!r} needs its own Python code "
+                              f"(auto_map), which is never run; supported types: {supported}")
     if model_type not in HF_IMPORTERS:
         raise CheckpointError(f"{folder.name}: unsupported model_type {model_type!r}; "
                               f"supported: {supported}")

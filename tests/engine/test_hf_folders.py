@@ -1,0 +1,116 @@
+"""Opening Hugging Face folders: the ways in (folder, config.json, .bin) and every clear refusal."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import engine
+from tests.engine.hf_fixtures import SENTENCES, hf_folder
+
+pytest.importorskip("transformers")
+
+SUPPORTED = ("bart", "marian", "t5")
+
+
+@pytest.fixture(scope="module")
+def bart_folder(tmp_path_factory):
+    return hf_folder("bart", tmp_path_factory)
+
+
+@pytest.fixture
+def bart_copy(bart_folder, tmp_path):
+    """A private copy that a test may damage."""
+    return shutil.copytree(bart_folder, tmp_path / "bart-copy")
+
+
+def rewrite_config(folder, **changes):
+    config = json.loads((folder / "config.json").read_text())
+    config.update(changes)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_config_json_path_opens_the_same_model(bart_folder):
+    by_folder, by_config = engine.load(bart_folder), engine.load(bart_folder / "config.json")
+    np.testing.assert_array_equal(by_config.run(SENTENCES[0], SENTENCES[1]).logits,
+                                  by_folder.run(SENTENCES[0], SENTENCES[1]).logits)
+
+
+def test_pytorch_model_bin_gives_the_same_model_as_safetensors(bart_folder, bart_copy):
+    state = load_file(str(bart_copy / "model.safetensors"))
+    (bart_copy / "model.safetensors").unlink()
+    torch.save(state, bart_copy / "pytorch_model.bin")
+    from_bin = engine.load(bart_copy)
+    expected = engine.load(bart_folder).run(SENTENCES[0], SENTENCES[1])
+    np.testing.assert_array_equal(from_bin.run(SENTENCES[0], SENTENCES[1]).logits, expected.logits)
+
+
+def test_unsupported_model_type_is_named_with_the_supported_ones(bart_copy):
+    rewrite_config(bart_copy, model_type="reformer")
+    with pytest.raises(engine.CheckpointError) as error:
+        engine.load(bart_copy)
+    assert "'reformer'" in str(error.value)
+    assert all(name in str(error.value) for name in SUPPORTED)
+
+
+def test_remote_code_folder_is_refused_without_running_anything(bart_copy):
+    (bart_copy / "modeling_evil.py").write_text("raise SystemExit('executed')\n")
+    rewrite_config(bart_copy, model_type="evil", auto_map={"AutoModel": "modeling_evil.EvilModel"})
+    with pytest.raises(engine.CheckpointError) as error:
+        engine.load(bart_copy)
+    message = str(error.value)
+    assert "'evil'" in message and "auto_map" in message
+    assert all(name in message for name in SUPPORTED)
+
+
+def test_truncated_weights_file_gives_a_clear_error(bart_copy):
+    weights = bart_copy / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(engine.CheckpointError, match="truncated"):
+        engine.load(bart_copy)
+
+
+def test_garbage_pytorch_bin_gives_a_clear_error(bart_copy):
+    (bart_copy / "model.safetensors").unlink()
+    (bart_copy / "pytorch_model.bin").write_bytes(b"this is not a pickle, nor a zip archive" * 10)
+    with pytest.raises(engine.CheckpointError, match="pytorch_model.bin"):
+        engine.load(bart_copy)
+
+
+def test_folder_without_weights_says_what_it_expected(bart_copy):
+    (bart_copy / "model.safetensors").unlink()
+    with pytest.raises(engine.CheckpointError, match="model.safetensors or pytorch_model.bin"):
+        engine.load(bart_copy)
+
+
+def test_missing_tensor_is_named(bart_copy):
+    from safetensors.torch import save_file
+
+    state = load_file(str(bart_copy / "model.safetensors"))
+    del state["model.decoder.layers.1.fc2.weight"]
+    save_file(state, str(bart_copy / "model.safetensors"))
+    with pytest.raises(engine.CheckpointError, match="model.decoder.layers.1.fc2.weight"):
+        engine.load(bart_copy)
+
+
+def test_missing_tokenizer_file_is_named(bart_copy):
+    (bart_copy / "tokenizer.json").unlink()
+    with pytest.raises(engine.CheckpointError, match="tokenizer.json"):
+        engine.load(bart_copy)
+
+
+def test_marian_without_vocab_json_is_named(tmp_path_factory, tmp_path):
+    folder = shutil.copytree(hf_folder("marian", tmp_path_factory), tmp_path / "marian-copy")
+    (folder / "vocab.json").unlink()
+    with pytest.raises(engine.CheckpointError, match="vocab.json"):
+        engine.load(folder)
+
+
+def test_encoder_and_decoder_of_different_widths_are_refused(bart_copy):
+    rewrite_config(bart_copy, decoder_ffn_dim=128)
+    with pytest.raises(engine.CheckpointError, match="decoder_ffn_dim=128"):
+        engine.load(bart_copy)
