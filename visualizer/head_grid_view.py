@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from .app_state import AppState
 
@@ -77,15 +77,9 @@ class HeadGridView(QWidget):
         self._dirty = True
         self._mosaics: dict[str, tuple] = {}  # kind -> (tile shape, gap, mosaic) of the current trace
 
-        self.kind_selector = QComboBox(objectName="gridKindSelector")
-        self.kind_selector.setToolTip("Which attention the grid shows")
-        self.kind_selector.currentIndexChanged.connect(self._on_kind_picked)
+        # The kind, layer and head selectors live in the window's selection bar, above the tabs.
         self.caption = QLabel("Run a sentence to see every head.")
         self.caption.setWordWrap(True)
-        header = QHBoxLayout()
-        header.addWidget(QLabel("Kind:"))
-        header.addWidget(self.kind_selector)
-        header.addWidget(self.caption, 1)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = self.graphics.addPlot()
@@ -114,14 +108,12 @@ class HeadGridView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(header)
+        layout.addWidget(self.caption)
         layout.addWidget(self.graphics, 1)
 
-        state.modelChanged.connect(self._on_model_changed)
         state.traceChanged.connect(self._on_trace_changed)
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
-        self._on_model_changed(state.model)
         self._on_trace_changed(state.trace)
 
     # ---- public --------------------------------------------------------------
@@ -155,20 +147,11 @@ class HeadGridView(QWidget):
         return layer, head
 
     # ---- state handlers ------------------------------------------------------
-    def _on_model_changed(self, model) -> None:
-        self.kind_selector.blockSignals(True)
-        self.kind_selector.clear()
-        for kind in self.state.kinds():
-            self.kind_selector.addItem(KIND_TITLES.get(kind, kind), kind)
-        self.kind_selector.blockSignals(False)
-        self._sync_kind_selector()
-
     def _on_trace_changed(self, trace) -> None:
         self._mosaics = {}
         self._schedule_draw()
 
     def _on_selection_changed(self) -> None:
-        self._sync_kind_selector()
         if self.state.kind != self._shown_kind:
             self._schedule_draw()
         else:
@@ -213,7 +196,8 @@ class HeadGridView(QWidget):
         pooled = "" if self.tile_shape == stack.shape[2:] else (
             f" Thumbnails show block maxima ({stack.shape[2]}×{stack.shape[3]} → "
             f"{self.tile_shape[0]}×{self.tile_shape[1]}).")
-        self.caption.setText(f"{stack.shape[0]} layers × {stack.shape[1]} heads; rows are queries, "
+        self.caption.setText(f"{KIND_TITLES.get(state.kind, state.kind).capitalize()}: "
+                             f"{stack.shape[0]} layers × {stack.shape[1]} heads; rows are queries, "
                              f"columns keys. Click a head to open it.{pooled}")
         self._place_highlight()
 
@@ -267,15 +251,3 @@ class HeadGridView(QWidget):
         hit = self.head_at(*self._mosaic_point(scene_pos))
         self.graphics.setToolTip("" if hit is None else
                                  f"layer {hit[0]}, head {hit[1]}: click to open")
-
-    def _on_kind_picked(self, index: int) -> None:
-        kind = self.kind_selector.itemData(index)
-        if kind:
-            self.state.set_selection(kind=kind)
-
-    def _sync_kind_selector(self) -> None:
-        index = self.kind_selector.findData(self.state.kind)
-        if index >= 0 and index != self.kind_selector.currentIndex():
-            self.kind_selector.blockSignals(True)
-            self.kind_selector.setCurrentIndex(index)
-            self.kind_selector.blockSignals(False)

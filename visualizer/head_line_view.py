@@ -18,6 +18,7 @@ ALPHA_STEPS = 32  # lines are batched by quantized opacity: one pen change per b
 ROW_HEIGHT = 20
 COLUMN_WIDTH = 140
 MARGIN = 10
+MAX_LINE_SPAN = 480
 
 
 def side_of(kind: str, column: str) -> str:
@@ -41,9 +42,12 @@ class HeadLineCanvas(QWidget):
         self.font_bold.setBold(True)
 
     def column_rects(self) -> tuple[QRectF, QRectF]:
-        height = self.height()
-        left = QRectF(MARGIN, MARGIN, COLUMN_WIDTH, height)
-        right = QRectF(self.width() - MARGIN - COLUMN_WIDTH, MARGIN, COLUMN_WIDTH, height)
+        # Centred, and the lines at most MAX_LINE_SPAN long: on a wide window, very long,
+        # nearly flat lines make it hard to tell which key a line reaches.
+        span = min(self.width() - 2 * MARGIN - 2 * COLUMN_WIDTH, MAX_LINE_SPAN)
+        left_x = (self.width() - span) / 2 - COLUMN_WIDTH
+        left = QRectF(left_x, MARGIN, COLUMN_WIDTH, self.height())
+        right = QRectF(left_x + COLUMN_WIDTH + span, MARGIN, COLUMN_WIDTH, self.height())
         return left, right
 
     def row_y(self, index) -> np.ndarray:
