@@ -44,6 +44,9 @@ class AttentionSelection:
     levels: tuple[float, float] = (0.0, 1.0)
     auto_levels: bool = False  # levels follow the data instead of 0..1
     rows_are_predictions: bool = False  # rows labelled by the predicted next token
+    hook: str = ""  # set when the matrix is an activation (rows tokens, columns features)
+    title_text: str = ""  # replaces the attention title (activations)
+    axis_names: tuple[str, str] | None = None  # (rows, columns); default from the kind
     heads: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -52,13 +55,18 @@ class AttentionSelection:
 
     @property
     def title(self) -> str:
-        """"model: kind, layer L, head H" as a figure title."""
+        """"model — kind, layer L, head H" as a figure title."""
+        if self.title_text:
+            return self.title_text
         what = f"{KIND_TITLES.get(self.kind, self.kind)}, layer {self.layer}, {self.head_label}"
         return f"{self.model} — {what}" if self.model else what
 
     def metadata(self) -> dict:
-        return {"model": self.model, "kind": self.kind, "layer": self.layer, "head": str(self.head),
-                "source": self.source, "target": self.target}
+        fields = {"model": self.model, "kind": self.kind, "layer": self.layer, "head": str(self.head),
+                  "source": self.source, "target": self.target}
+        if self.hook:
+            fields["hook"] = self.hook
+        return fields
 
 
 def parse_head(text: str | int) -> int | str:

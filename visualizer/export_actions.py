@@ -1,9 +1,12 @@
 """ExportActions: File → Export plot…, Export all heads…, Export data… for the main window.
 
-Every export reads AppState's current selection, the same one the attention view draws, so the
-file matches the screen. A failure (an unwritable path, a bad size) reaches
-``window.errorOccurred``, the status bar and a dialog; the file on disk is replaced only by a
-complete new one, and the dialog remembers what the user typed.
+Exports follow the tab in front: the attention (and head-line) tabs export AppState's current
+selection, the same one the attention view draws; the all-heads tab exports the grid; the
+activations tab exports the hook it shows. So the file matches the screen.
+
+A failure (an unwritable path, a bad size) reaches ``window.errorOccurred``, the status bar and
+a dialog; the file on disk is replaced only by a complete new one, and the dialog remembers what
+the user typed.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog
 
-from .data_export import export_data, select_from_state
+from .activation_hooks import split_hook
+from .data_export import AttentionSelection, export_data, select_from_state
 from .export_dialog import ExportDialog, ExportOptions
 from .figures import DEFAULT_DPI, GridFigure, HeatmapFigure, export_figure
 
@@ -56,10 +61,14 @@ class ExportActions(QObject):
     # ---- the three exports (a path skips the dialog: scripts and tests use it) -----------
     def export_plot(self, path=None, width: int | None = None, height: int | None = None,
                     dpi: float = DEFAULT_DPI) -> Path | None:
-        """The attention heatmap on screen as PNG, SVG or PDF."""
-        selection = self._selection()
+        """The plot in front as PNG, SVG or PDF: the attention heatmap, the grid or activations."""
+        view = self._current_view_name()
+        if view == "headGridView":
+            return self.export_all_heads(path, width, height, dpi)
+        selection = self._activation_selection() if view == "activationView" else self._selection()
+        key = "activation" if view == "activationView" else "plot"
         return None if selection is None else self._export_figure(
-            "plot", HeatmapFigure(selection), path, width, height, dpi)
+            key, HeatmapFigure(selection), path, width, height, dpi)
 
     def export_all_heads(self, path=None, width: int | None = None, height: int | None = None,
                          dpi: float = DEFAULT_DPI) -> Path | None:
@@ -69,8 +78,11 @@ class ExportActions(QObject):
             "grid", GridFigure(selection), path, width, height, dpi, "Export all heads")
 
     def export_data(self, path=None) -> Path | None:
-        """The matrix on screen with its tokens, as NPZ or CSV."""
-        selection = self._selection()
+        """The matrix on screen with its tokens, as NPZ or CSV (activations when that tab is in front)."""
+        if self._current_view_name() == "activationView":
+            selection = self._activation_selection()
+        else:
+            selection = self._selection()
         if selection is None:
             return None
         if path is None:
@@ -136,6 +148,36 @@ class ExportActions(QObject):
         if selection is None:
             self._report("Nothing to export yet: run a sentence first.")
         return selection
+
+    def _current_view_name(self) -> str:
+        tabs = getattr(self.window, "view_tabs", None)
+        view = tabs.currentWidget() if tabs is not None else None
+        return view.objectName() if view is not None else ""
+
+    def _activation_selection(self) -> AttentionSelection | None:
+        """What the activations tab shows: its matrix, row tokens, colormap and levels."""
+        view = getattr(self.window, "activation_view", None)
+        trace = self.state.trace
+        matrix = getattr(view, "matrix", None)
+        if trace is None or matrix is None or not view.hook:
+            self._report("Nothing to export yet: run a sentence and pick an activation.")
+            return None
+        from .activation_view import DIVERGING_COLORMAP
+
+        hook = view.hook
+        stack, layer, _point = split_hook(hook)
+        head = view.head_selector.currentData() if trace.activations[hook].ndim == 3 else "all"
+        head = "all" if head is None else head
+        what = f"head {head} of " if head != "all" else ""
+        model = trace.model_name or (self.state.model.name if self.state.model is not None else "")
+        low, high = (float(v) for v in view.color_bar.levels())
+        return AttentionSelection(
+            matrix=np.ascontiguousarray(matrix, dtype=np.float32), query_tokens=list(view.row_tokens),
+            key_tokens=[str(i) for i in range(matrix.shape[1])], model=model, kind=stack, layer=layer,
+            head=head, source=self.state.source_text, target=self.state.target_text or trace.output_text,
+            colormap=DIVERGING_COLORMAP, levels=(low, high), auto_levels=True, hook=hook,
+            title_text=f"{model} — {what}{hook}",
+            axis_names=(f"{getattr(view, 'side', '') or 'token'} tokens", "features"))
 
     def _settings(self) -> QSettings:
         return getattr(self.window, "settings", None) or QSettings()

@@ -183,3 +183,25 @@ def test_dialog_keeps_format_path_size_and_dpi_consistent(qtbot, tmp_path):
     options = dialog.options()
     assert (options.path.name, options.width, options.height, options.dpi, options.format) == (
         "final.png", 2000, 1500, 300, "png")
+
+
+def test_export_follows_the_tab_in_front(window, qtbot, tmp_path):
+    actions, trace = window.export_actions, window.state.trace
+    window.view_tabs.setCurrentWidget(window.activation_view)
+    view = window.activation_view
+    assert view.matrix is not None and view.hook
+    png = actions.export_plot(tmp_path / "activation.png", width=800, height=600, dpi=100)
+    figure = HeatmapFigure(actions._activation_selection())
+    np.testing.assert_array_equal(figure.selection.matrix, view.image.image)
+    assert figure.selection.colormap == "CET-D1" and figure.selection.levels[0] < 0
+    assert_heatmap_png(png, figure, 800, 600, 100)
+    npz = actions.export_data(tmp_path / "activation.npz")
+    assert_npz_matches(npz, view.matrix, view.row_tokens, [str(i) for i in range(view.matrix.shape[1])],
+                       hook=view.hook, model="tiny encoder-decoder")
+    if trace.activations[view.hook].ndim == 2:
+        np.testing.assert_array_equal(view.matrix, trace.activations[view.hook])
+
+    window.view_tabs.setCurrentWidget(window.head_grid_view)
+    texts = svg_texts(actions.export_plot(tmp_path / "grid.svg"))
+    assert any("cross-attention, all 2 layers × 4 heads" in t for t in texts)
+    assert {"layer 0", "layer 1", "head 0", "head 3"} <= set(texts)

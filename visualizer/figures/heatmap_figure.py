@@ -152,12 +152,19 @@ class HeatmapFigure:
 
     def _paint_axis_titles(self, painter: QPainter, layout: HeatmapLayout) -> None:
         heat, fonts = layout.heatmap, layout.fonts
+        axis_h = line_height(fonts.axis)
+        below = QRectF(heat.left(), heat.bottom() + layout.column_label_height, heat.width(), axis_h)
+        left = heat.left() - layout.row_label_width - axis_h
+        beside = QRectF(left, heat.bottom(), heat.height(), axis_h)
+        rows_title, columns_title = self.axis_titles()
+        draw_text(painter, below, columns_title, fonts.axis)
+        draw_text(painter, beside, rows_title, fonts.axis, rotation=-90)
+
+    def axis_titles(self) -> tuple[str, str]:
+        """(rows, columns): "queries (target tokens)", "keys (source tokens)" and the like."""
+        if self.selection.axis_names is not None:
+            return self.selection.axis_names
         rows_name, columns_name = AXIS_NAMES.get(self.selection.kind, ("queries", "keys"))
         if self.selection.rows_are_predictions:
             rows_name = "predicted next tokens"
-        axis_h = line_height(fonts.axis)
-        below = QRectF(heat.left(), heat.bottom() + layout.column_label_height, heat.width(), axis_h)
-        draw_text(painter, below, f"keys ({columns_name})", fonts.axis)
-        left = heat.left() - layout.row_label_width - axis_h
-        beside = QRectF(left, heat.bottom(), heat.height(), axis_h)
-        draw_text(painter, beside, f"queries ({rows_name})", fonts.axis, rotation=-90)
+        return f"queries ({rows_name})", f"keys ({columns_name})"
