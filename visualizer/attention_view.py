@@ -14,6 +14,9 @@ COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually
 KIND_TITLES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention",
                "cross": "Cross-attention (decoder → encoder)"}
 
+QUERY_KEY_SIDES = {"encoder": ("source token", "source token"), "decoder": ("target token", "target token"),
+                   "cross": ("target token", "source token")}
+
 
 def head_title(head) -> str:
     return {"mean": "mean of heads", "max": "max of heads"}.get(head, f"head {head}")
@@ -116,7 +119,7 @@ class AttentionView(QWidget):
             self.left_axis.set_tokens([])
             self.bottom_axis.set_tokens([])
             self.plot.setTitle("Run a sentence to see its attention" if state.model else
-                               "Open a checkpoint (File → Open checkpoint…)")
+                               "Open a checkpoint (File → Open checkpoint…)", color="#222", size="11pt")
             return
         image = np.ascontiguousarray(matrix, dtype=np.float32)
         low, high = (0.0, 1.0)
@@ -127,11 +130,12 @@ class AttentionView(QWidget):
         self.color_bar.setLevels((low, high))
         self.left_axis.set_tokens(state.query_labels())
         self.bottom_axis.set_tokens(state.key_labels())
-        self.plot.setLabel("left", "query")
-        self.plot.setLabel("bottom", "key")
+        query_side, key_side = QUERY_KEY_SIDES.get(state.kind, ("", ""))
+        self.plot.setLabel("left", f"query: {query_side}", color="#333")
+        self.plot.setLabel("bottom", f"key: {key_side}", color="#333")
         name = state.trace.model_name or (state.model.name if state.model else "")
         self.plot.setTitle(f"{name} — {KIND_TITLES.get(state.kind, state.kind)}, layer {state.layer}, "
-                           f"{head_title(state.head)}")
+                           f"{head_title(state.head)}", color="#222", size="11pt")
         rows, cols = image.shape
         self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
         if reset_range or shape_changed:

@@ -34,15 +34,21 @@ class TokenAxis(pg.AxisItem):
         super().__init__(orientation, **kwargs)
         self._tokens: list[str] = []
         self._labels: list[str] = []
+        self._widest = 10  # pixels of the widest label
         self.shown_indices: list[int] = []  # the labelled cells at the last layout (for tests)
 
     def set_tokens(self, tokens: list[str]) -> None:
         self._tokens = list(tokens)
         self._labels = [shorten(token) for token in self._tokens]
+        metrics = self._metrics()
+        # Measured once per token list: tickValues runs on every repaint, at 1,000+ tokens too.
+        self._widest = max((metrics.horizontalAdvance(t) for t in set(self._labels)), default=10)
         if self.orientation in ("left", "right"):
-            # Reserve room for the widest label so none is clipped at the window edge.
-            widest = max((self._metrics().horizontalAdvance(t) for t in self._labels), default=0)
-            self.setWidth(min(widest + 14, 160))
+            # Reserve room for the widest label plus the axis title: pyqtgraph silently drops
+            # any tick label that does not fit inside the axis.
+            self.setWidth(min(self._widest + 16 + 2 * metrics.height(), 200))
+        else:
+            self.setHeight(2 * metrics.height() + 16)  # tick labels and the axis title, apart
         self.picture = None
         self.update()
 
@@ -56,8 +62,7 @@ class TokenAxis(pg.AxisItem):
         metrics = self._metrics()
         if self.orientation in ("left", "right"):
             return metrics.height() + 2
-        widest = max((metrics.horizontalAdvance(t) for t in self._labels), default=10)
-        return widest + 8
+        return self._widest + 8
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
         count = len(self._tokens)
@@ -72,7 +77,12 @@ class TokenAxis(pg.AxisItem):
         step = label_step(visible, size, self._label_pixels())
         # Anchor the thinning at multiples of step, so labels do not jump while panning.
         start = first + (-first) % step
-        self.shown_indices = list(range(start, last + 1, step))
+        # pyqtgraph drops a label that would stick out of the axis: leave out those at the ends.
+        low, high = min(minVal, maxVal), max(minVal, maxVal)
+        scale = size / (high - low) if high > low else 1.0
+        half = self._label_pixels() / 2 - 2
+        self.shown_indices = [i for i in range(start, last + 1, step)
+                              if half <= (i + 0.5 - low) * scale <= size - half]
         return [(1.0, [i + 0.5 for i in self.shown_indices])]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
+from PySide6.QtGui import QImage, QPainter
 
 from tests.conftest import make_tiny_model
 from visualizer.app_state import AppState
@@ -118,6 +119,19 @@ def test_long_sequences_thin_their_labels_instead_of_overlapping(qtbot, model):
     assert 1 < len(shown) < rows
     spacing_px = widget.left_axis.geometry().height() / rows * (shown[1] - shown[0])
     assert spacing_px >= widget.left_axis._label_pixels() - 1e-6  # labels never overlap
+    for axis in (widget.left_axis, widget.bottom_axis):
+        assert drawn_labels(axis) == [shorten(axis.tokens()[i]) for i in axis.shown_indices]
+
+
+def drawn_labels(axis) -> list[str]:
+    """The tick labels pyqtgraph actually paints (it silently drops any that do not fit the axis)."""
+    image = QImage(axis.geometry().size().toSize(), QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _rect, _flags, text in specs[2]]
 
 
 def test_label_helpers():
