@@ -92,3 +92,14 @@ def test_without_a_default_model_the_window_says_so(qtbot, monkeypatch, tmp_path
     assert "no default model found" in win.statusBar().currentMessage().lower()
     assert not win.input_panel.run_button.isEnabled()
     assert "Open a checkpoint" in win.attention_view.plot.titleLabel.text
+
+
+def test_hovering_a_token_highlights_it_in_the_token_list(window):
+    from visualizer.input_panel import HOVER_COLOR
+
+    window.state.set_hover("source", 1)
+    text = window.input_panel.tokens_label.text()
+    assert text.count(HOVER_COLOR) == 1
+    assert text.index(HOVER_COLOR) < text.index(f"&nbsp;{window.state.trace.source_tokens[1]}&nbsp;")
+    window.state.set_hover("", -1)
+    assert HOVER_COLOR not in window.input_panel.tokens_label.text()

@@ -102,6 +102,7 @@ def test_closing_the_window_waits_for_running_work(qtbot, tiny_checkpoint):
     window = MainWindow(checkpoint=tiny_checkpoint)
     qtbot.addWidget(window)
     window.show()
-    assert window.controller.busy
+    assert window.controller.busy and window.busy_bar.isVisible()  # the user sees it is working
+    assert "Loading" in window.statusBar().currentMessage()
     window.close()  # must not return while a pool thread still runs
     assert not busy_pools()
