@@ -119,7 +119,7 @@ class AttentionView(QWidget):
             self.left_axis.set_tokens([])
             self.bottom_axis.set_tokens([])
             self.plot.setTitle("Run a sentence to see its attention" if state.model else
-                               "Open a checkpoint (File → Open checkpoint…)", color="#222", size="11pt")
+                               "No model open yet (File → Open checkpoint…)", color="#222", size="11pt")
             return
         image = np.ascontiguousarray(matrix, dtype=np.float32)
         low, high = (0.0, 1.0)

@@ -9,9 +9,11 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPushBu
 
 from .app_state import AppState
 
-TOKEN_STYLE = "background-color:{bg}; color:#111;"
+TOKEN_STYLE = "background-color:{bg}; color:#111; white-space:nowrap;"  # never break "</s>"
 SIDE_COLORS = {"source": "#dbe8f7", "target": "#f7e6d4"}
 HOVER_COLOR = "#ffd54f"
+NO_MODEL_TEXT = ("No model loaded. Open a checkpoint with File → Open checkpoint…, "
+                 "or drop a file onto the window.")
 
 
 def format_count(count: int) -> str:
@@ -105,15 +107,16 @@ class InputPanel(QWidget):
     def request_run(self) -> None:
         self.runRequested.emit(self.source_input.text(), self.target_input.text())
 
-    def set_busy(self, busy: bool) -> None:
-        self.run_button.setText("Running…" if busy else "Run  (Ctrl+Enter)")
+    def set_busy(self, busy: bool, description: str = "") -> None:
+        self.run_button.setText("Working…" if busy else "Run  (Ctrl+Enter)")
+        if self.state.model is None:
+            self.facts_label.setText(description if busy and description else NO_MODEL_TEXT)
 
     # ---- state handlers -------------------------------------------------------------------
     def _on_model_changed(self, model) -> None:
         self.run_button.setEnabled(model is not None)
         if model is None:
-            self.facts_label.setText("No model loaded. Open a checkpoint with File → Open checkpoint…, "
-                                     "or drop a file onto the window.")
+            self.facts_label.setText(NO_MODEL_TEXT)
         else:
             rows = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>"
                            for k, v in model_facts(model))

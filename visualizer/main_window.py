@@ -214,11 +214,11 @@ class MainWindow(QMainWindow):
     # ---- controller results -----------------------------------------------------------------
     def _on_busy_changed(self, busy: bool, description: str) -> None:
         self.busy_bar.setVisible(busy)
-        self.input_panel.set_busy(busy)
         if busy:
             if "engine" not in sys.modules:
                 description = "Starting the engine (PyTorch) — " + description
             self.statusBar().showMessage(description)
+        self.input_panel.set_busy(busy, description)
 
     def _on_model_loaded(self, model, path: str) -> None:
         self._remember(path)

@@ -91,7 +91,8 @@ def test_without_a_default_model_the_window_says_so(qtbot, monkeypatch, tmp_path
     qtbot.addWidget(win)
     assert "no default model found" in win.statusBar().currentMessage().lower()
     assert not win.input_panel.run_button.isEnabled()
-    assert "Open a checkpoint" in win.attention_view.plot.titleLabel.text
+    assert "File → Open checkpoint" in win.attention_view.plot.titleLabel.text
+    assert "No model loaded" in win.input_panel.facts_label.text()
 
 
 def test_hovering_a_token_highlights_it_in_the_token_list(window):
