@@ -13,7 +13,9 @@ from .token_ticks import short_label
 HEAD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a")  # distinct hues, cycled
 AGGREGATE_COLOR = "#3060c0"
-MIN_WEIGHT = 0.01  # fainter lines would be invisible; skipping them keeps 512 tokens fast
+MIN_WEIGHT = 0.02  # fainter lines are all but invisible; skipping them keeps 512 tokens fast
+MAX_LINES = 3000  # beyond this only the strongest lines are drawn: more would be a grey wash anyway
+ANTIALIAS_LINES = 1500  # smooth lines cost ~10x: only for the few lines of short inputs
 ALPHA_STEPS = 32  # lines are batched by quantized opacity: one pen change per batch
 ROW_HEIGHT = 20
 COLUMN_WIDTH = 140
@@ -66,15 +68,17 @@ class HeadLineCanvas(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
         painter = QPainter(self)
         painter.fillRect(event.rect(), self.palette().base())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_lines(painter, event.rect())
-        self._paint_tokens(painter)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_tokens(painter, event.rect())
         painter.end()
 
     def _paint_lines(self, painter: QPainter, exposed: QRectF) -> None:
         lines = self.view.visible_lines()
         if not len(lines):
             return
+        smooth = len(lines) <= ANTIALIAS_LINES
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, smooth)
         left, right = self.column_rects()
         x1, x2 = left.right() + 6, right.left() - 6
         y1, y2 = self.row_y(lines["query"]), self.row_y(lines["key"])
@@ -86,22 +90,24 @@ class HeadLineCanvas(QWidget):
                 chosen = (lines["head"] == head) & inside & (steps == step)
                 color = QColor(base)
                 color.setAlphaF(step / ALPHA_STEPS)
-                painter.setPen(QPen(color, 2))
+                painter.setPen(QPen(color, 2 if smooth else 1))
                 painter.drawLines([QLineF(x1, a, x2, b) for a, b in zip(y1[chosen], y2[chosen], strict=True)])
 
-    def _paint_tokens(self, painter: QPainter) -> None:
+    def _paint_tokens(self, painter: QPainter, exposed: QRectF) -> None:
         left, right = self.column_rects()
         hover_column, hover_row = self.view.isolated
+        first = max(0, int((exposed.top() - MARGIN) // ROW_HEIGHT))  # paint only the rows in view
+        last = int((exposed.bottom() - MARGIN) // ROW_HEIGHT) + 1
+        painter.setPen(self.palette().text().color())
         for column, rect, tokens, align in (
                 ("query", left, self.view.query_tokens, Qt.AlignmentFlag.AlignRight),
                 ("key", right, self.view.key_tokens, Qt.AlignmentFlag.AlignLeft)):
-            for row, token in enumerate(tokens):
+            for row, token in enumerate(tokens[first:last], start=first):
                 cell = QRectF(rect.left(), MARGIN + row * ROW_HEIGHT, rect.width(), ROW_HEIGHT)
                 hovered = column == hover_column and row == hover_row
                 if hovered:
                     painter.fillRect(cell, QColor(255, 170, 0, 90))
                 painter.setFont(self.font_bold if hovered else self.font_normal)
-                painter.setPen(self.palette().text().color())
                 painter.drawText(cell.adjusted(4, 0, -4, 0), align | Qt.AlignmentFlag.AlignVCenter,
                                  short_label(token))
 
@@ -135,6 +141,8 @@ class HeadLineView(QWidget):
         self.matrices: dict[int, np.ndarray] = {}  # head -> [queries, keys]; -1 is the mean/max
         self.isolated: tuple[str, int] = ("", -1)  # ("query" | "key", position) whose lines show
         self._mouse_column = ""  # the column under this view's own mouse, if any
+        self.max_lines = MAX_LINES
+        self._lines: np.ndarray | None = None  # visible_lines() until the data or the hover changes
 
         self.all_heads = QCheckBox("Every head of the layer, one color each",
                                    objectName="lineAllHeadsCheck")
@@ -178,6 +186,7 @@ class HeadLineView(QWidget):
             column = self._mouse_column if self._mouse_column in columns else columns[0]
             count = len(self.query_tokens if column == "query" else self.key_tokens)
             self.isolated = (column, position) if position < count else ("", -1)
+        self._lines = None
         self.canvas.update()
 
     # ---- public --------------------------------------------------------------
@@ -185,7 +194,15 @@ class HeadLineView(QWidget):
         return AGGREGATE_COLOR if head < 0 else HEAD_COLORS[head % len(HEAD_COLORS)]
 
     def visible_lines(self) -> np.ndarray:
-        """The lines to draw: a structured array of (head, query, key, weight), weight >= MIN_WEIGHT."""
+        """The lines to draw: a structured array of (head, query, key, weight).
+
+        Weights below MIN_WEIGHT are skipped, and of the rest only the ``max_lines`` strongest kept.
+        """
+        if self._lines is None:
+            self._lines = self._select_lines()
+        return self._lines
+
+    def _select_lines(self) -> np.ndarray:
         column, position = self.isolated
         parts = []
         for head, matrix in self.matrices.items():
@@ -199,7 +216,10 @@ class HeadLineView(QWidget):
             part["head"], part["query"], part["key"] = head, queries, keys
             part["weight"] = matrix[queries, keys]
             parts.append(part)
-        return np.concatenate(parts) if parts else np.empty(0, dtype=LINE_DTYPE)
+        lines = np.concatenate(parts) if parts else np.empty(0, dtype=LINE_DTYPE)
+        if len(lines) > self.max_lines:
+            lines = lines[np.argpartition(lines["weight"], -self.max_lines)[-self.max_lines:]]
+        return lines
 
     def hover_token(self, hit: tuple[str, int] | None) -> None:
         """Called by the canvas: publish the token under the mouse to every pane."""

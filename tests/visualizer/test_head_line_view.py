@@ -111,3 +111,14 @@ def test_painted_lines_follow_the_weights(view_and_state):
     assert view.canvas.grab().toImage().pixelColor(x, y) != background
     state.set_trace(None)
     assert view.canvas.grab().toImage().pixelColor(x, y) == background
+
+
+def test_long_inputs_keep_only_the_strongest_lines(view_and_state, tiny_run):
+    state, view = view_and_state
+    trace = tiny_run[1]
+    view.max_lines = 5
+    state.set_selection(kind="encoder", layer=1, head=1)
+    lines = view.visible_lines()
+    weights = trace.attention["encoder"][1, 1]
+    assert len(lines) == 5
+    np.testing.assert_allclose(np.sort(lines["weight"]), np.sort(weights.ravel())[-5:])
