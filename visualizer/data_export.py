@@ -139,16 +139,17 @@ def select_from_state(state) -> AttentionSelection | None:
 
 
 # ---- writing ----------------------------------------------------------------------
-def npz_bytes(selection: AttentionSelection) -> bytes:
+def npz_bytes(selection: AttentionSelection, all_heads: bool = False) -> bytes:
     """NPZ with ``matrix``, ``query_tokens``, ``key_tokens``, each metadata field, and ``metadata``
-    (the same fields as JSON). Everything loads with ``allow_pickle=False``."""
+    (the same fields as JSON); with ``all_heads``, also the kind's ``[layers, heads, q, k]`` stack
+    (opt-in: 12 × 12 heads at 512 tokens is 150 MB). Everything loads with ``allow_pickle=False``."""
     arrays = {"matrix": selection.matrix.astype(np.float32),
               "query_tokens": np.array(selection.query_tokens, dtype=str),
               "key_tokens": np.array(selection.key_tokens, dtype=str),
               "metadata": np.array(json.dumps(selection.metadata(), ensure_ascii=False))}
     for name, value in selection.metadata().items():
         arrays[name] = np.array(value)
-    if selection.heads is not None:
+    if all_heads and selection.heads is not None:
         arrays["all_heads"] = np.asarray(selection.heads, dtype=np.float32)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
@@ -169,13 +170,15 @@ def csv_text(selection: AttentionSelection) -> str:
     return buffer.getvalue()
 
 
-def export_data(selection: AttentionSelection, path) -> Path:
+def export_data(selection: AttentionSelection, path, all_heads: bool = False) -> Path:
     """Save as NPZ or CSV (by suffix). Raises ValueError (format) or OSError naming the path."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt == "npz":
-        payload = npz_bytes(selection)
+        payload = npz_bytes(selection, all_heads)
     elif fmt == "csv":
+        if all_heads:
+            raise ValueError(f"{path}: a CSV file holds one matrix; save all heads as .npz")
         payload = csv_text(selection).encode("utf-8")
     else:
         raise ValueError(f"{path}: unknown data format {path.suffix or '(none)'!r}; "

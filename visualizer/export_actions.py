@@ -78,8 +78,10 @@ class ExportActions(QObject):
             "grid", GridFigure(selection), path, width, height, dpi, "Export all heads")
 
     def export_data(self, path=None) -> Path | None:
-        """The matrix on screen with its tokens, as NPZ or CSV (activations when that tab is in front)."""
-        if self._current_view_name() == "activationView":
+        """The matrix on screen with its tokens, as NPZ or CSV (activations when that tab is in front;
+        every head's matrix too when the all-heads tab is, in NPZ files)."""
+        view = self._current_view_name()
+        if view == "activationView":
             selection = self._activation_selection()
         else:
             selection = self._selection()
@@ -94,7 +96,8 @@ class ExportActions(QObject):
             if not Path(path).suffix:  # the user typed a bare name: use the chosen filter's format
                 path += ".csv" if chosen == DATA_FILTERS["csv"] else ".npz"
         path = Path(path)
-        return self._write(path, lambda: export_data(selection, path))
+        all_heads = view == "headGridView" and path.suffix.lower() == ".npz"
+        return self._write(path, lambda: export_data(selection, path, all_heads=all_heads))
 
     # ---- helpers -------------------------------------------------------------------------
     def _export_figure(self, key: str, figure, path, width, height, dpi,

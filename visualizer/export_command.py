@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--layer", type=int, default=0, help="layer, from 0 (default 0)")
     parser.add_argument("--head", type=_head_argument, default=0, help="head number, mean or max (default 0)")
     parser.add_argument("--all-heads", action="store_true",
-                        help="draw every layer and head of the kind as a grid (figures only)")
+                        help="every layer and head of the kind: a grid figure, or an NPZ with all_heads")
     parser.add_argument("--out", type=Path, required=True, help="FILE.png|.svg|.pdf|.npz|.csv")
     parser.add_argument("--width", type=int, default=None, help="figure width in pixels")
     parser.add_argument("--height", type=int, default=None, help="figure height in pixels")
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
 def export(args: argparse.Namespace) -> Path:
     """Check everything cheap first, then load, run, select and write."""
     fmt = output_format(args.out)
-    if args.all_heads and fmt not in FIGURE_FORMATS:
-        raise ExportError("--all-heads draws a figure: use .png, .svg or .pdf")
+    if args.all_heads and fmt == "csv":
+        raise ExportError("a CSV file holds one matrix: use .npz (or a figure format) with --all-heads")
     check_writable(args.out)
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
     if not checkpoint.exists():
@@ -111,7 +111,7 @@ def export(args: argparse.Namespace) -> Path:
         raise ExportError(str(error)) from None
     try:
         if fmt in DATA_FORMATS:
-            return export_data(selection, args.out)
+            return export_data(selection, args.out, all_heads=args.all_heads)
         return _export_figure(selection, args)
     except (OSError, ValueError) as error:
         raise ExportError(str(error)) from None

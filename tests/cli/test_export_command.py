@@ -76,6 +76,10 @@ def test_npz_and_csv_hold_the_numbers_and_tokens_of_the_trace(tiny_checkpoint, t
     assert_npz_matches(npz, matrix, trace.target_tokens, trace.source_tokens, model="tiny encoder-decoder",
                        kind="cross", layer=0, head="3", source=SOURCE, target=TARGET)
     with np.load(npz) as data:
+        assert "all_heads" not in data  # only on request: it can be hundreds of megabytes
+    everything = tmp_path / "every-head.npz"
+    assert export(tiny_checkpoint, "--kind", "cross", "--all-heads", "--out", everything) == 0
+    with np.load(everything) as data:
         np.testing.assert_array_equal(data["all_heads"], trace.attention["cross"])
     assert_csv_matches(table, matrix, trace.target_tokens, trace.source_tokens)
 
@@ -126,7 +130,7 @@ def encoder_only_checkpoint(tmp_path_factory):
     (["--checkpoint", "{tmp}/nothing.safetensors"], "checkpoint {tmp}/nothing.safetensors not found"),
     (["--checkpoint", "{tmp}/notes.txt"], "cannot open checkpoint {tmp}/notes.txt"),
     (["--width", "5"], "width must be between 16 and"),
-    (["--all-heads", "--out", "{tmp}/grid.csv"], "--all-heads draws a figure"),
+    (["--all-heads", "--out", "{tmp}/grid.csv"], "a CSV file holds one matrix: use .npz"),
 ])
 def test_user_errors_exit_2_naming_the_problem(tiny_checkpoint, tmp_path, capsys, args, problem):
     (tmp_path / "notes.txt").write_text("not a model")
