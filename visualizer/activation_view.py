@@ -40,6 +40,7 @@ class ActivationView(QWidget):
         self.row_tokens: list[str] = []
         self.side = ""  # "source" or "target": whose positions the rows are
         self.hook = ""  # the hook drawn (state.hook, or the default before one is chosen)
+        self.shown_ticks: list[tuple[float, str]] = []  # the token labels on the left axis
 
         self.stack_selector = QComboBox(objectName="activationStackSelector")
         self.layer_selector = QComboBox(objectName="activationLayerSelector")
@@ -67,6 +68,7 @@ class ActivationView(QWidget):
         self.plot.invertY(True)
         self.plot.getAxis("bottom").setLabel("feature")
         self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setPos(-0.5, 0)  # feature j is centred on the x tick j, not starting at it
         self.plot.addItem(self.image)
         self.color_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING_COLORMAP),
                                          interactive=False, width=12)
@@ -79,6 +81,7 @@ class ActivationView(QWidget):
         self.plot.addItem(self.hover_band)
         self.head_lines: list[pg.InfiniteLine] = []
         self.plot.getViewBox().sigRangeChanged.connect(self._update_token_ticks)
+        self.plot.getViewBox().sigResized.connect(self._update_token_ticks)  # more room, more labels
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
         layout = QVBoxLayout(self)
@@ -111,7 +114,7 @@ class ActivationView(QWidget):
         if self.matrix is None or side != self.side or not 0 <= position < self.matrix.shape[0]:
             self.hover_band.hide()
             return
-        self.hover_band.setRect(QRectF(0, position, self.matrix.shape[1], 1))
+        self.hover_band.setRect(QRectF(-0.5, position, self.matrix.shape[1], 1))
         self.hover_band.show()
 
     # ---- controls --------------------------------------------------------------
@@ -202,7 +205,7 @@ class ActivationView(QWidget):
         if array.ndim == 3 and head == "all":
             width = array.shape[2]
             for h in range(1, array.shape[0]):
-                line = pg.InfiniteLine(pos=h * width, angle=90, pen=pg.mkPen((90, 90, 90), width=1))
+                line = pg.InfiniteLine(pos=h * width - 0.5, angle=90, pen=pg.mkPen((90, 90, 90), width=1))
                 self.plot.addItem(line)
                 self.head_lines.append(line)
 
@@ -215,6 +218,7 @@ class ActivationView(QWidget):
         step = max(1, math.ceil(visible / fit))
         ticks = [(i + 0.5, short_label(self.row_tokens[i])) for i in range(0, len(self.row_tokens), step)]
         self.plot.getAxis("left").setTicks([ticks, []])
+        self.shown_ticks = ticks
 
     # ---- mouse -----------------------------------------------------------------
     def _on_scene_hovered(self, scene_pos) -> None:

@@ -133,3 +133,23 @@ def test_no_trace_shows_nothing(qtbot, tiny_run):
     view = ActivationView(state)
     qtbot.addWidget(view)
     assert view.matrix is None and view.image.image is None
+
+
+def test_long_inputs_thin_the_token_labels_instead_of_overlapping(qtbot, tiny_run):
+    model = tiny_run[0]
+    words = "the small cat sees the big red house and the dog runs".split()
+    trace = model.run(" ".join(words * 10), "le chat")  # 121 source tokens
+    state = AppState()
+    state.set_model(model)
+    state.set_trace(trace)
+    view = ActivationView(state)
+    qtbot.addWidget(view)
+    view.resize(800, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    ticks = view.shown_ticks
+    rows_per_pixel = len(trace.source_tokens) / view.plot.getViewBox().height()
+    assert 2 <= len(ticks) < len(trace.source_tokens)
+    assert (ticks[1][0] - ticks[0][0]) / rows_per_pixel >= 14  # a line of text apart
+    assert [label for _, label in ticks[:2]] == [trace.source_tokens[0], trace.source_tokens[
+        int(ticks[1][0] - 0.5)]]
