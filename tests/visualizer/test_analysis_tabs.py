@@ -84,3 +84,32 @@ def test_arrow_keys_in_the_grid_step_the_head(window, qtbot):
     assert window.state.head == 1
     qtbot.keyClick(grid.graphics, Qt.Key.Key_Down)
     assert window.state.layer == 1
+
+
+@pytest.mark.parametrize("architecture, kind, side", [("encoder-only", "encoder", "source"),
+                                                      ("decoder-only", "decoder", "target")])
+def test_single_stack_models_fill_every_analysis_view(qtbot, architecture, kind, side):
+    from tests.conftest import make_tiny_model
+    from visualizer.activation_view import ActivationView
+    from visualizer.app_state import AppState
+    from visualizer.depth_plot_view import DepthPlotView
+    from visualizer.head_grid_view import HeadGridView
+    from visualizer.head_line_view import HeadLineView
+
+    model = make_tiny_model(architecture)
+    state = AppState()
+    state.set_model(model)
+    trace = model.run("the small cat sleeps")
+    state.set_trace(trace)
+    grid, lines, activations, depth = (HeadGridView(state), HeadLineView(state), ActivationView(state),
+                                       DepthPlotView(state))
+    for view in (grid, lines, activations, depth):
+        qtbot.addWidget(view)
+    grid.refresh()
+    assert state.kind == kind
+    np.testing.assert_array_equal(grid.thumbnail(1, 0), trace.attention[kind][1, 0])
+    assert len(lines.visible_lines()) > 0 and lines.query_tokens == lines.key_tokens
+    assert state.hook == f"{kind}.0.resid_post" and activations.side == side
+    np.testing.assert_array_equal(activations.image.image, trace.activations[state.hook])
+    assert depth.stack == kind and depth.series["resid"][1].shape[0] == len(
+        trace.source_tokens or trace.target_tokens)
