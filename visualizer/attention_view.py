@@ -62,6 +62,7 @@ class AttentionView(QWidget):
         self.color_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"),
                                          interactive=False, width=18, colorMapMenu=False)
         self.color_bar.setImageItem(self.image_item, insert_in=self.plot)
+        self.color_bar.axis.setTextPen(pg.mkPen("#111"))  # pyqtgraph's grey is faint on white
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         controls = QHBoxLayout()
