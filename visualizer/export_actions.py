@@ -1,8 +1,8 @@
 """ExportActions: File → Export plot…, Export all heads…, Export data… for the main window.
 
-Exports follow the tab in front: the attention (and head-line) tabs export AppState's current
-selection, the same one the attention view draws; the all-heads tab exports the grid; the
-activations tab exports the hook it shows. So the file matches the screen.
+Exports follow the tab in front: the attention tab exports AppState's current selection, the
+same one the attention view draws; the all-heads tab exports the grid; the head-lines tab the
+lines it draws; the activations tab the hook it shows. So the file matches the screen.
 
 A failure (an unwritable path, a bad size) reaches ``window.errorOccurred``, the status bar and
 a dialog; the file on disk is replaced only by a complete new one, and the dialog remembers what
@@ -12,6 +12,7 @@ the user typed.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from .activation_hooks import split_hook
-from .data_export import AttentionSelection, export_data, select_from_state
+from .data_export import KIND_TITLES, AttentionSelection, export_data, select_from_state
 from .export_dialog import ExportDialog, ExportOptions
-from .figures import DEFAULT_DPI, GridFigure, HeatmapFigure, export_figure
+from .figures import DEFAULT_DPI, GridFigure, HeatmapFigure, LinesFigure, export_figure
 
 DATA_FILTERS = {"npz": "NumPy arrays with tokens and metadata (*.npz)",
                 "csv": "CSV table with token headers (*.csv)"}
@@ -65,6 +66,9 @@ class ExportActions(QObject):
         view = self._current_view_name()
         if view == "headGridView":
             return self.export_all_heads(path, width, height, dpi)
+        if view == "headLineView":
+            figure = self._lines_figure()
+            return None if figure is None else self._export_figure("lines", figure, path, width, height, dpi)
         selection = self._activation_selection() if view == "activationView" else self._selection()
         key = "activation" if view == "activationView" else "plot"
         return None if selection is None else self._export_figure(
@@ -156,6 +160,23 @@ class ExportActions(QObject):
         tabs = getattr(self.window, "view_tabs", None)
         view = tabs.currentWidget() if tabs is not None else None
         return view.objectName() if view is not None else ""
+
+    def _lines_figure(self) -> LinesFigure | None:
+        """The head-line view's lines, colours and heads, as a figure."""
+        selection = self._selection()
+        if selection is None:
+            return None
+        view = getattr(self.window, "head_line_view", None)
+        if view is None or not hasattr(view, "visible_lines"):
+            return LinesFigure(selection)
+        lines = view.visible_lines()
+        colors = {int(h): view.color_of(int(h)) for h in np.unique(lines["head"])}
+        every_head = getattr(view, "all_heads", None)
+        if every_head is not None and every_head.isChecked():
+            title = f"{selection.model} — {KIND_TITLES.get(selection.kind, selection.kind)}, " \
+                    f"layer {selection.layer}, all heads"
+            selection = replace(selection, title_text=title)
+        return LinesFigure(selection, lines, colors)
 
     def _activation_selection(self) -> AttentionSelection | None:
         """What the activations tab shows: its matrix, row tokens, colormap and levels."""

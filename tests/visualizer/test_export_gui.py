@@ -221,3 +221,28 @@ def test_none_survives_many_qt_calls():
     for _ in range(200_000):  # more than None's ~60,000 references: unguarded, Python aborts
         point.setX(1.0)
     assert sys.getrefcount(None) > 1_000_000 or not leaks_none_references()
+
+
+def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    view = window.head_line_view
+    window.view_tabs.setCurrentWidget(view)
+    view.all_heads.setChecked(True)
+    lines = view.visible_lines()
+    assert len(lines) > 10
+    path = window.export_actions.export_plot(tmp_path / "lines.svg")
+    drawn = []  # (colour, opacity) of every line, from the group that styles it
+    for group in ET.parse(path).getroot().iter():
+        for child in group:
+            if child.tag.endswith("polyline"):
+                drawn.append((group.get("stroke"), float(group.get("stroke-opacity", 1))))
+    assert len(drawn) == len(lines)
+    expected = sorted((view.color_of(int(line["head"])), float(line["weight"])) for line in lines)
+    for (color, opacity), (want_color, weight) in zip(sorted(drawn), expected, strict=True):
+        assert color == want_color and abs(opacity - weight) <= 1 / 255 + 1e-6
+    texts = svg_texts(path)
+    trace = window.state.trace
+    assert set(trace.source_tokens) | set(trace.target_tokens) <= set(texts)
+    assert {"head 0", "head 3", "queries", "keys"} <= set(texts)
+    assert any("cross-attention, layer 1, all heads" in t for t in texts)
