@@ -121,7 +121,8 @@ def read_safetensors_header(path: Path) -> dict:
 def _load_safetensors(path: Path) -> InspectableModel:
     header = read_safetensors_header(path)
     metadata = header.get("__metadata__") or {}
-    if "format" not in metadata:
+    # Hugging Face writes format "pt" and no config: such a file belongs to its folder.
+    if metadata.get("format") != FORMAT and "config" not in metadata:
         if (path.parent / "config.json").exists():
             from .importers import load_hf_folder
 

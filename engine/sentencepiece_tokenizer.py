@@ -57,7 +57,11 @@ class SentencePieceTokenizer(Tokenizer):
 
     def decode(self, ids: Iterable[int]) -> str:
         pieces = [self.id_to_token(i) for i in ids if int(i) not in self.special_ids]
-        return self.processor.decode_pieces(pieces).strip()
+        if self.vocab is not None:  # Marian: SentencePiece joins the pieces, then a trim
+            return self.processor.decode_pieces(pieces).strip()
+        # T5 (as its tokenizer.json does): every "▁" is a space, except a leading one.
+        text = "".join(pieces).replace("▁", " ")
+        return text[1:] if text.startswith(" ") else text
 
     def id_to_token(self, token_id: int) -> str:
         token_id = int(token_id)

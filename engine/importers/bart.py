@@ -10,9 +10,18 @@ from pathlib import Path
 
 from ..config import ModelConfig
 from ..errors import CheckpointError
+from ..tokenizer import HFTokenizer
 from . import HF_IMPORTERS
 from .bart_layers import check_shared_tables, rename_bart_like
-from .hf_files import activation, build_model, read_weights, same_value, token_id, tokenizer_json
+from .hf_files import (
+    activation,
+    build_model,
+    read_weights,
+    same_value,
+    token_id,
+    tokenizer_config,
+    tokenizer_json,
+)
 
 BART_POSITION_OFFSET = 2
 
@@ -69,10 +78,37 @@ def convert_bart_like(folder: Path, model_config: ModelConfig, *, learned_positi
     return model_config, renamed
 
 
-def import_bart(folder: Path, config: dict):
+def bart_tokenizer(folder: Path) -> HFTokenizer:
+    """tokenizer.json, or else the byte-level BPE of vocab.json + merges.txt (older uploads)."""
     tokenizer = tokenizer_json(folder)
-    if tokenizer is None:
-        raise CheckpointError(f"{folder.name}: BART needs tokenizer.json in the model folder")
+    if tokenizer is not None:
+        return tokenizer
+    vocab, merges = folder / "vocab.json", folder / "merges.txt"
+    if not (vocab.exists() and merges.exists()):
+        raise CheckpointError(f"{folder.name}: BART needs tokenizer.json (or vocab.json and "
+                              "merges.txt) in the model folder")
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+
+    settings = tokenizer_config(folder)
+    prefix_space = bool(settings.get("add_prefix_space", False))
+    mask = settings.get("mask_token")  # a dict says whether "<mask>" swallows the space before it
+    mask_lstrip = bool(mask.get("lstrip", False)) if isinstance(mask, dict) else False
+    try:
+        backend = Tokenizer(models.BPE.from_file(str(vocab), str(merges)))
+    except Exception as error:  # tokenizers raises a bare Exception on malformed files
+        raise CheckpointError(f"{folder.name}: unreadable vocab.json/merges.txt ({error})") from None
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=prefix_space)
+    backend.decoder = decoders.ByteLevel()
+    backend.add_special_tokens(["<s>", "<pad>", "</s>", "<unk>",
+                                AddedToken("<mask>", lstrip=mask_lstrip, special=True)])
+    bos, eos = backend.token_to_id("<s>"), backend.token_to_id("</s>")
+    backend.post_processor = processors.RobertaProcessing(("</s>", eos), ("<s>", bos),
+                                                          add_prefix_space=prefix_space)
+    return HFTokenizer(backend, "BPE (byte-level)")
+
+
+def import_bart(folder: Path, config: dict):
+    tokenizer = bart_tokenizer(folder)
     model_config = bart_like_config(
         folder, config, "bart", positions="learned", position_offset=BART_POSITION_OFFSET,
         embed_norm=True, unk_token_id=tokenizer.token_to_id("<unk>"))

@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 import engine
-from tests.engine.hf_fixtures import SENTENCES, hf_folder
+from tests.engine.hf_fixtures import SENTENCES, hf_folder, load_reference
 
 pytest.importorskip("transformers")
 
@@ -95,6 +95,28 @@ def test_missing_tensor_is_named(bart_copy):
     save_file(state, str(bart_copy / "model.safetensors"))
     with pytest.raises(engine.CheckpointError, match="model.decoder.layers.1.fc2.weight"):
         engine.load(bart_copy)
+
+
+def test_bart_folder_with_only_vocab_and_merges_tokenizes_like_transformers(bart_folder, bart_copy):
+    """Older BART uploads ship vocab.json + merges.txt and no tokenizer.json."""
+    model_json = json.loads((bart_copy / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+    (bart_copy / "vocab.json").write_text(json.dumps(model_json["vocab"]), encoding="utf-8")
+    merges = [" ".join(m) if isinstance(m, list) else m for m in model_json["merges"]]
+    (bart_copy / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n",
+                                          encoding="utf-8")
+    (bart_copy / "tokenizer.json").unlink()
+    _, reference_tokenizer = load_reference(bart_folder)
+    model = engine.load(bart_copy)
+    for sentence in SENTENCES + ["a <mask> in the middle"]:
+        ids = reference_tokenizer(sentence)["input_ids"]
+        assert model.tokenizer.encode(sentence).ids == ids, sentence
+        assert model.tokenizer.decode(ids) == reference_tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def test_weights_file_path_opens_its_folder(bart_folder):
+    """Picking model.safetensors itself (File → Open) opens the whole folder."""
+    model = engine.load(bart_folder / "model.safetensors")
+    assert model.name == bart_folder.name and model.config.extra["family"] == "bart"
 
 
 def test_missing_tokenizer_file_is_named(bart_copy):

@@ -55,6 +55,15 @@ def test_target_tokens_match_transformers_target_side(family):
         assert model.target_tokenizer.encode(sentence).ids == ids, sentence
 
 
+def test_decoded_text_matches_transformers(family):
+    """What the app prints as the model's output: special tokens dropped, pieces joined."""
+    _, _, model, _, reference_tokenizer = family
+    for sentence in SENTENCES:
+        ids = reference_tokenizer(text_target=sentence)["input_ids"]
+        expected = reference_tokenizer.decode(ids, skip_special_tokens=True)
+        assert model.target_tokenizer.decode(ids) == expected, sentence
+
+
 def test_decoder_is_long_enough_for_t5_causal_buckets_to_matter(compared):
     trace, _ = compared
     assert len(trace.target_ids) > 10 and len(trace.source_ids) > 10
