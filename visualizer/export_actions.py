@@ -92,7 +92,8 @@ class ExportActions(QObject):
         if selection is None:
             return None
         if path is None:
-            suggested = str(self._folder() / (self._stem(selection) + ".npz"))
+            key = {"activationView": "activation", "headGridView": "grid"}.get(view, "plot")
+            suggested = str(self._folder() / (self._stem(selection, key) + ".npz"))
             path, chosen = QFileDialog.getSaveFileName(self.window, "Export data", suggested,
                                                        ";;".join(DATA_FILTERS.values()))
             if not path:
@@ -116,7 +117,8 @@ class ExportActions(QObject):
 
     def _ask(self, key: str, figure, title: str) -> ExportOptions | None:
         last = self._last.get(key)
-        suggested = str(last.path if last else self._folder() / (self._stem(figure.selection) + ".png"))
+        stem = self._stem(figure.selection, key)
+        suggested = str(last.path if last else self._folder() / (stem + ".png"))
         dialog = ExportDialog(figure.natural_size(), suggested, self.window, title,
                               dpi=last.dpi if last else DEFAULT_DPI)
         if last is not None and last.path.suffix == Path(suggested).suffix:
@@ -211,7 +213,13 @@ class ExportActions(QObject):
         return Path(folder) if folder and Path(folder).is_dir() else Path.home()
 
     @staticmethod
-    def _stem(selection) -> str:
-        """A file name that says what is in it: model-kind-L1-Hmean."""
-        name = f"{selection.model}-{selection.kind}-L{selection.layer}-H{selection.head}"
-        return re.sub(r"[^\w.-]+", "-", name).strip("-") or "attention"
+    def _stem(selection, key: str = "plot") -> str:
+        """A file name that says what is in it: model-cross-L1-Hmean, model-cross-all-heads, ..."""
+        if key == "grid":
+            what = f"{selection.kind}-all-heads"
+        elif key == "activation":
+            what = selection.hook
+        else:
+            what = f"{selection.kind}-L{selection.layer}-H{selection.head}"
+            what += "-lines" if key == "lines" else ""
+        return re.sub(r"[^\w.-]+", "-", f"{selection.model}-{what}").strip("-") or "attention"

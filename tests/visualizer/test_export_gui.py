@@ -246,3 +246,21 @@ def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path):
     assert set(trace.source_tokens) | set(trace.target_tokens) <= set(texts)
     assert {"head 0", "head 3", "queries", "keys"} <= set(texts)
     assert any("cross-attention, layer 1, all heads" in t for t in texts)
+
+
+def test_export_data_from_the_menu_names_the_file_and_honours_the_chosen_format(
+        window, tmp_path, monkeypatch):
+    import visualizer.export_actions as export_actions
+
+    asked = {}
+
+    def save_as(parent, caption, suggested, filters):
+        asked["suggested"] = suggested
+        return str(tmp_path / "typed-without-suffix"), export_actions.DATA_FILTERS["csv"]
+
+    monkeypatch.setattr(export_actions.QFileDialog, "getSaveFileName", save_as)
+    window.export_actions.data_action.trigger()
+    assert asked["suggested"].endswith("tiny-encoder-decoder-cross-L1-H2.npz")
+    trace = window.state.trace
+    assert_csv_matches(tmp_path / "typed-without-suffix.csv", trace.attention["cross"][1, 2],
+                       trace.target_tokens, trace.source_tokens)
