@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable
 
 import sentencepiece
@@ -43,17 +44,29 @@ class SentencePieceTokenizer(Tokenizer):
         self.special_ids = {i for i in (self.eos_id, self.unk_id, self.token_to_id(pad_token))
                             if i is not None}
         self.special_ids |= {self.processor.vocab_size() + i for i in range(extra_ids)}
+        self._special_tokens = {self.id_to_token(i): i for i in self.special_ids}
+        alternatives = sorted(self._special_tokens, key=len, reverse=True)
+        self._special_pattern = re.compile("(" + "|".join(map(re.escape, alternatives)) + ")")
 
     # ---- Tokenizer interface -------------------------------------------------------
     def encode(self, text: str) -> Encoding:
+        ids: list[int] = []
+        # Special tokens typed in the text ("</s>", T5's "<extra_id_0>") stay whole, as in
+        # transformers; the text between them is encoded piece by piece.
+        for segment in self._special_pattern.split(text):
+            if segment in self._special_tokens:
+                ids.append(self._special_tokens[segment])
+            elif segment:
+                ids.extend(self._encode_plain(segment))
+        ids.append(self.eos_id)
+        return Encoding(ids, self.tokens_of(ids))
+
+    def _encode_plain(self, text: str) -> list[int]:
         prefix, text = self._split_language_code(text)
         if self.vocab is not None:
             pieces = self.processor.encode(text, out_type=str)
-            ids = [self.vocab.get(piece, self.unk_id) for piece in prefix + pieces]
-        else:
-            ids = list(self.processor.encode(text, out_type=int))
-        ids.append(self.eos_id)
-        return Encoding(ids, self.tokens_of(ids))
+            return [self.vocab.get(piece, self.unk_id) for piece in prefix + pieces]
+        return list(self.processor.encode(text, out_type=int))
 
     def decode(self, ids: Iterable[int]) -> str:
         pieces = [self.id_to_token(i) for i in ids if int(i) not in self.special_ids]

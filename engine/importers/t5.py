@@ -50,7 +50,7 @@ def scales_decoder_output(config: dict) -> bool:
     return config.get("tie_word_embeddings", True) is not False
 
 
-def t5_tokenizer(folder: Path) -> Tokenizer:
+def t5_tokenizer(folder: Path, model_vocab_size: int) -> Tokenizer:
     """tokenizer.json if present, else spiece.model (whose ids are the model's ids)."""
     tokenizer = tokenizer_json(folder)
     if tokenizer is not None:
@@ -61,8 +61,12 @@ def t5_tokenizer(folder: Path) -> Tokenizer:
                               "in the model folder")
     settings = tokenizer_config(folder)
     try:
-        return SentencePieceTokenizer(read_bytes(path), None,
-                                      extra_ids=int(settings.get("extra_ids", 100)))
+        proto = read_bytes(path)
+        extra_ids = settings.get("extra_ids")
+        if extra_ids is None:  # transformers' default is 100 sentinels, after the pieces
+            pieces = SentencePieceTokenizer(proto, None).processor.vocab_size()
+            extra_ids = min(100, max(0, model_vocab_size - pieces))
+        return SentencePieceTokenizer(proto, None, extra_ids=int(extra_ids))
     except (RuntimeError, ValueError, TypeError) as error:
         raise CheckpointError(f"{path.name}: unusable SentencePiece model ({error})") from None
 
@@ -98,7 +102,7 @@ def rename_t5(state: dict[str, torch.Tensor], n_encoder: int, n_decoder: int) ->
 
 
 def import_t5(folder: Path, config: dict):
-    tokenizer = t5_tokenizer(folder)
+    tokenizer = t5_tokenizer(folder, int(config.get("vocab_size") or 0))
     act, gated = feed_forward(config, folder)
     try:
         d_model = int(config["d_model"])
