@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -36,6 +36,7 @@ FALLBACK_SENTENCE = "the small cat sees the red house ."
 SETTINGS_ORGANIZATION = "TransformerInspector"  # tests redirect QSettings.setPath(IniFormat, ...)
 SETTINGS_APPLICATION = "Transformer Inspector"
 MAX_RECENT = 8
+STARTUP_LOAD_DELAY_MS = 100  # lets the window manager map and paint the window first
 CHECKPOINT_FILTER = ("Checkpoints (*.safetensors *.pt *.pth *.bin);;Hugging Face config (config.json);;"
                      "All files (*)")
 
@@ -115,12 +116,18 @@ class MainWindow(QMainWindow):
         self.controller.runFailed.connect(self._on_run_failed)
         self.resize(1400, 900)
 
+        self._closed = False
+        self._startup_path: Path | None = None
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
         if checkpoint is None and not path.exists():
             self.statusBar().showMessage(
                 "No default model found: open a checkpoint (File → Open checkpoint…)")
         else:
-            self.load_checkpoint(path)
+            # Start once the window is on screen: importing torch holds the GIL for a while, and
+            # the user should see the window (and this busy indicator) first.
+            self._startup_path = path
+            self._on_busy_changed(True, f"Loading {path.name}…")
+            QTimer.singleShot(STARTUP_LOAD_DELAY_MS, self, self._start_startup_load)
 
     # ---- public API -------------------------------------------------------------------------
     def add_view(self, title: str, widget: QWidget) -> int:
@@ -129,7 +136,12 @@ class MainWindow(QMainWindow):
 
     def load_checkpoint(self, path) -> int:
         """Open a checkpoint in the background; the current model stays until it succeeds."""
+        self._startup_path = None  # an explicit choice wins over the model opened at start
         return self.controller.load(path)
+
+    def _start_startup_load(self) -> None:
+        if self._startup_path is not None and not self._closed:
+            self.load_checkpoint(self._startup_path)
 
     def run(self, source: str | None = None, target: str | None = None) -> int:
         """Run the model on the given (default: the typed) text."""
@@ -266,5 +278,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if self.error_box is not None and self.error_box.isVisible():
             self.error_box.close()
+        self._closed = True
         self.controller.shutdown()  # a pool thread alive at exit would abort the process
         super().closeEvent(event)

@@ -102,7 +102,16 @@ def test_closing_the_window_waits_for_running_work(qtbot, tiny_checkpoint):
     window = MainWindow(checkpoint=tiny_checkpoint)
     qtbot.addWidget(window)
     window.show()
-    assert window.controller.busy and window.busy_bar.isVisible()  # the user sees it is working
-    assert "Loading" in window.statusBar().currentMessage()
+    assert window.busy_bar.isVisible()  # the user sees at once that the model is coming
+    assert "Loading tiny.safetensors" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)  # the load starts after show
     window.close()  # must not return while a pool thread still runs
     assert not busy_pools()
+
+
+def test_a_window_closed_before_its_startup_load_never_starts_it(qtbot, tiny_checkpoint):
+    window = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(window)
+    window.close()
+    qtbot.wait(300)  # past the startup delay
+    assert not window.controller.busy and window.state.model is None
