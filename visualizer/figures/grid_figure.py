@@ -51,7 +51,7 @@ class GridFigure:
         self.levels = levels_for(self.heads, selection.auto_levels)
         kind = KIND_TITLES.get(selection.kind, selection.kind)
         what = f"{kind}, all {self.heads.shape[0]} layers × {self.heads.shape[1]} heads"
-        self.title = f"{selection.model}: {what}" if selection.model else what
+        self.title = f"{selection.model} — {what}" if selection.model else what
 
     def _aspect(self) -> float:
         """Thumbnail height / width, from the matrix shape (queries / keys), kept reasonable."""
@@ -88,7 +88,8 @@ class GridFigure:
         thumb_h = thumb_w * self._aspect()
         pad = 10 * s
         top = pad + line_height(fonts.title) * 1.3 + line_height(fonts.label) + 4 * s
-        left = pad + row_header
+        spare = max(0.0, size.width() - fixed_w - heads * (thumb_w + gap))
+        left = pad + row_header + spare / 2  # centred when the height limits the thumbnails
         cells = [[QRectF(left + h * (thumb_w + gap), top + i * (thumb_h + gap), thumb_w, thumb_h)
                   for h in range(heads)] for i in range(layers)]
         grid_h = layers * (thumb_h + gap) - gap
