@@ -104,6 +104,29 @@ def test_without_checkpoint_and_target_it_uses_the_default_model_and_decodes(
                        kind="cross", head="0", target=decoded.output_text)
 
 
+def test_display_options_match_the_app(tiny_checkpoint, trace, tmp_path):
+    """--rows-by-prediction labels decoder rows by the predicted token; --auto-levels puts the
+    data range on the colour bar; --colormap picks the colours (checked on the PNG's cells)."""
+    npz, svg, png = tmp_path / "d.npz", tmp_path / "d.svg", tmp_path / "d.png"
+    options = ["--kind", "cross", "--layer", 1, "--head", 2, "--rows-by-prediction", "--auto-levels",
+               "--colormap", "cividis"]
+    for out in (npz, svg, png):
+        assert export(tiny_checkpoint, *options, "--out", out, "--width", 600, "--dpi", 100) == 0
+    matrix = trace.attention["cross"][1, 2]
+    assert matrix.max() < 0.99  # so auto levels differ from 0..1
+    assert_npz_matches(npz, matrix, trace.predicted_tokens, trace.source_tokens, kind="cross")
+    texts = svg_texts(svg)
+    assert f"{matrix.max():.3g}" in texts and "1" not in texts  # ticks follow the data, not 0..1
+    assert "queries (predicted next tokens)" in texts
+    expected = select_from_trace(trace, "cross", 1, 2, colormap="cividis", rows_by_prediction=True,
+                                 auto_levels=True)
+    figure = HeatmapFigure(expected)
+    from visualizer.figures import figure_size
+
+    width, height = figure_size(figure, 600, None, 100)
+    assert_heatmap_png(png, figure, width, height, 100)
+
+
 def test_all_heads_grid_names_every_layer_and_head(tiny_checkpoint, tmp_path):
     out = tmp_path / "grid.svg"
     assert export(tiny_checkpoint, "--kind", "encoder", "--all-heads", "--out", out) == 0
