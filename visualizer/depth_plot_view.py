@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .app_state import AppState
@@ -34,10 +37,14 @@ class DepthPlotView(QWidget):
         self.tokens: list[str] = []
         # key -> (x tick labels, values [tokens, points]); absent when the stack lacks it
         self.series: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._summary = ""  # the caption while no token is highlighted
+        self._chosen_stack = ""  # the user's pick, kept across runs and model changes
+        self.shown_x_labels: dict[str, list[str]] = {}  # depth labels left after thinning
 
         self.stack_selector = QComboBox(objectName="depthStackSelector")
         self.stack_selector.currentIndexChanged.connect(self._on_stack_picked)
         self.caption = QLabel("Run a sentence to see how each token evolves with depth.")
+        self.caption.setWordWrap(True)  # a long caption must not set the view's minimum width
         header = QHBoxLayout()
         header.addWidget(QLabel("Stack:"))
         header.addWidget(self.stack_selector)
@@ -58,6 +65,7 @@ class DepthPlotView(QWidget):
                                             symbolBrush=HIGHLIGHT, symbolPen=None)
             self.highlight[key].setZValue(10)
             self.plots[key] = plot
+            plot.getViewBox().sigResized.connect(lambda _box, key=key: self._update_x_ticks(key))
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
         layout = QVBoxLayout(self)
@@ -78,8 +86,8 @@ class DepthPlotView(QWidget):
         for stack in stacks:
             self.stack_selector.addItem(stack, stack)
         # Keep the user's stack across runs; else follow the attention kind being inspected.
-        wanted = self.stack if self.stack in stacks else ("encoder" if self.state.kind == "encoder"
-                                                          else "decoder")
+        by_kind = "encoder" if self.state.kind == "encoder" else "decoder"
+        wanted = self._chosen_stack if self._chosen_stack in stacks else by_kind
         self.stack_selector.setCurrentIndex(max(0, self.stack_selector.findData(wanted)))
         self.stack_selector.blockSignals(False)
         self._draw(self.stack_selector.currentData() or "")
@@ -92,12 +100,12 @@ class DepthPlotView(QWidget):
                 item.setData(np.arange(len(labels)), values[position])
             else:
                 item.setData([], [])
-        if show:
-            self.caption.setText(f"Highlighted: {self.tokens[position]!r} (position {position}) "
-                                 f"of {len(self.tokens)} {self.stack} tokens")
+        self.caption.setText(f"Highlighted: {self.tokens[position]!r} (position {position}) of "
+                             f"{len(self.tokens)} {self.stack} tokens" if show else self._summary)
 
     def _on_stack_picked(self, index: int) -> None:
-        self._draw(self.stack_selector.itemData(index) or "")
+        self._chosen_stack = self.stack_selector.itemData(index) or ""
+        self._draw(self._chosen_stack)
 
     # ---- drawing ---------------------------------------------------------------
     def _draw(self, stack: str) -> None:
@@ -106,7 +114,7 @@ class DepthPlotView(QWidget):
         self.series = {}
         if trace is None or not stack:
             self.tokens, self.side = [], ""
-            self.caption.setText("Run a sentence to see how each token evolves with depth.")
+            self._summary = "Run a sentence to see how each token evolves with depth."
         else:
             self.side = "source" if stack == "encoder" else "target"
             self.tokens = list(trace.source_tokens if stack == "encoder" else trace.target_tokens)
@@ -115,8 +123,8 @@ class DepthPlotView(QWidget):
                                ("std", norm_statistic(trace, stack, "std"))):
                 if found is not None:
                     self.series[key] = found
-            self.caption.setText(f"{len(self.tokens)} {stack} tokens, one line each. "
-                                 "Hover a line (or a token anywhere) to highlight it.")
+            self._summary = (f"{len(self.tokens)} {stack} tokens, one line each. "
+                             "Hover a line (or a token anywhere) to highlight it.")
         for key, plot in self.plots.items():
             self._draw_plot(key, plot)
         self._on_hover_changed(*self.state.hover)
@@ -136,10 +144,21 @@ class DepthPlotView(QWidget):
         ys = np.full((tokens, points + 1), np.nan)
         ys[:, :points] = values
         self.crowd[key].setData(xs.ravel(), ys.ravel(), connect="finite")
-        step = max(1, round(points / 24))  # keep tick labels apart in deep models
-        plot.getAxis("bottom").setTicks([[(i, labels[i]) for i in range(0, points, step)],
-                                         [(i, labels[i]) for i in range(points)]])
+        self._update_x_ticks(key)
         plot.enableAutoRange()
+
+    def _update_x_ticks(self, key: str) -> None:
+        """Label every k-th depth point so that labels never run into each other."""
+        if key not in self.series:
+            return
+        labels = self.series[key][0]
+        axis = self.plots[key].getAxis("bottom")
+        metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
+        label_pixels = max(metrics.horizontalAdvance(label) for label in labels) + 12
+        width = max(self.plots[key].getViewBox().width(), 1.0)
+        step = max(1, math.ceil(len(labels) * label_pixels / width))
+        axis.setTicks([[(i, labels[i]) for i in range(0, len(labels), step)], []])
+        self.shown_x_labels[key] = [labels[i] for i in range(0, len(labels), step)]
 
     # ---- mouse -----------------------------------------------------------------
     def _on_scene_hovered(self, scene_pos) -> None:

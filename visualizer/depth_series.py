@@ -37,7 +37,8 @@ def norm_statistic(trace, stack: str, statistic: str) -> tuple[list[str], np.nda
             continue
         path = name[len(stack) + 1: -len(statistic) - 1]  # "0.norm_ffn" or "final_norm"
         layer, _, norm = path.partition(".")
-        labels.append(f"{layer} {norm.removeprefix('norm_')}" if layer.isdigit() else path)
+        labels.append(f"{layer} {norm.removeprefix('norm_')}" if layer.isdigit() else
+                      path.removesuffix("_norm"))  # "final", "embed"
         columns.append(values)
     if not columns:
         return None

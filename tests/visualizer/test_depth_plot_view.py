@@ -115,3 +115,25 @@ def test_rmsnorm_models_hide_the_mean_plot(qtbot):
     qtbot.addWidget(view)
     assert "mean" not in view.series and "std" in view.series
     assert not view.plots["mean"].isVisible()
+
+
+def test_depth_labels_thin_out_instead_of_overlapping(qtbot, view_and_state):
+    state, view = view_and_state
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    assert view.shown_x_labels["resid"] == view.series["resid"][0]  # 700 px: room for all seven
+    deep = make_tiny_model(n_encoder_layers=1, n_decoder_layers=10)
+    state.set_model(deep)
+    state.set_trace(deep.run("the cat", "le chat"))
+    labels = view.series["resid"][0]
+    shown = view.shown_x_labels["resid"]
+    assert len(labels) == 1 + 10 * 3 and 2 <= len(shown) < len(labels)
+    step = labels.index(shown[1])
+    assert shown == labels[::step]  # evenly thinned, starting at the embedding output
+    pixels_between = step * view.plots["resid"].getViewBox().width() / len(labels)
+    assert pixels_between >= 6 * max(len(label) for label in labels)  # wider than a label
+
+
+def test_pre_norm_models_end_with_the_final_norm(tiny_run):
+    model = make_tiny_model(norm_placement="pre")
+    labels, _ = norm_statistic(model.run("the cat", "le chat"), "decoder", "std")
+    assert labels[-1] == "final" and labels[0] == "0 self"
