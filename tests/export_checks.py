@@ -68,6 +68,8 @@ def assert_pdf(path, title: str | None = None, page_points: tuple[float, float] 
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page(?!s)", data)) == 1, "exactly one page"
     assert b"%%EOF" in data[-64:]
+    assert re.search(rb"/Subtype\s*/Image", data), "the heatmap image is on the page"
+    assert b"/FontFile" in data, "the labels are drawn as text with an embedded font"
     if title is not None:  # Qt writes the document title as UTF-16BE
         assert title.encode("utf-16-be") in data
     if page_points is not None:
