@@ -188,6 +188,10 @@ class HeadLineView(QWidget):
             self.isolated = (column, position) if position < count else ("", -1)
         self._lines = None
         self.canvas.update()
+        if self.isolated[1] >= 0 and not self._mouse_column:
+            # Hovered in another pane: scroll that token into view, or the user sees nothing change.
+            y = int(self.canvas.row_y(self.isolated[1]))
+            self.scroll.ensureVisible(self.canvas.width() // 2, y, 0, 2 * ROW_HEIGHT)
 
     # ---- public --------------------------------------------------------------
     def color_of(self, head: int) -> str:

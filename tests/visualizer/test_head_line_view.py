@@ -122,3 +122,22 @@ def test_long_inputs_keep_only_the_strongest_lines(view_and_state, tiny_run):
     weights = trace.attention["encoder"][1, 1]
     assert len(lines) == 5
     np.testing.assert_allclose(np.sort(lines["weight"]), np.sort(weights.ravel())[-5:])
+
+
+def test_a_token_hovered_elsewhere_is_scrolled_into_view(qtbot, tiny_run):
+    model = tiny_run[0]
+    trace = model.run("the small cat sees the big red house and the dog runs " * 4, "le chat")
+    state = AppState()
+    state.set_model(model)
+    state.set_trace(trace)
+    state.set_selection(kind="encoder")
+    view = HeadLineView(state)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    bar = view.scroll.verticalScrollBar()
+    assert bar.value() == 0 and bar.maximum() > 0
+    state.set_hover("source", len(trace.source_tokens) - 1)
+    row_y = view.canvas.row_y(len(trace.source_tokens) - 1)
+    assert bar.value() <= row_y <= bar.value() + view.scroll.viewport().height()
