@@ -18,7 +18,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .activation_hooks import STACK_LEVEL, hook_name, matrix_of, points_of, split_hook, token_side
+from .activation_hooks import (
+    STACK_LEVEL,
+    hook_name,
+    is_heatmap,
+    matrix_of,
+    points_of,
+    split_hook,
+    token_side,
+)
 from .app_state import AppState
 from .token_ticks import labels_that_fit, short_label
 
@@ -100,7 +108,7 @@ class ActivationView(QWidget):
         stacks = [] if trace is None else [s for s in ("encoder", "decoder")
                                            if any(split_hook(h)[0] == s for h in trace.activations)]
         self._refill(self.stack_selector, [(s, s) for s in stacks])
-        if trace is not None and self.state.hook not in trace.activations:
+        if trace is not None and not self._can_show(trace, self.state.hook):
             default = self._default_hook(trace)
             if default:
                 self.state.set_selection(hook=default)  # so exports know what is shown
@@ -162,7 +170,7 @@ class ActivationView(QWidget):
         trace = self.state.trace
         if trace is None:
             return ""
-        return self.state.hook if self.state.hook in trace.activations else self._default_hook(trace)
+        return self.state.hook if self._can_show(trace, self.state.hook) else self._default_hook(trace)
 
     def _show(self, hook: str) -> None:
         trace = self.state.trace
@@ -241,7 +249,12 @@ class ActivationView(QWidget):
         for stack in ("encoder", "decoder"):
             if f"{stack}.0.resid_post" in trace.activations:
                 return f"{stack}.0.resid_post"
-        return next((h for h in trace.activations if points_of(trace, *split_hook(h)[:2])), "")
+        return next((h for h in trace.activations if ActivationView._can_show(trace, h)), "")
+
+    @staticmethod
+    def _can_show(trace, hook: str) -> bool:
+        """Whether a hook is a tokens x features array (norm means and stds are in the depth plots)."""
+        return hook in trace.activations and is_heatmap(hook, trace.activations[hook])
 
     def _refill(self, box: QComboBox, items) -> None:
         if [(box.itemText(i), box.itemData(i)) for i in range(box.count())] == list(items):

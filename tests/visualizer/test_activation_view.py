@@ -153,3 +153,12 @@ def test_long_inputs_thin_the_token_labels_instead_of_overlapping(qtbot, tiny_ru
     assert (ticks[1][0] - ticks[0][0]) / rows_per_pixel >= 14  # a line of text apart
     assert [label for _, label in ticks[:2]] == [trace.source_tokens[0], trace.source_tokens[
         int(ticks[1][0] - 0.5)]]
+
+
+def test_a_hook_that_is_not_a_heatmap_keeps_the_view_on_a_real_one(view_and_state, tiny_run):
+    state, view = view_and_state
+    trace = tiny_run[1]
+    state.set_selection(hook="decoder.1.ffn.hidden")
+    state.set_selection(hook="decoder.1.norm_ffn.std")  # one number per token: a depth-plot series
+    assert view.hook == "encoder.0.resid_post" and view.matrix.ndim == 2
+    np.testing.assert_array_equal(view.image.image, trace.activations["encoder.0.resid_post"])
