@@ -68,6 +68,8 @@ class ModelConfig:
     eos_token_id: int | None = 3
     decoder_start_token_id: int | None = 2
     max_decode_length: int = 128
+    # Ids greedy decoding never picks (a folder's bad_words_ids: Marian's pad); logits keep them.
+    suppressed_token_ids: list[int] = field(default_factory=list)
 
     extra: dict = field(default_factory=dict)  # importer notes (source family, original names)
 

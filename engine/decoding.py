@@ -28,7 +28,10 @@ def greedy_decode(module: Transformer, source_ids: torch.Tensor | None, prefix: 
     generated: list[list[int]] = [[] for _ in range(batch)]
     for _ in range(max_new_tokens):
         hidden = module.decode(tokens, memory, memory_mask, off, ablation)
-        next_ids = module.project(hidden[:, -1]).argmax(dim=-1)
+        scores = module.project(hidden[:, -1])
+        if module.config.suppressed_token_ids:
+            scores[:, module.config.suppressed_token_ids] = float("-inf")
+        next_ids = scores.argmax(dim=-1)
         for row in range(batch):
             if not finished[row]:
                 generated[row].append(int(next_ids[row]))

@@ -18,6 +18,7 @@ from .hf_files import (
     build_model,
     read_weights,
     same_value,
+    suppressed_token_ids,
     token_id,
     tokenizer_config,
     tokenizer_json,
@@ -50,6 +51,7 @@ def bart_like_config(folder: Path, config: dict, family: str, **fields) -> Model
             bos_token_id=token_id(config.get("bos_token_id")),
             eos_token_id=token_id(config.get("eos_token_id")),
             decoder_start_token_id=token_id(config.get("decoder_start_token_id")),
+            suppressed_token_ids=suppressed_token_ids(folder, config),
             extra={"family": family, "hf_model_type": config.get("model_type"),
                    "hf_architectures": config.get("architectures") or []},
         )

@@ -106,6 +106,17 @@ def token_id(value) -> int | None:
     return None if value is None else int(value)
 
 
+def suppressed_token_ids(folder: Path, config: dict) -> list[int]:
+    """Single-token ``bad_words_ids`` (generation_config.json, else config.json): ids that
+    transformers' generate() never emits, such as Marian's pad."""
+    generation = folder / "generation_config.json"
+    settings = read_json(generation) if generation.exists() else {}
+    banned = settings.get("bad_words_ids") or config.get("bad_words_ids") or []
+    if not isinstance(banned, list):
+        return []
+    return sorted({int(ids[0]) for ids in banned if isinstance(ids, list) and len(ids) == 1})
+
+
 def pick(state: dict[str, torch.Tensor], *names: str) -> torch.Tensor:
     """The first of ``names`` present: tied tensors are saved under any one of their names."""
     for name in names:

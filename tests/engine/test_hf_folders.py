@@ -136,3 +136,34 @@ def test_encoder_and_decoder_of_different_widths_are_refused(bart_copy):
     rewrite_config(bart_copy, decoder_ffn_dim=128)
     with pytest.raises(engine.CheckpointError, match="decoder_ffn_dim=128"):
         engine.load(bart_copy)
+
+
+def test_marian_never_decodes_a_banned_pad_like_generate(tmp_path_factory, tmp_path):
+    """Real opus-mt folders ban <pad> through bad_words_ids; greedy output must honour it.
+
+    The pad's output bias is raised here so that an unbanned decoder would pick it.
+    """
+    from safetensors.torch import save_file
+
+    from tests.engine.hf_fixtures import SOURCE, load_reference
+
+    folder = shutil.copytree(hf_folder("marian", tmp_path_factory), tmp_path / "marian-banned")
+    config = json.loads((folder / "config.json").read_text())
+    pad = config["pad_token_id"]
+    state = load_file(str(folder / "model.safetensors"))
+    state["final_logits_bias"][0, pad] += 100.0
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    generation = json.loads((folder / "generation_config.json").read_text())
+    generation["bad_words_ids"] = [[pad]]
+    (folder / "generation_config.json").write_text(json.dumps(generation))
+
+    model = engine.load(folder)
+    assert model.config.suppressed_token_ids == [pad]
+    reference, reference_tokenizer = load_reference(folder)
+    ids = torch.tensor([reference_tokenizer(SOURCE)["input_ids"]])
+    with torch.no_grad():
+        expected = reference.generate(ids, num_beams=1, do_sample=False, max_new_tokens=8)[0].tolist()
+    trace = model.run(SOURCE, max_new_tokens=8)
+    assert trace.target_ids == expected
+    assert pad not in trace.target_ids[1:]
+    assert trace.predicted_tokens[0] == "<pad>"  # the raw scores still favour it: nothing hidden
