@@ -11,6 +11,7 @@ from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from .app_state import AppState
+from .attention_sides import key_side, query_side
 
 KIND_TITLES = {"encoder": "encoder self-attention", "decoder": "decoder self-attention",
                "cross": "cross-attention (decoder → encoder)"}
@@ -103,6 +104,11 @@ class HeadGridView(QWidget):
         self.highlight.setZValue(10)
         self.highlight.hide()
         self.plot.addItem(self.highlight)
+        # The hovered token's row (as a query) and column (as a key) in every thumbnail.
+        self.hover_marks = pg.PlotDataItem(pen=pg.mkPen((255, 170, 0, 220), width=1), connect="finite")
+        self.hover_marks.setZValue(9)
+        self.plot.addItem(self.hover_marks)
+        self.pool_factors = (1, 1)  # mosaic pixel = this many queries x keys
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
@@ -114,6 +120,7 @@ class HeadGridView(QWidget):
         state.traceChanged.connect(self._on_trace_changed)
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
+        state.hoverChanged.connect(self._on_hover_changed)
         self._on_trace_changed(state.trace)
 
     # ---- public --------------------------------------------------------------
@@ -160,6 +167,31 @@ class HeadGridView(QWidget):
     def _on_options_changed(self) -> None:
         self._apply_colors()
 
+    def _on_hover_changed(self, side: str, position: int) -> None:
+        if self.mosaic is None or position < 0:
+            self.hover_marks.setData([], [])
+            return
+        kind = self._shown_kind
+        rows, cols = self.tile_shape
+        layers, heads = self.state.n_layers(kind), self.state.n_heads()
+        origins = np.array([self.tile_origin(layer, head) for layer in range(layers)
+                            for head in range(heads)], dtype=float)
+        segments = []  # (x0, y0, x1, y1) relative to each tile's top-left corner
+        if side == query_side(kind) and position // self.pool_factors[0] < rows:
+            y = position // self.pool_factors[0] + 0.5
+            segments.append((0, y, cols, y))
+        if side == key_side(kind) and position // self.pool_factors[1] < cols:
+            x = position // self.pool_factors[1] + 0.5
+            segments.append((x, 0, x, rows))
+        xs, ys = [], []
+        for x0, y0, x1, y1 in segments:
+            xs.append(np.stack([origins[:, 1] + x0, origins[:, 1] + x1, np.full(len(origins), np.nan)], 1))
+            ys.append(np.stack([origins[:, 0] + y0, origins[:, 0] + y1, np.full(len(origins), np.nan)], 1))
+        if not segments:
+            self.hover_marks.setData([], [])
+            return
+        self.hover_marks.setData(np.concatenate(xs).ravel(), np.concatenate(ys).ravel(), connect="finite")
+
     # ---- drawing ---------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
@@ -181,6 +213,7 @@ class HeadGridView(QWidget):
             self.mosaic = None
             self.image.clear()
             self.highlight.hide()
+            self.hover_marks.setData([], [])
             self.caption.setText("Run a sentence to see every head." if state.trace is None
                                  else f"This model has no {state.kind} attention.")
             return
@@ -189,6 +222,8 @@ class HeadGridView(QWidget):
             gap = max(1, round(max(tiles.shape[2:]) / 16))
             self._mosaics[state.kind] = (tiles.shape[2:], gap, build_mosaic(tiles, gap))
         self.tile_shape, self.gap, self.mosaic = self._mosaics[state.kind]
+        self.pool_factors = (math.ceil(stack.shape[2] / self.thumbnail_side),
+                             math.ceil(stack.shape[3] / self.thumbnail_side))
         self.image.setImage(self.mosaic, autoLevels=False)
         self._apply_colors()
         self._set_axis_ticks(stack.shape[0], stack.shape[1])
@@ -200,6 +235,7 @@ class HeadGridView(QWidget):
                              f"{stack.shape[0]} layers × {stack.shape[1]} heads; rows are queries, "
                              f"columns keys. Click a head to open it.{pooled}")
         self._place_highlight()
+        self._on_hover_changed(*state.hover)
 
     def _set_axis_ticks(self, layers: int, heads: int) -> None:
         rows, cols = self.tile_shape

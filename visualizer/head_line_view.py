@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from .app_state import AppState
+from .attention_sides import key_side, query_side
 from .token_ticks import short_label
 
 HEAD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -25,11 +26,7 @@ MAX_LINE_SPAN = 480
 
 def side_of(kind: str, column: str) -> str:
     """Whose tokens a column lists: "source" (encoder positions) or "target" (decoder positions)."""
-    if kind == "encoder":
-        return "source"
-    if kind == "decoder":
-        return "target"
-    return "target" if column == "query" else "source"  # cross: decoder queries, encoder keys
+    return query_side(kind) if column == "query" else key_side(kind)
 
 
 class HeadLineCanvas(QWidget):

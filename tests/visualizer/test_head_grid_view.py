@@ -118,3 +118,22 @@ def test_hidden_grid_draws_when_shown(qtbot, tiny_run):
     view.show()
     qtbot.waitExposed(view)
     np.testing.assert_array_equal(view.thumbnail(0, 0), trace.attention[state.kind][0, 0])
+
+
+def test_a_hovered_token_is_marked_in_every_thumbnail(grid):
+    state, view = grid
+    state.set_selection(kind="cross")
+    state.set_hover("target", 2)  # a decoder token: a query row of cross-attention
+    xs, ys = view.hover_marks.getData()
+    tiles = 2 * 4
+    assert np.isfinite(ys).sum() == 2 * tiles  # one horizontal segment per thumbnail
+    row, col = view.tile_origin(1, 3)
+    assert row + 2.5 in set(ys[np.isfinite(ys)].tolist())
+    state.set_hover("source", 4)  # an encoder token: a key column
+    xs, ys = view.hover_marks.getData()
+    assert col + 4.5 in set(xs[np.isfinite(xs)].tolist())
+    assert np.isfinite(xs).sum() == 2 * tiles
+    state.set_selection(kind="encoder")  # encoder tokens are both queries and keys: a cross-hair
+    assert np.isfinite(view.hover_marks.getData()[0]).sum() == 4 * tiles
+    state.set_hover("source", -1)
+    assert len(view.hover_marks.getData()[0] if view.hover_marks.getData()[0] is not None else []) == 0
