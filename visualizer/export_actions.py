@@ -16,14 +16,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from .activation_hooks import split_hook
 from .data_export import KIND_TITLES, AttentionSelection, export_data, select_from_state
 from .export_dialog import ExportDialog, ExportOptions
-from .figures import DEFAULT_DPI, GridFigure, HeatmapFigure, LinesFigure, export_figure
+from .figures import (
+    DEFAULT_DPI,
+    GridFigure,
+    HeatmapFigure,
+    LinesFigure,
+    export_figure,
+    figure_format,
+    figure_size,
+)
+from .figures.colors import lookup_table
+from .worker import Task, TaskSignals, make_pool
 
 DATA_FILTERS = {"npz": "NumPy arrays with tokens and metadata (*.npz)",
                 "csv": "CSV table with token headers (*.csv)"}
@@ -31,6 +41,10 @@ DATA_FILTERS = {"npz": "NumPy arrays with tokens and metadata (*.npz)",
 
 class ExportActions(QObject):
     """Adds the export actions to ``window.file_menu`` and runs them.
+
+    The state is read on the GUI thread (so the file is what the screen shows at the click);
+    rendering and writing run on a worker thread, so a 12 × 12-head grid at 512 tokens (seconds
+    of painting) never freezes the window. Each export returns a request id; none is dropped.
 
     Signals:
         exported(str): a file was written (its path).
@@ -43,6 +57,13 @@ class ExportActions(QObject):
         self.window = window
         self.state = window.state
         self._last: dict[str, ExportOptions] = {}  # per figure kind: the user's last choices
+        self._pending: dict[int, Path] = {}  # request id -> the file being written
+        self._next_id = 0
+        self._pool = make_pool()
+        self._signals = TaskSignals(self)
+        self._signals.finished.connect(self._on_written)
+        self._signals.failed.connect(self._on_failed)
+        window.installEventFilter(self)  # wait for a running export when the window closes
         menu = window.file_menu
         menu.addSeparator()
         self.plot_action = menu.addAction("Export &plot…", lambda: self.export_plot())
@@ -61,27 +82,27 @@ class ExportActions(QObject):
 
     # ---- the three exports (a path skips the dialog: scripts and tests use it) -----------
     def export_plot(self, path=None, width: int | None = None, height: int | None = None,
-                    dpi: float = DEFAULT_DPI) -> Path | None:
+                    dpi: float = DEFAULT_DPI) -> int:
         """The plot in front as PNG, SVG or PDF: the attention heatmap, the grid or activations."""
         view = self._current_view_name()
         if view == "headGridView":
             return self.export_all_heads(path, width, height, dpi)
         if view == "headLineView":
             figure = self._lines_figure()
-            return None if figure is None else self._export_figure("lines", figure, path, width, height, dpi)
+            return -1 if figure is None else self._export_figure("lines", figure, path, width, height, dpi)
         selection = self._activation_selection() if view == "activationView" else self._selection()
         key = "activation" if view == "activationView" else "plot"
-        return None if selection is None else self._export_figure(
+        return -1 if selection is None else self._export_figure(
             key, HeatmapFigure(selection), path, width, height, dpi)
 
     def export_all_heads(self, path=None, width: int | None = None, height: int | None = None,
-                         dpi: float = DEFAULT_DPI) -> Path | None:
+                         dpi: float = DEFAULT_DPI) -> int:
         """Every layer × head of the current kind as one grid figure."""
         selection = self._selection()
-        return None if selection is None else self._export_figure(
+        return -1 if selection is None else self._export_figure(
             "grid", GridFigure(selection), path, width, height, dpi, "Export all heads")
 
-    def export_data(self, path=None) -> Path | None:
+    def export_data(self, path=None) -> int:
         """The matrix on screen with its tokens, as NPZ or CSV (activations when that tab is in front;
         every head's matrix too when the all-heads tab is, in NPZ files)."""
         view = self._current_view_name()
@@ -90,14 +111,14 @@ class ExportActions(QObject):
         else:
             selection = self._selection()
         if selection is None:
-            return None
+            return -1
         if path is None:
             key = {"activationView": "activation", "headGridView": "grid"}.get(view, "plot")
             suggested = str(self._folder() / (self._stem(selection, key) + ".npz"))
             path, chosen = QFileDialog.getSaveFileName(self.window, "Export data", suggested,
                                                        ";;".join(DATA_FILTERS.values()))
             if not path:
-                return None
+                return -1
             if not Path(path).suffix:  # the user typed a bare name: use the chosen filter's format
                 path += ".csv" if chosen == DATA_FILTERS["csv"] else ".npz"
         path = Path(path)
@@ -106,13 +127,20 @@ class ExportActions(QObject):
 
     # ---- helpers -------------------------------------------------------------------------
     def _export_figure(self, key: str, figure, path, width, height, dpi,
-                       title: str = "Export plot") -> Path | None:
+                       title: str = "Export plot") -> int:
         if path is None:
             options = self._ask(key, figure, title)
             if options is None:
-                return None
+                return -1
             path, width, height, dpi = options.path, options.width, options.height, options.dpi
         path = Path(path)
+        try:  # cheap checks here, so a typo is reported at once
+            figure_format(path)
+            width, height = figure_size(figure, width, height, dpi)
+            lookup_table(figure.selection.colormap)  # pyqtgraph loads its colormaps on this thread
+        except ValueError as error:
+            self._report_failure(path, error)
+            return -1
         return self._write(path, lambda: export_figure(figure, path, width, height, dpi))
 
     def _ask(self, key: str, figure, title: str) -> ExportOptions | None:
@@ -131,17 +159,37 @@ class ExportActions(QObject):
         self._last[key] = options
         return options
 
-    def _write(self, path: Path, write) -> Path | None:
-        try:
-            written = write()
-        except (OSError, ValueError) as error:
-            self._report(f"Export failed: {error}", f"The file\n{path}\ncould not be written:\n\n"
-                         f"{error}\n\nNothing else was changed; choose another place and try again.")
-            return None
+    def _write(self, path: Path, write) -> int:
+        """Run ``write`` on the export thread; its result or error comes back as a signal."""
+        self._next_id += 1
+        self._pending[self._next_id] = path
+        self.window.statusBar().showMessage(f"Exporting {path.name}…")
+        self._pool.start(Task(self._next_id, write, self._signals, lambda _rid: True))
+        return self._next_id
+
+    def _on_written(self, request_id: int, written) -> None:
+        self._pending.pop(request_id, None)
         self._settings().setValue("exportFolder", str(Path(written).resolve().parent))
         self.window.statusBar().showMessage(f"Exported {written}", 5000)
         self.exported.emit(str(written))
-        return Path(written)
+
+    def _on_failed(self, request_id: int, error: Exception) -> None:
+        self._report_failure(self._pending.pop(request_id, Path("?")), error)
+
+    def _report_failure(self, path: Path, error: Exception) -> None:
+        expected = isinstance(error, OSError | ValueError)
+        problem = str(error) if expected else f"{type(error).__name__}: {error}"
+        self._report(f"Export failed: {problem}", f"The file\n{path}\ncould not be written:\n\n"
+                     f"{problem}\n\nNothing else was changed; choose another place and try again.")
+
+    def wait(self, timeout_ms: int = 60_000) -> bool:
+        """Block until running exports are written (closing the window, scripts)."""
+        return self._pool.waitForDone(timeout_ms)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.wait()  # a pool thread still running at exit would abort the process
+        return False
 
     def _report(self, message: str, details: str | None = None) -> None:
         """Status bar and errorOccurred always; a dialog when the user has to act (``details``)."""

@@ -1,5 +1,7 @@
 """File → Export plot / all heads / data: the files match what the attention view shows."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSizeF
@@ -37,13 +39,26 @@ def window(qtbot, tiny_checkpoint):
     win.close()
 
 
+@pytest.fixture
+def exported(window, qtbot):
+    """``exported(start)`` runs an export (a callable) and returns the written path once it is done:
+    exports render on a worker thread."""
+    def run(start) -> Path:
+        with qtbot.waitSignal(window.export_actions.exported, timeout=TIMEOUT) as blocker:
+            start()
+        return Path(blocker.args[0])
+
+    return run
+
+
 def shown_matrix(window) -> np.ndarray:
     return np.asarray(window.attention_view.image_item.image)
 
 
-def test_exported_png_has_the_requested_size_and_the_screen_colours(window, tmp_path):
+def test_exported_png_has_the_requested_size_and_the_screen_colours(window, tmp_path, exported):
     window.state.set_option(colormap="magma")
-    path = window.export_actions.export_plot(tmp_path / "head.png", width=900, height=640, dpi=120)
+    path = exported(lambda: window.export_actions.export_plot(tmp_path / "head.png", width=900, height=640,
+                                                              dpi=120))
     figure = HeatmapFigure(window.export_actions._selection())  # the state the view draws
     np.testing.assert_array_equal(figure.selection.matrix, shown_matrix(window))
     assert figure.selection.colormap == "magma"
@@ -51,8 +66,8 @@ def test_exported_png_has_the_requested_size_and_the_screen_colours(window, tmp_
     assert "Exported" in window.statusBar().currentMessage()
 
 
-def test_exported_svg_holds_token_labels_and_title_as_text(window, tmp_path):
-    path = window.export_actions.export_plot(tmp_path / "head.svg")
+def test_exported_svg_holds_token_labels_and_title_as_text(window, tmp_path, exported):
+    path = exported(lambda: window.export_actions.export_plot(tmp_path / "head.svg"))
     texts = svg_texts(path)
     trace = window.state.trace
     for token in trace.source_tokens + trace.target_tokens:
@@ -62,15 +77,17 @@ def test_exported_svg_holds_token_labels_and_title_as_text(window, tmp_path):
     assert "1" in texts and "0.5" in texts  # the colour bar's tick labels
 
 
-def test_exported_pdf_is_one_valid_page(window, tmp_path):
+def test_exported_pdf_is_one_valid_page(window, tmp_path, exported):
     window.state.set_selection(head="mean")
-    path = window.export_actions.export_plot(tmp_path / "head.pdf", width=1500, height=1000, dpi=300)
+    path = exported(lambda: window.export_actions.export_plot(tmp_path / "head.pdf", width=1500, height=1000,
+                                                              dpi=300))
     assert_pdf(path, title="tiny encoder-decoder — cross-attention, layer 1, mean of heads",
                page_points=(1500 * 72 / 300, 1000 * 72 / 300))
 
 
-def test_export_all_heads_draws_every_head_of_the_kind(window, tmp_path):
-    path = window.export_actions.export_all_heads(tmp_path / "grid.png", width=1200, height=700, dpi=100)
+def test_export_all_heads_draws_every_head_of_the_kind(window, tmp_path, exported):
+    path = exported(lambda: window.export_actions.export_all_heads(tmp_path / "grid.png", width=1200,
+                                                                   height=700, dpi=100))
     image = QImage(str(path))
     assert (image.width(), image.height()) == (1200, 700)
     stack = window.state.trace.attention["cross"]
@@ -86,25 +103,25 @@ def test_export_all_heads_draws_every_head_of_the_kind(window, tmp_path):
             assert pixel_rgb(image, x, y) == tuple(int(v) for v in expected), (layer, head, r, c)
 
 
-def test_export_data_writes_the_matrix_on_screen_with_its_tokens(window, tmp_path):
+def test_export_data_writes_the_matrix_on_screen_with_its_tokens(window, tmp_path, exported):
     state, trace = window.state, window.state.trace
     state.set_selection(kind="decoder", layer=0, head="max")
     state.set_option(label_rows_by_prediction=True)
-    npz = window.export_actions.export_data(tmp_path / "data.npz")
+    npz = exported(lambda: window.export_actions.export_data(tmp_path / "data.npz"))
     expected = trace.attention["decoder"][0].max(axis=0)
     np.testing.assert_array_equal(shown_matrix(window), expected)
     assert_npz_matches(npz, expected, trace.predicted_tokens, trace.target_tokens, kind="decoder",
                        layer=0, head="max", source=SOURCE, target=TARGET,
                        model="tiny encoder-decoder")
     state.set_option(label_rows_by_prediction=False)
-    csv_path = window.export_actions.export_data(tmp_path / "data.csv")
+    csv_path = exported(lambda: window.export_actions.export_data(tmp_path / "data.csv"))
     assert_csv_matches(csv_path, expected, trace.target_tokens, trace.target_tokens)
 
 
 def test_an_unwritable_path_is_reported_with_a_dialog(window, qtbot, tmp_path):
     target = tmp_path / "no such folder" / "head.png"
     with qtbot.waitSignal(window.errorOccurred, timeout=5000) as blocker:
-        assert window.export_actions.export_plot(target) is None
+        assert window.export_actions.export_plot(target) > 0  # the failure is reported when it happens
     assert str(target) in blocker.args[0]
     assert str(target) in window.statusBar().currentMessage()
     box = window.error_box
@@ -128,7 +145,7 @@ def test_a_failed_export_keeps_the_previous_file(window, qtbot, tmp_path, monkey
 
         monkeypatch.setattr(data_export.os, "replace", disk_full)
     with qtbot.waitSignal(window.errorOccurred, timeout=5000) as blocker:
-        assert window.export_actions.export_plot(path, width=size, height=size) is None
+        window.export_actions.export_plot(path, width=size, height=size)
     monkeypatch.undo()
     assert ("width" if failure == "size" else "No space left") in blocker.args[0]
     window.error_box.close()
@@ -136,7 +153,7 @@ def test_a_failed_export_keeps_the_previous_file(window, qtbot, tmp_path, monkey
     assert [p.name for p in folder.iterdir()] == ["head.png"]  # no half-written temporary left
 
 
-def test_menu_actions_open_the_dialog_and_save_what_it_says(window, tmp_path, monkeypatch):
+def test_menu_actions_open_the_dialog_and_save_what_it_says(window, tmp_path, exported, monkeypatch):
     actions = window.export_actions
     titles = [a.text() for a in window.file_menu.actions()]
     assert {"Export &plot…", "Export &all heads…", "Export &data…"} <= set(titles)
@@ -148,7 +165,7 @@ def test_menu_actions_open_the_dialog_and_save_what_it_says(window, tmp_path, mo
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(ExportDialog, "exec", accept_with_choices)
-    actions.plot_action.trigger()
+    exported(actions.plot_action.trigger)
     assert target.exists()
     assert "cross-attention" in " ".join(svg_texts(target))
     assert actions._last["plot"].width == 800 and actions._last["plot"].format == "svg"
@@ -185,27 +202,27 @@ def test_dialog_keeps_format_path_size_and_dpi_consistent(qtbot, tmp_path):
         "final.png", 2000, 1500, 300, "png")
 
 
-def test_export_follows_the_tab_in_front(window, qtbot, tmp_path):
+def test_export_follows_the_tab_in_front(window, qtbot, tmp_path, exported):
     actions, trace = window.export_actions, window.state.trace
     window.view_tabs.setCurrentWidget(window.activation_view)
     view = window.activation_view
     assert view.matrix is not None and view.hook
-    png = actions.export_plot(tmp_path / "activation.png", width=800, height=600, dpi=100)
+    png = exported(lambda: actions.export_plot(tmp_path / "activation.png", width=800, height=600, dpi=100))
     figure = HeatmapFigure(actions._activation_selection())
     np.testing.assert_array_equal(figure.selection.matrix, view.image.image)
     assert figure.selection.colormap == "CET-D1" and figure.selection.levels[0] < 0
     assert_heatmap_png(png, figure, 800, 600, 100)
-    npz = actions.export_data(tmp_path / "activation.npz")
+    npz = exported(lambda: actions.export_data(tmp_path / "activation.npz"))
     assert_npz_matches(npz, view.matrix, view.row_tokens, [str(i) for i in range(view.matrix.shape[1])],
                        hook=view.hook, model="tiny encoder-decoder")
     if trace.activations[view.hook].ndim == 2:
         np.testing.assert_array_equal(view.matrix, trace.activations[view.hook])
 
     window.view_tabs.setCurrentWidget(window.head_grid_view)
-    texts = svg_texts(actions.export_plot(tmp_path / "grid.svg"))
+    texts = svg_texts(exported(lambda: actions.export_plot(tmp_path / "grid.svg")))
     assert any("cross-attention, all 2 layers × 4 heads" in t for t in texts)
     assert {"layer 0", "layer 1", "head 0", "head 3"} <= set(texts)
-    with np.load(actions.export_data(tmp_path / "grid.npz")) as data:
+    with np.load(exported(lambda: actions.export_data(tmp_path / "grid.npz"))) as data:
         np.testing.assert_array_equal(data["all_heads"], trace.attention["cross"])
 
 
@@ -223,7 +240,7 @@ def test_none_survives_many_qt_calls():
     assert sys.getrefcount(None) > 1_000_000 or not leaks_none_references()
 
 
-def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path):
+def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path, exported):
     import xml.etree.ElementTree as ET
 
     view = window.head_line_view
@@ -231,7 +248,7 @@ def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path):
     view.all_heads.setChecked(True)
     lines = view.visible_lines()
     assert len(lines) > 10
-    path = window.export_actions.export_plot(tmp_path / "lines.svg")
+    path = exported(lambda: window.export_actions.export_plot(tmp_path / "lines.svg"))
     drawn = []  # (colour, opacity) of every line, from the group that styles it
     for group in ET.parse(path).getroot().iter():
         for child in group:
@@ -249,7 +266,7 @@ def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path):
 
 
 def test_export_data_from_the_menu_names_the_file_and_honours_the_chosen_format(
-        window, tmp_path, monkeypatch):
+        window, tmp_path, monkeypatch, exported):
     import visualizer.export_actions as export_actions
 
     asked = {}
@@ -259,8 +276,25 @@ def test_export_data_from_the_menu_names_the_file_and_honours_the_chosen_format(
         return str(tmp_path / "typed-without-suffix"), export_actions.DATA_FILTERS["csv"]
 
     monkeypatch.setattr(export_actions.QFileDialog, "getSaveFileName", save_as)
-    window.export_actions.data_action.trigger()
+    exported(window.export_actions.data_action.trigger)
     assert asked["suggested"].endswith("tiny-encoder-decoder-cross-L1-H2.npz")
     trace = window.state.trace
     assert_csv_matches(tmp_path / "typed-without-suffix.csv", trace.attention["cross"][1, 2],
                        trace.target_tokens, trace.source_tokens)
+
+
+def test_exports_run_in_the_background_and_none_is_dropped(window, qtbot, tmp_path):
+    actions, done = window.export_actions, []
+    actions.exported.connect(done.append)
+    first = actions.export_all_heads(tmp_path / "grid.svg")
+    second = actions.export_plot(tmp_path / "head.png")
+    assert second > first > 0  # request ids, returned before the files are written
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=TIMEOUT)
+    assert sorted(Path(p).name for p in done) == ["grid.svg", "head.png"]
+
+
+def test_closing_the_window_waits_for_a_running_export(window, tmp_path):
+    target = tmp_path / "grid.pdf"
+    window.export_actions.export_all_heads(target, width=3000, height=2000, dpi=300)
+    window.close()
+    assert_pdf(target)  # complete on disk once close returns: no thread left writing it
