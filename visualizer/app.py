@@ -71,7 +71,7 @@ def take_screenshot(app, window, path: str) -> int:
 
     window.traceChanged.connect(lambda _trace: QTimer.singleShot(SETTLE_MS, lambda: save_and_quit(0)))
     window.errorOccurred.connect(on_error)
-    if window.state.model is None and not window.controller.busy:
+    if window.state.model is None and not window.loading:
         on_error("no default model found: pass --checkpoint PATH")
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: on_error("timed out waiting for a trace"))
     app.exec()

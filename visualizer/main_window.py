@@ -152,6 +152,11 @@ class MainWindow(QMainWindow):
             return -1
         return self.controller.run(source, target or None)
 
+    @property
+    def loading(self) -> bool:
+        """A model load is pending or running (including the one scheduled at start)."""
+        return self._startup_path is not None or self.controller.busy
+
     def recent_files(self) -> list[str]:
         value = self.settings.value("recentFiles", [])
         return [value] if isinstance(value, str) else list(value or [])
