@@ -284,6 +284,22 @@ class HeadGridView(QWidget):
         self.headActivated.emit(self._shown_kind, layer, head)
 
     def _on_scene_hovered(self, scene_pos) -> None:
-        hit = self.head_at(*self._mosaic_point(scene_pos))
-        self.graphics.setToolTip("" if hit is None else
-                                 f"layer {hit[0]}, head {hit[1]}: click to open")
+        self.graphics.setToolTip(self.describe_point(*self._mosaic_point(scene_pos)))
+
+    def describe_point(self, x: float, y: float) -> str:
+        """The tooltip at a mosaic point: the head, and the query → key weight under the mouse."""
+        hit = self.head_at(x, y)
+        if hit is None:
+            return ""
+        layer, head = hit
+        row0, col0 = self.tile_origin(layer, head)
+        row, col = math.floor(y) - row0, math.floor(x) - col0
+        value = self.mosaic[row0 + row, col0 + col]
+        text = f"layer {layer}, head {head}"
+        if self.pool_factors == (1, 1):
+            queries = self.state.query_labels(self._shown_kind)
+            keys = self.state.key_labels(self._shown_kind)
+            text += f"\n{queries[row]} → {keys[col]}: {value:.2f}"
+        else:
+            text += f"\nstrongest weight in this block: {value:.2f}"
+        return text + "\nclick to open it"

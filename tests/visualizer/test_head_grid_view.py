@@ -137,3 +137,15 @@ def test_a_hovered_token_is_marked_in_every_thumbnail(grid):
     assert np.isfinite(view.hover_marks.getData()[0]).sum() == 4 * tiles
     state.set_hover("source", -1)
     assert len(view.hover_marks.getData()[0] if view.hover_marks.getData()[0] is not None else []) == 0
+
+
+def test_tooltip_names_the_head_and_the_weight_under_the_mouse(grid, tiny_run):
+    state, view = grid
+    trace = tiny_run[1]
+    state.set_selection(kind="cross")
+    row, col = view.tile_origin(1, 2)
+    text = view.describe_point(col + 3.5, row + 4.5)  # query 4, key 3 of layer 1, head 2
+    weight = trace.attention["cross"][1, 2, 4, 3]
+    assert text.startswith("layer 1, head 2")
+    assert f"{trace.target_tokens[4]} → {trace.source_tokens[3]}: {weight:.2f}" in text
+    assert view.describe_point(-5, -5) == ""
