@@ -1,7 +1,8 @@
 """Dates in many surface forms → ISO 8601 ("Saturday, March 5th 2022" → "2022-03-05").
 
 Numeric forms are month-first (US): "03/05/2022" is March 5th. Two-digit years mean
-1950-2049 ("22" → 2022, "87" → 1987). Weekdays, when written, are the true ones.
+1950-2049 ("22" → 2022, "87" → 1987) and never come first, so no form is ambiguous.
+Weekdays, when written, are the true ones.
 Target words are ``YYYY - MM - DD``; each aligns to the source words that spell that field.
 """
 
@@ -68,8 +69,8 @@ def surface_pieces(date: datetime.date, rng: random.Random) -> list[tuple[str, s
     elif form == 3:  # "the fifth of March, 2022"
         pieces = [("the ", None), (ordinal_words(d), "day"), (" of ", None), (month_name, "month"),
                   (rng.choice((", ", " ")), None), (year, "year")]
-    elif form == 4:  # "2022 march 5"
-        pieces = [(year, "year"), (" ", None), (month_name, "month"), (" ", None), (day, "day")]
+    elif form == 4:  # "2022 march 5": four digits, or "22 march 5" would read as "22 march 2005"
+        pieces = [(str(y), "year"), (" ", None), (month_name, "month"), (" ", None), (day, "day")]
     elif form == 5:  # "2022/03/05"
         sep = rng.choice("/-.")
         pieces = [(str(y), "year"), (sep, None), (f"{m:02d}", "month"), (sep, None),
