@@ -27,7 +27,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 import engine  # noqa: E402
 from visualizer.app_state import AppState  # noqa: E402
-from visualizer.head_grid_view import HeadGridView, build_mosaic, pool_patterns  # noqa: E402
+from visualizer.head_grid_view import HeadGridView  # noqa: E402
+from visualizer.head_mosaic import build_mosaic, pool_patterns  # noqa: E402
 
 LAYERS, HEADS, D_MODEL = 12, 12, 96
 WORDS = "the a cat dog sees small big red house sleeps runs and".split()

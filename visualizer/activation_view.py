@@ -28,7 +28,7 @@ from .activation_hooks import (
     token_side,
 )
 from .app_state import AppState
-from .token_ticks import labels_that_fit, short_label
+from .token_axis import TokenAxis
 
 DIVERGING_COLORMAP = "CET-D1"  # perceptually uniform blue-white-red: white is exactly 0
 
@@ -48,7 +48,6 @@ class ActivationView(QWidget):
         self.row_tokens: list[str] = []
         self.side = ""  # "source" or "target": whose positions the rows are
         self.hook = ""  # the hook drawn (state.hook, or the default before one is chosen)
-        self.shown_ticks: list[tuple[float, str]] = []  # the token labels on the left axis
 
         self.stack_selector = QComboBox(objectName="activationStackSelector")
         self.layer_selector = QComboBox(objectName="activationLayerSelector")
@@ -70,7 +69,8 @@ class ActivationView(QWidget):
         controls.addStretch(1)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.plot = self.graphics.addPlot()
+        self.token_axis = TokenAxis("left")  # thins its labels to the room it has, at any zoom
+        self.plot = self.graphics.addPlot(axisItems={"left": self.token_axis})
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.invertY(True)
@@ -88,8 +88,6 @@ class ActivationView(QWidget):
         self.hover_band.hide()
         self.plot.addItem(self.hover_band)
         self.head_lines: list[pg.InfiniteLine] = []
-        self.plot.getViewBox().sigRangeChanged.connect(self._update_token_ticks)
-        self.plot.getViewBox().sigResized.connect(self._update_token_ticks)  # more room, more labels
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
         layout = QVBoxLayout(self)
@@ -192,7 +190,7 @@ class ActivationView(QWidget):
         self._apply_levels()
         self._draw_head_separators(array, head)
         self.plot.getViewBox().autoRange(padding=0)
-        self._update_token_ticks()
+        self.token_axis.set_tokens(self.row_tokens)
         what = f"head {head} of " if array.ndim == 3 and head != "all" else ""
         self.caption.setText(f"{what}{hook}: {self.matrix.shape[0]} tokens × {self.matrix.shape[1]} "
                              f"features; min {self.matrix.min():.3g}, max {self.matrix.max():.3g}")
@@ -216,17 +214,6 @@ class ActivationView(QWidget):
                 line = pg.InfiniteLine(pos=h * width - 0.5, angle=90, pen=pg.mkPen((90, 90, 90), width=1))
                 self.plot.addItem(line)
                 self.head_lines.append(line)
-
-    def _update_token_ticks(self, *_args) -> None:
-        if self.matrix is None:
-            return
-        (_, _), (top, bottom) = self.plot.getViewBox().viewRange()
-        visible = max(1.0, min(bottom, len(self.row_tokens)) - max(top, 0))
-        fit = labels_that_fit(self.plot.getViewBox().height())
-        step = max(1, math.ceil(visible / fit))
-        ticks = [(i + 0.5, short_label(self.row_tokens[i])) for i in range(0, len(self.row_tokens), step)]
-        self.plot.getAxis("left").setTicks([ticks, []])
-        self.shown_ticks = ticks
 
     # ---- mouse -----------------------------------------------------------------
     def _on_scene_hovered(self, scene_pos) -> None:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBox
 
 from .app_state import AppState
 from .attention_sides import key_side, query_side
-from .token_ticks import short_label
+from .token_axis import shorten
 
 HEAD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a")  # distinct hues, cycled
@@ -106,7 +106,7 @@ class HeadLineCanvas(QWidget):
                     painter.fillRect(cell, QColor(255, 170, 0, 90))
                 painter.setFont(self.font_bold if hovered else self.font_normal)
                 painter.drawText(cell.adjusted(4, 0, -4, 0), align | Qt.AlignmentFlag.AlignVCenter,
-                                 short_label(token))
+                                 shorten(token))
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt override)
         hit = self.token_at(event.position().x(), event.position().y())

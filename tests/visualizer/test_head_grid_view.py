@@ -6,7 +6,8 @@ from PySide6.QtCore import QPoint, Qt
 
 from tests.conftest import make_tiny_model
 from visualizer.app_state import AppState
-from visualizer.head_grid_view import HeadGridView, build_mosaic, pool_patterns
+from visualizer.head_grid_view import HeadGridView
+from visualizer.head_mosaic import build_mosaic, pool_patterns
 
 
 @pytest.fixture(scope="module")
