@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--head", type=_head_argument, default=0, help="head number, mean or max (default 0)")
     parser.add_argument("--all-heads", action="store_true",
                         help="every layer and head of the kind: a grid figure, or an NPZ with all_heads")
+    parser.add_argument("--lines", action="store_true",
+                        help="draw BertViz-style lines (opacity = weight) instead of a heatmap")
     parser.add_argument("--out", type=Path, required=True, help="FILE.png|.svg|.pdf|.npz|.csv")
     parser.add_argument("--width", type=int, default=None, help="figure width in pixels")
     parser.add_argument("--height", type=int, default=None, help="figure height in pixels")
@@ -83,6 +85,9 @@ def export(args: argparse.Namespace) -> Path:
     fmt = output_format(args.out)
     if args.all_heads and fmt == "csv":
         raise ExportError("a CSV file holds one matrix: use .npz (or a figure format) with --all-heads")
+    if args.lines and (args.all_heads or fmt not in FIGURE_FORMATS):
+        raise ExportError("--lines draws one figure of one head (or mean/max): use .png, .svg or .pdf "
+                          "without --all-heads")
     check_writable(args.out)
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
     if not checkpoint.exists():
@@ -119,9 +124,12 @@ def export(args: argparse.Namespace) -> Path:
 
 def _export_figure(selection, args) -> Path:
     ensure_gui_application()
-    from .figures import GridFigure, HeatmapFigure, export_figure
+    from .figures import GridFigure, HeatmapFigure, LinesFigure, export_figure
 
-    figure = GridFigure(selection) if args.all_heads else HeatmapFigure(selection)
+    if args.all_heads:
+        figure = GridFigure(selection)
+    else:
+        figure = LinesFigure(selection) if args.lines else HeatmapFigure(selection)
     return export_figure(figure, args.out, args.width, args.height, args.dpi)
 
 

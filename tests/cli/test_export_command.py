@@ -134,6 +134,20 @@ def test_all_heads_grid_names_every_layer_and_head(tiny_checkpoint, tmp_path):
     assert {"layer 0", "layer 1", "head 0", "head 3"} <= set(texts)
 
 
+def test_lines_figure_draws_one_line_per_strong_weight(tiny_checkpoint, trace, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "lines.svg"
+    assert export(tiny_checkpoint, "--kind", "cross", "--layer", 0, "--head", 1, "--lines", "--out", out) == 0
+    opacities = sorted(float(group.get("stroke-opacity", 1)) for group in ET.parse(out).getroot().iter()
+                       for child in group if child.tag.endswith("polyline"))
+    matrix = trace.attention["cross"][0, 1]
+    strong = np.sort(matrix[matrix >= 0.02])  # the view's MIN_WEIGHT: fainter lines are invisible
+    assert len(opacities) == len(strong) > 0
+    np.testing.assert_allclose(opacities, strong, atol=1 / 255 + 1e-6)
+    assert set(trace.source_tokens) | set(trace.target_tokens) <= set(svg_texts(out))
+
+
 @pytest.fixture(scope="module")
 def encoder_only_checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "encoder-only.safetensors"
@@ -154,6 +168,7 @@ def encoder_only_checkpoint(tmp_path_factory):
     (["--checkpoint", "{tmp}/notes.txt"], "cannot open checkpoint {tmp}/notes.txt"),
     (["--width", "5"], "width must be between 16 and"),
     (["--all-heads", "--out", "{tmp}/grid.csv"], "a CSV file holds one matrix: use .npz"),
+    (["--lines", "--out", "{tmp}/lines.npz"], "--lines draws one figure"),
 ])
 def test_user_errors_exit_2_naming_the_problem(tiny_checkpoint, tmp_path, capsys, args, problem):
     (tmp_path / "notes.txt").write_text("not a model")
