@@ -52,6 +52,13 @@ def tokens_html(tokens: list[str], side: str, hovered: int = -1) -> str:
     return " ".join(chips) if chips else "<i>none</i>"
 
 
+INPUT_ROLES = {  # architecture -> (source label, target label, target placeholder)
+    "encoder-decoder": ("Source:", "Target:", "Empty: the model writes it"),
+    "decoder-only": ("Prompt:", "Continuation:", "Empty: the model continues the prompt"),
+    "encoder-only": ("Text:", "Target:", "(an encoder-only model takes no target)"),
+}
+
+
 class InputPanel(QWidget):
     """Where the user types and runs; shows what the model made of the text.
 
@@ -80,8 +87,9 @@ class InputPanel(QWidget):
         self.tokens_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
 
         inputs = QFormLayout()
-        inputs.addRow("Source:", self.source_input)
-        inputs.addRow("Target:", self.target_input)
+        self.source_label, self.target_label = QLabel("Source:"), QLabel("Target:")
+        inputs.addRow(self.source_label, self.source_input)
+        inputs.addRow(self.target_label, self.target_input)
         inputs.addRow(self.run_button)
         inputs.addRow("Output:", self.output_view)
         input_box = QGroupBox("Input")
@@ -115,6 +123,7 @@ class InputPanel(QWidget):
     # ---- state handlers -------------------------------------------------------------------
     def _on_model_changed(self, model) -> None:
         self.run_button.setEnabled(model is not None)
+        self._label_inputs(model.config.architecture if model is not None else "encoder-decoder")
         if model is None:
             self.facts_label.setText(NO_MODEL_TEXT)
         else:
@@ -122,6 +131,16 @@ class InputPanel(QWidget):
                            for k, v in model_facts(model))
             self.facts_label.setText(f"<table>{rows}</table>")
         self._show_tokens()
+
+    def _label_inputs(self, architecture: str) -> None:
+        """Name the two inputs for what this kind of model does with them."""
+        source, target, hint = INPUT_ROLES[architecture]
+        self.source_label.setText(source)
+        self.target_label.setText(target)
+        self.target_input.setPlaceholderText(hint)
+        self.target_input.setEnabled(architecture != "encoder-only")  # it takes no target text
+        if architecture == "encoder-only":
+            self.target_input.clear()
 
     def _on_trace_changed(self, trace) -> None:
         self.output_view.setText(trace.output_text if trace is not None else "")

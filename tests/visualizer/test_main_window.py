@@ -107,3 +107,21 @@ def test_hovering_a_token_highlights_it_in_the_token_list(window):
     assert f'{HOVER_COLOR}; color:#111; white-space:nowrap;">&nbsp;{token}&nbsp;' in text
     window.state.set_hover("", -1)
     assert HOVER_COLOR not in window.input_panel.tokens_label.text()
+
+
+@pytest.mark.parametrize("architecture, source_label, target_enabled", [
+    ("decoder-only", "Prompt:", True), ("encoder-only", "Text:", False),
+    ("encoder-decoder", "Source:", True)])
+def test_inputs_are_named_for_what_the_model_does(qtbot, architecture, source_label, target_enabled):
+    from tests.conftest import make_tiny_model
+    from visualizer.app_state import AppState
+    from visualizer.input_panel import InputPanel
+
+    state = AppState()
+    panel = InputPanel(state)
+    qtbot.addWidget(panel)
+    panel.target_input.setText("le chat")
+    state.set_model(make_tiny_model(architecture))
+    assert panel.source_label.text() == source_label
+    assert panel.target_input.isEnabled() == target_enabled
+    assert (panel.target_input.text() == "le chat") == target_enabled  # no target sent to an encoder
