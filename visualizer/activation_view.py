@@ -6,12 +6,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
     QVBoxLayout,
@@ -28,6 +25,7 @@ from .activation_hooks import (
     token_side,
 )
 from .app_state import AppState
+from .hover_marks import HoverMarks
 from .token_axis import TokenAxis
 
 DIVERGING_COLORMAP = "CET-D1"  # perceptually uniform blue-white-red: white is exactly 0
@@ -81,12 +79,6 @@ class ActivationView(QWidget):
         self.color_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING_COLORMAP),
                                          interactive=False, width=12)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
-        self.hover_band = QGraphicsRectItem()
-        self.hover_band.setPen(QPen(QColor(255, 170, 0), 0))
-        self.hover_band.setBrush(QBrush(QColor(255, 170, 0, 40)))
-        self.hover_band.setZValue(10)
-        self.hover_band.hide()
-        self.plot.addItem(self.hover_band)
         self.head_lines: list[pg.InfiniteLine] = []
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
@@ -98,7 +90,9 @@ class ActivationView(QWidget):
 
         state.traceChanged.connect(self._on_trace_changed)
         state.selectionChanged.connect(self._on_selection_changed)
-        state.hoverChanged.connect(self._on_hover_changed)
+        # The hovered token's row, whichever pane it was hovered in (the hook's rows are tokens).
+        self.hover_marks = HoverMarks(state, self.plot, lambda: (self.side, ""),
+                                      lambda: None if self.matrix is None else self.matrix.shape, -0.5)
         self._on_trace_changed(state.trace)
 
     # ---- state handlers ------------------------------------------------------
@@ -115,13 +109,6 @@ class ActivationView(QWidget):
     def _on_selection_changed(self) -> None:
         if self._wanted_hook() != self.hook:
             self._show(self._wanted_hook())
-
-    def _on_hover_changed(self, side: str, position: int) -> None:
-        if self.matrix is None or side != self.side or not 0 <= position < self.matrix.shape[0]:
-            self.hover_band.hide()
-            return
-        self.hover_band.setRect(QRectF(-0.5, position, self.matrix.shape[1], 1))
-        self.hover_band.show()
 
     # ---- controls --------------------------------------------------------------
     def _on_control_changed(self) -> None:
@@ -176,7 +163,7 @@ class ActivationView(QWidget):
         if trace is None or not hook:
             self.matrix = None
             self.image.clear()
-            self.hover_band.hide()
+            self.hover_marks.refresh()
             self.caption.setText("Run a sentence to see its activations.")
             return
         stack, layer, point = split_hook(hook)
@@ -194,7 +181,7 @@ class ActivationView(QWidget):
         what = f"head {head} of " if array.ndim == 3 and head != "all" else ""
         self.caption.setText(f"{what}{hook}: {self.matrix.shape[0]} tokens × {self.matrix.shape[1]} "
                              f"features; min {self.matrix.min():.3g}, max {self.matrix.max():.3g}")
-        self._on_hover_changed(*self.state.hover)
+        self.hover_marks.refresh()
 
     def _apply_levels(self) -> None:
         if self.matrix is None or self.matrix.size == 0:

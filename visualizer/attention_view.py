@@ -8,6 +8,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from .app_state import AppState
+from .attention_sides import key_side, query_side
+from .hover_marks import HoverMarks
 from .token_axis import TokenAxis
 
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually uniform
@@ -84,6 +86,10 @@ class AttentionView(QWidget):
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
         state.modelChanged.connect(self._on_model_changed)
+        # A token hovered in any pane is outlined here as a query row and/or key column.
+        self.hover_marks = HoverMarks(state, self.plot,
+                                      lambda: (query_side(state.kind), key_side(state.kind)),
+                                      lambda: None if self._matrix is None else self._matrix.shape)
         self._on_options_changed()
         self.redraw()
 

@@ -104,10 +104,10 @@ def test_hover_from_another_pane_outlines_the_token_row(view_and_state):
     state, view = view_and_state
     state.set_selection(hook="encoder.0.resid_pre")
     state.set_hover("source", 3)
-    assert view.hover_band.isVisible()
-    assert view.hover_band.rect().top() == 3 and view.hover_band.rect().height() == 1
+    assert view.hover_marks.row_band.isVisible()
+    assert view.hover_marks.row_band.rect().top() == 3 and view.hover_marks.row_band.rect().height() == 1
     state.set_hover("target", 3)  # a decoder position is not one of these rows
-    assert not view.hover_band.isVisible()
+    assert not view.hover_marks.row_band.isVisible()
 
 
 def test_hovering_a_row_publishes_the_token(qtbot, view_and_state):

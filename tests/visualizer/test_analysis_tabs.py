@@ -69,11 +69,18 @@ def test_hovering_a_token_highlights_it_in_every_pane(window):
     window.depth_plot_view.stack_selector.setCurrentIndex(
         window.depth_plot_view.stack_selector.findData("decoder"))
     state.set_hover("target", 1)
-    assert window.activation_view.hover_band.isVisible()
-    assert window.activation_view.hover_band.rect().top() == 1
+    assert window.activation_view.hover_marks.row_band.isVisible()
+    assert window.activation_view.hover_marks.row_band.rect().top() == 1
     assert window.head_line_view.isolated == ("query", 1)
     np.testing.assert_array_equal(window.depth_plot_view.highlight["resid"].getData()[1],
                                   window.depth_plot_view.series["resid"][1][1])
+    marks = window.attention_view.hover_marks  # cross-attention: decoder tokens are the rows
+    assert marks.row_band.isVisible() and not marks.column_band.isVisible()
+    assert marks.row_band.rect().top() == 1
+    assert marks.row_band.rect().width() == len(window.state.trace.source_tokens)
+    state.set_hover("source", 2)  # an encoder token: a key column of cross-attention
+    assert marks.column_band.isVisible() and marks.column_band.rect().left() == 2
+    assert not window.activation_view.hover_marks.row_band.isVisible()  # decoder rows only
 
 
 def test_arrow_keys_in_the_grid_step_the_head(window, qtbot):
