@@ -41,12 +41,20 @@ CHECKPOINT_FILTER = ("Checkpoints (*.safetensors *.pt *.pth *.bin);;Hugging Face
                      "All files (*)")
 
 
-def example_sentence() -> str:
-    """The first translator example of assets/examples.json, or a built-in sentence."""
+def example_sentence(model_path: str = "", model_name: str = "") -> str:
+    """The first example of assets/examples.json for this model, or a built-in sentence.
+
+    A list is chosen when its key ("translator", "dates") starts a word of the checkpoint's file
+    name or of the model's name; otherwise the translator's.
+    """
     try:
-        examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8")).get("translator") or []
-        return str(examples[0]) if examples else FALLBACK_SENTENCE
-    except (OSError, ValueError, AttributeError, IndexError, KeyError):
+        examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+        words = " ".join((Path(model_path).stem, model_name)).lower().replace("_", " ").replace("-", " ")
+        key = next((k for k in examples if any(w.startswith(k.lower().rstrip("s")) for w in words.split())),
+                   "translator")
+        sentences = examples.get(key) or []
+        return str(sentences[0]) if sentences else FALLBACK_SENTENCE
+    except (OSError, ValueError, AttributeError, IndexError, KeyError, TypeError):
         return FALLBACK_SENTENCE
 
 
@@ -72,6 +80,7 @@ class MainWindow(QMainWindow):
         self.show_dialogs = show_dialogs  # False: errors go to the status bar only (screenshots)
         self.error_box: QMessageBox | None = None
         self._first_model = True
+        self._example_shown = ""  # the example sentence the window filled in, if still untouched
         self.settings = make_settings()
         self.state = AppState(self)
         self.controller = ModelController(self.state, self)
@@ -244,8 +253,11 @@ class MainWindow(QMainWindow):
         self._first_model = False
         self.setWindowTitle(f"Transformer Inspector — {model.name}")
         self.statusBar().showMessage(f"Loaded {model.name} from {path}", 5000)
-        if not self.input_panel.source_input.text().strip():
-            self.input_panel.source_input.setText(example_sentence())
+        source = self.input_panel.source_input
+        if not source.text().strip() or source.text() == self._example_shown:
+            # Text the user never typed follows the model: a date model gets a date to read.
+            self._example_shown = example_sentence(path, model.name)
+            source.setText(self._example_shown)
         self.run()
 
     def _on_load_failed(self, path: str, message: str) -> None:

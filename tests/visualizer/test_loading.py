@@ -105,3 +105,26 @@ def test_dropping_a_file_on_the_window_opens_it(window, qtbot, tiny_decoder_only
     text_only = QMimeData()
     text_only.setText("just text")
     assert window.dropped_path(text_only) is None
+
+
+def test_the_example_follows_the_model_but_typed_text_stays(window, qtbot, tmp_path, monkeypatch):
+    import json
+
+    import visualizer.main_window as main_window
+    from tests.conftest import make_tiny_model
+
+    examples = tmp_path / "examples.json"
+    examples.write_text(json.dumps({"translator": ["the cat sees a dog"], "dates": ["the red house"]}))
+    monkeypatch.setattr(main_window, "EXAMPLES_FILE", examples)
+    dates_path = tmp_path / "dates_tiny.safetensors"
+    make_tiny_model(seed=1).save(dates_path)
+    source = window.input_panel.source_input
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT) as blocker:
+        window.load_checkpoint(dates_path)
+    assert source.text() == "the red house"
+    assert blocker.args[0].source_tokens == ["the", "red", "house", "</s>"]
+    source.setText("the dog sleeps")  # typed by the user: a new model must not replace it
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT) as blocker:
+        window.load_checkpoint(dates_path)
+    assert source.text() == "the dog sleeps"
+    assert blocker.args[0].source_tokens[:3] == ["the", "dog", "sleeps"]
