@@ -14,6 +14,7 @@ import json
 import warnings
 from pathlib import Path
 
+import pytest
 import torch
 
 FAMILIES = ("marian", "bart", "t5", "t5_v1_1")
@@ -60,6 +61,15 @@ SOURCE = "The committee will meet on Monday, 4 March 2024, near the small garden
 TARGET = "Le comité se réunira lundi 4 mars 2024 près du petit jardin."
 
 _built: dict[str, Path] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models run several times faster on one thread on a busy shared 2-core machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def hf_folder(family: str, tmp_path_factory) -> Path:

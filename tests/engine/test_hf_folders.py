@@ -9,7 +9,12 @@ import torch
 from safetensors.torch import load_file
 
 import engine
-from tests.engine.hf_fixtures import SENTENCES, hf_folder, load_reference
+from tests.engine.hf_fixtures import (
+    SENTENCES,
+    hf_folder,
+    load_reference,
+    one_torch_thread,  # noqa: F401 (an autouse fixture)
+)
 
 pytest.importorskip("transformers")
 
@@ -167,3 +172,35 @@ def test_marian_never_decodes_a_banned_pad_like_generate(tmp_path_factory, tmp_p
     assert trace.target_ids == expected
     assert pad not in trace.target_ids[1:]
     assert trace.predicted_tokens[0] == "<pad>"  # the raw scores still favour it: nothing hidden
+
+
+def test_sharded_safetensors_folder_loads_like_a_single_file(bart_folder, bart_copy):
+    from safetensors.torch import save_file
+
+    state = load_file(str(bart_copy / "model.safetensors"))
+    names = sorted(state)
+    shards = {"model-00001-of-00002.safetensors": names[: len(names) // 2],
+              "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    for shard, shard_names in shards.items():
+        save_file({n: state[n] for n in shard_names}, str(bart_copy / shard), metadata={"format": "pt"})
+    weight_map = {n: shard for shard, shard_names in shards.items() for n in shard_names}
+    (bart_copy / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    (bart_copy / "model.safetensors").unlink()
+    expected = engine.load(bart_folder).run(SENTENCES[0], SENTENCES[1]).logits
+    np.testing.assert_array_equal(engine.load(bart_copy).run(SENTENCES[0], SENTENCES[1]).logits, expected)
+
+
+def test_opening_a_folder_never_imports_transformers(tmp_path_factory):
+    """transformers is a test-only dependency: the app reads the files itself."""
+    import subprocess
+    import sys
+
+    folders = [str(hf_folder(family, tmp_path_factory)) for family in ("marian", "bart", "t5_v1_1")]
+    script = ("import sys, torch, engine\n"
+              "torch.set_num_threads(1)\n"
+              "for folder in sys.argv[1:]:\n"
+              "    engine.load(folder).run('The small cat sleeps.', max_new_tokens=3)\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'transformers'))\n")
+    result = subprocess.run([sys.executable, "-c", script, *folders], capture_output=True, text=True,
+                            check=True, timeout=300)
+    assert result.stdout.strip() == "[]"

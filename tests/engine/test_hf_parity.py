@@ -9,7 +9,15 @@ import pytest
 import torch
 
 import engine
-from tests.engine.hf_fixtures import FAMILIES, SENTENCES, SOURCE, TARGET, hf_folder, load_reference
+from tests.engine.hf_fixtures import (
+    FAMILIES,
+    SENTENCES,
+    SOURCE,
+    TARGET,
+    hf_folder,
+    load_reference,
+    one_torch_thread,  # noqa: F401 (an autouse fixture)
+)
 
 pytest.importorskip("transformers")
 

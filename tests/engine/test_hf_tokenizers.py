@@ -5,7 +5,13 @@ import pytest
 
 import engine
 from engine.tokenizer import tokenizer_from_json
-from tests.engine.hf_fixtures import FAMILIES, SENTENCES, hf_folder, load_reference
+from tests.engine.hf_fixtures import (
+    FAMILIES,
+    SENTENCES,
+    hf_folder,
+    load_reference,
+    one_torch_thread,  # noqa: F401 (an autouse fixture)
+)
 
 pytest.importorskip("transformers")
 
