@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRectF
-from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 HOVER_COLOR = QColor(255, 170, 0)
@@ -35,10 +35,9 @@ class HoverMarks(QObject):
     @staticmethod
     def _band(plot) -> QGraphicsRectItem:
         band = QGraphicsRectItem()
-        pen = QPen(HOVER_COLOR, 1.5)
-        pen.setCosmetic(True)  # a hairline at any zoom
-        band.setPen(pen)
-        band.setBrush(QBrush(QColor(HOVER_COLOR.red(), HOVER_COLOR.green(), HOVER_COLOR.blue(), 45)))
+        pen = QPen(HOVER_COLOR, 2)
+        pen.setCosmetic(True)  # two screen pixels at any zoom
+        band.setPen(pen)  # an outline only: a tinted fill would change the colours users read
         band.setZValue(20)
         band.hide()
         plot.addItem(band)
