@@ -1,4 +1,4 @@
-"""T5 (v1.0 and v1.1 / FLAN) from Hugging Face folders.
+"""T5 (v1.0, v1.1 / FLAN, and mT5) from Hugging Face folders.
 
 Pre-norm RMSNorm without mean or bias, no 1/sqrt(d) in attention, no biases anywhere, and one
 relative position bias table per stack, stored in block 0 and reused by every layer
@@ -37,7 +37,8 @@ FFN = {"wi": "w1", "wi_0": "w1", "wi_1": "w3", "wo": "w2"}
 
 def feed_forward(config: dict, folder: Path) -> tuple[str, bool]:
     """``feed_forward_proj`` ("relu", "gated-gelu", "gated-silu") -> (activation, gated)."""
-    proj = str(config.get("feed_forward_proj", "relu"))
+    default = "gated-gelu" if config.get("model_type") == "mt5" else "relu"
+    proj = str(config.get("feed_forward_proj", default))
     parts = proj.split("-")
     gated = parts[0] == "gated" and len(parts) == 2
     name = "gelu_new" if proj == "gated-gelu" else parts[-1]  # T5's own legacy spelling
@@ -45,7 +46,9 @@ def feed_forward(config: dict, folder: Path) -> tuple[str, bool]:
 
 
 def scales_decoder_output(config: dict) -> bool:
-    """T5 v1.0 (tied head) scales by d_model**-0.5 before the head; v1.1 does not."""
+    """T5 v1.0 (tied head) scales by d_model**-0.5 before the head; v1.1 and mT5 do not."""
+    if config.get("model_type") == "mt5":
+        return False
     if "scale_decoder_outputs" in config:
         return bool(config["scale_decoder_outputs"])
     return config.get("tie_word_embeddings", True) is not False
@@ -138,7 +141,7 @@ def import_t5(folder: Path, config: dict):
             decoder_start_token_id=token_id(config.get("decoder_start_token_id",
                                                        config.get("pad_token_id", 0))),
             suppressed_token_ids=suppressed_token_ids(folder, config),
-            extra={"family": "t5", "hf_model_type": config.get("model_type"),
+            extra={"family": str(config.get("model_type", "t5")), "hf_model_type": config.get("model_type"),
                    "hf_architectures": config.get("architectures") or [],
                    "feed_forward_proj": config.get("feed_forward_proj", "relu")},
         )
@@ -155,3 +158,4 @@ def import_t5(folder: Path, config: dict):
 
 
 HF_IMPORTERS["t5"] = import_t5
+HF_IMPORTERS["mt5"] = import_t5  # multilingual T5: the v1.1 architecture under its own name

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-FAMILIES = ("marian", "bart", "t5", "t5_v1_1")
+FAMILIES = ("marian", "bart", "t5", "t5_v1_1", "mt5")
 
 CORPUS = [
     "The small cat sleeps near the window.", "Le petit chat dort près de la fenêtre.",
@@ -242,19 +242,21 @@ def t5_reference_tokenizer(proto: bytes, extra_ids: int):
                        _spm_precompiled_charsmap=_precompiled_charsmap(proto))
 
 
-def _build_t5(folder: Path, gated: bool, seed: int) -> None:
-    from transformers import T5Config, T5ForConditionalGeneration
+def _build_t5(folder: Path, gated: bool, seed: int, multilingual: bool = False) -> None:
+    from transformers import MT5Config, MT5ForConditionalGeneration, T5Config, T5ForConditionalGeneration
 
     proto = train_sentencepiece(CORPUS * 3, 120, pad_id=0, eos_id=1, unk_id=2, bos_id=-1)
     extra_ids = 4
     tokenizer = t5_reference_tokenizer(proto, extra_ids)
-    config = T5Config(
+    config_class, model_class = ((MT5Config, MT5ForConditionalGeneration) if multilingual
+                                 else (T5Config, T5ForConditionalGeneration))
+    config = config_class(
         vocab_size=len(_pieces(proto)) + extra_ids, d_model=32, d_kv=8, d_ff=64, num_layers=2,
         num_decoder_layers=2, num_heads=4, dropout_rate=0.1, decoder_start_token_id=0,
         feed_forward_proj="gated-gelu" if gated else "relu",
         **({"tie_word_embeddings": False} if gated else {}))
     torch.manual_seed(seed)
-    model = T5ForConditionalGeneration(config)
+    model = model_class(config)
     _randomize(model, seed=seed + 10)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -279,4 +281,10 @@ def build_t5_v1_1(folder: Path) -> None:
         (folder / name).rename(reference / name)
 
 
-BUILDERS = {"marian": build_marian, "bart": build_bart, "t5": build_t5, "t5_v1_1": build_t5_v1_1}
+def build_mt5(folder: Path) -> None:
+    """mT5: the v1.1 layer under model_type "mt5", which never scales the decoder output."""
+    _build_t5(folder, gated=True, seed=5, multilingual=True)
+
+
+BUILDERS = {"marian": build_marian, "bart": build_bart, "t5": build_t5, "t5_v1_1": build_t5_v1_1,
+            "mt5": build_mt5}

@@ -18,7 +18,7 @@ from tests.engine.hf_fixtures import (
 
 pytest.importorskip("transformers")
 
-SUPPORTED = ("bart", "marian", "t5")
+SUPPORTED = ("bart", "marian", "mt5", "t5")
 
 
 @pytest.fixture(scope="module")

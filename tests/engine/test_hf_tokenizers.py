@@ -34,7 +34,7 @@ def tokenizers(request, tmp_path_factory):
 def test_special_tokens_typed_in_the_text_stay_whole(tokenizers):
     family, model, reference_tokenizer = tokenizers
     for text in TYPED_SPECIALS:
-        if "extra_id" in text and not family.startswith("t5"):
+        if "extra_id" in text and "t5" not in family:
             continue  # only T5 has sentinels
         expected = reference_tokenizer(text)["input_ids"]
         assert model.tokenizer.encode(text).ids == expected, text
