@@ -204,3 +204,20 @@ def test_opening_a_folder_never_imports_transformers(tmp_path_factory):
     result = subprocess.run([sys.executable, "-c", script, *folders], capture_output=True, text=True,
                             check=True, timeout=300)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_separately_stored_output_matrix_is_used_unscaled(tmp_path_factory, tmp_path):
+    """Original T5 v1.1 / FLAN files keep lm_head apart from the token table."""
+    from safetensors.torch import save_file
+
+    folder = shutil.copytree(hf_folder("t5_v1_1", tmp_path_factory), tmp_path / "t5-own-head")
+    state = load_file(str(folder / "model.safetensors"))
+    head = torch.randn(state["shared.weight"].shape, generator=torch.Generator().manual_seed(7))
+    state["lm_head.weight"] = head
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    rewrite_config(folder, tie_word_embeddings=False)
+    model = engine.load(folder)
+    assert not model.config.tie_embeddings and model.config.output_scale == 1.0
+    trace = model.run(SENTENCES[0], SENTENCES[1])
+    expected = trace.activations["decoder.final_norm.output"] @ head.numpy().T
+    np.testing.assert_allclose(trace.logits, expected, atol=1e-4, rtol=0)
