@@ -148,7 +148,8 @@ def _load_torch(path: Path) -> InspectableModel:
                 f"{path.name}: refused: the file holds Python objects whose loading would run "
                 f"code, and checkpoints are only read as plain tensors ({first_line})") from None
         raise CheckpointError(f"{path.name}: not a PyTorch checkpoint ({first_line})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, IndexError,
+            KeyError, TypeError) as error:  # a damaged pickle makes torch raise IndexError too
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"{path.name}: corrupt or truncated PyTorch file ({detail})") from None
     if isinstance(payload, dict) and "state_dict" in payload and "config" in payload:

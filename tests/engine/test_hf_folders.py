@@ -221,3 +221,11 @@ def test_a_separately_stored_output_matrix_is_used_unscaled(tmp_path_factory, tm
     trace = model.run(SENTENCES[0], SENTENCES[1])
     expected = trace.activations["decoder.final_norm.output"] @ head.numpy().T
     np.testing.assert_allclose(trace.logits, expected, atol=1e-4, rtol=0)
+
+
+def test_a_lone_garbage_torch_file_is_a_checkpoint_error_too(tmp_path):
+    """The same damaged pickle, opened as a native .pt file, names the file (not an IndexError)."""
+    garbage = tmp_path / "weights.pt"
+    garbage.write_bytes(b"this is not a pickle, nor a zip archive" * 10)
+    with pytest.raises(engine.CheckpointError, match="weights.pt: corrupt"):
+        engine.load(garbage)
