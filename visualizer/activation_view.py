@@ -46,6 +46,7 @@ class ActivationView(QWidget):
         self.row_tokens: list[str] = []
         self.side = ""  # "source" or "target": whose positions the rows are
         self.hook = ""  # the hook drawn (state.hook, or the default before one is chosen)
+        self._syncing = False  # True while combos are refilled: their signals are not the user's
 
         self.stack_selector = QComboBox(objectName="activationStackSelector")
         self.layer_selector = QComboBox(objectName="activationLayerSelector")
@@ -121,11 +122,10 @@ class ActivationView(QWidget):
         self._sync_controls(stack, layer, point, self.head_selector.currentData())
         hook = hook_name(self.stack_selector.currentData(), self.layer_selector.currentData(),
                          self.point_selector.currentData())
-        if hook in self.state.trace.activations:
-            self.state.set_selection(hook=hook)
-        self._show(self._wanted_hook())
-
-    _syncing = False
+        if hook != self.state.hook and self._can_show(self.state.trace, hook):
+            self.state.set_selection(hook=hook)  # _on_selection_changed draws it
+        else:
+            self._show(self._wanted_hook())  # only the head changed
 
     def _sync_controls(self, stack, layer, point, head) -> None:
         """Refill the dependent combos for (stack, layer) and select the given items."""
