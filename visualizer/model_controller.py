@@ -58,7 +58,7 @@ class ModelController(QObject):
     def __init__(self, state: AppState, parent: QObject | None = None):
         super().__init__(parent)
         self.state = state
-        self._pool = make_pool(1)
+        self._pool = make_pool(1, self)  # before self._signals: see make_pool
         self._next_id = 0
         self._latest = {"load": -1, "run": -1}  # the only request ids whose results count
         self._pending: dict[int, tuple[str, str]] = {}  # id -> (what, path for loads)

@@ -11,6 +11,7 @@ import traceback
 import weakref
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 _pools: weakref.WeakSet = weakref.WeakSet()  # every pool made here, so tests can check they are idle
@@ -55,9 +56,14 @@ class Task(QRunnable):
             self._signals.finished.emit(self.request_id, result)
 
 
-def make_pool(max_threads: int = 1) -> QThreadPool:
-    """A private pool. One thread: runs queue behind loads, and torch keeps the cores to itself."""
-    pool = QThreadPool()
+def make_pool(max_threads: int = 1, parent: QObject | None = None) -> QThreadPool:
+    """A private pool. One thread: runs queue behind loads, and torch keeps the cores to itself.
+
+    Give it the same parent as the tasks' ``TaskSignals``, created *before* them: Qt deletes
+    children in creation order, so the pool waits for a running task before the object that
+    task emits on is deleted (a window garbage-collected mid-load must not crash).
+    """
+    pool = QThreadPool(parent)
     pool.setMaxThreadCount(max_threads)
     _pools.add(pool)
     return pool
@@ -65,5 +71,5 @@ def make_pool(max_threads: int = 1) -> QThreadPool:
 
 def busy_pools() -> list[QThreadPool]:
     """Pools made by ``make_pool`` (and the global one) that still have running tasks."""
-    pools = [*list(_pools), QThreadPool.globalInstance()]
-    return [pool for pool in pools if pool.activeThreadCount() > 0]
+    pools = [pool for pool in list(_pools) if shiboken6.isValid(pool)]  # skip pools Qt deleted
+    return [pool for pool in [*pools, QThreadPool.globalInstance()] if pool.activeThreadCount() > 0]

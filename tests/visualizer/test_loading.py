@@ -70,7 +70,7 @@ def test_recent_files_persist_and_reopen(window, qtbot, tiny_checkpoint):
     second = MainWindow(checkpoint=tiny_checkpoint)
     qtbot.addWidget(second)
     assert second.recent_files()[0] == str(tiny_checkpoint.resolve())
-    second.controller.shutdown()
+    second.close()  # before its startup load begins: nothing left running
     window._fill_recent_menu()
     entries = window.recent_menu.actions()
     assert [a.text() for a in entries] == [str(tiny_checkpoint.resolve())]
