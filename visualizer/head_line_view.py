@@ -21,6 +21,7 @@ ALPHA_STEPS = 32  # lines are batched by quantized opacity: one pen change per b
 ROW_HEIGHT = 20
 COLUMN_WIDTH = 140
 MARGIN = 10
+TOP = MARGIN + ROW_HEIGHT + 4  # the first token row starts below the column headings
 MAX_LINE_SPAN = 480
 
 
@@ -50,15 +51,15 @@ class HeadLineCanvas(QWidget):
         return left, right
 
     def row_y(self, index) -> np.ndarray:
-        return MARGIN + (np.asarray(index) + 0.5) * ROW_HEIGHT
+        return TOP + (np.asarray(index) + 0.5) * ROW_HEIGHT
 
     def token_at(self, x: float, y: float) -> tuple[str, int] | None:
         """("query" | "key", position) of the token label under a widget point."""
         left, right = self.column_rects()
-        row = int((y - MARGIN) // ROW_HEIGHT)
+        row = int((y - TOP) // ROW_HEIGHT)
         for column, rect, count in (("query", left, len(self.view.query_tokens)),
                                     ("key", right, len(self.view.key_tokens))):
-            if rect.left() <= x <= rect.right() and 0 <= row < count and y >= MARGIN:
+            if rect.left() <= x <= rect.right() and 0 <= row < count and y >= TOP:
                 return column, row
         return None
 
@@ -93,14 +94,20 @@ class HeadLineCanvas(QWidget):
     def _paint_tokens(self, painter: QPainter, exposed: QRectF) -> None:
         left, right = self.column_rects()
         hover_column, hover_row = self.view.isolated
-        first = max(0, int((exposed.top() - MARGIN) // ROW_HEIGHT))  # paint only the rows in view
-        last = int((exposed.bottom() - MARGIN) // ROW_HEIGHT) + 1
+        first = max(0, int((exposed.top() - TOP) // ROW_HEIGHT))  # paint only the rows in view
+        last = int((exposed.bottom() - TOP) // ROW_HEIGHT) + 1
         painter.setPen(self.palette().text().color())
+        kind = self.view.state.kind
+        painter.setFont(self.font_bold)
+        for rect, title, align in ((left, f"queries ({query_side(kind)})", Qt.AlignmentFlag.AlignRight),
+                                   (right, f"keys ({key_side(kind)})", Qt.AlignmentFlag.AlignLeft)):
+            painter.drawText(QRectF(rect.left(), MARGIN, rect.width(), ROW_HEIGHT).adjusted(4, 0, -4, 0),
+                             align | Qt.AlignmentFlag.AlignVCenter, title)
         for column, rect, tokens, align in (
                 ("query", left, self.view.query_tokens, Qt.AlignmentFlag.AlignRight),
                 ("key", right, self.view.key_tokens, Qt.AlignmentFlag.AlignLeft)):
             for row, token in enumerate(tokens[first:last], start=first):
-                cell = QRectF(rect.left(), MARGIN + row * ROW_HEIGHT, rect.width(), ROW_HEIGHT)
+                cell = QRectF(rect.left(), TOP + row * ROW_HEIGHT, rect.width(), ROW_HEIGHT)
                 hovered = column == hover_column and row == hover_row
                 if hovered:
                     painter.fillRect(cell, QColor(255, 170, 0, 90))
@@ -254,7 +261,7 @@ class HeadLineView(QWidget):
             self.caption.setText(f"{state.kind}, layer {state.layer}, {what}. Queries left, keys "
                                  "right; line opacity is the weight. Hover a token to isolate it.")
         rows = max(len(self.query_tokens), len(self.key_tokens))
-        self.canvas.setMinimumSize(2 * COLUMN_WIDTH + 2 * MARGIN + 160, rows * ROW_HEIGHT + 2 * MARGIN)
+        self.canvas.setMinimumSize(2 * COLUMN_WIDTH + 2 * MARGIN + 160, TOP + rows * ROW_HEIGHT + MARGIN)
         self._on_hover_changed(*state.hover)
 
 
