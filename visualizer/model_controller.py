@@ -29,7 +29,9 @@ def _fit_threads(parameters: int) -> None:
 
     if not _default_threads:
         _default_threads.append(torch.get_num_threads())
-    torch.set_num_threads(1 if parameters < SMALL_MODEL_PARAMETERS else _default_threads[0])
+    wanted = 1 if parameters < SMALL_MODEL_PARAMETERS else _default_threads[0]
+    if torch.get_num_threads() != wanted:  # resizing the pool is needless work when it already fits
+        torch.set_num_threads(wanted)
 
 
 def _describe(error: BaseException) -> str:
