@@ -40,7 +40,25 @@ def model_facts(model) -> list[tuple[str, str]]:
         ("d_model", f"{config.d_model} (d_ff {config.d_ff})"),
         ("Parameters", format_count(count) if count is not None else "?"),
         ("Tokenizer", f"{getattr(tokenizer, 'kind', type(tokenizer).__name__)}, {vocab} tokens"),
-    ]
+    ] + training_facts(getattr(model, "training", None) or {})
+
+
+def training_facts(training: dict) -> list[tuple[str, str]]:
+    """What the checkpoint says about its training, when it says it (imported models do not)."""
+    rows = []
+    steps, pairs = training.get("steps"), training.get("train_pairs")
+    if isinstance(steps, int):
+        on_pairs = f" on {pairs:,} pairs" if isinstance(pairs, int) else ""
+        rows.append(("Trained", f"{steps:,} steps{on_pairs}"))
+    evaluation = training.get("eval") if isinstance(training.get("eval"), dict) else {}
+    if isinstance(evaluation.get("exact_match"), (int, float)):
+        held_out = f" of {evaluation['n']} held out" if isinstance(evaluation.get("n"), int) else ""
+        rows.append(("Exact match", f"{evaluation['exact_match']:.1%}{held_out}"))
+    head = evaluation.get("best_alignment_head")
+    if isinstance(head, list) and len(head) == 2 and isinstance(evaluation.get("alignment_accuracy"), float):
+        rows.append(("Aligning head", f"cross layer {head[0]}, head {head[1]} "
+                                      f"({evaluation['alignment_accuracy']:.0%} aligned)"))
+    return rows
 
 
 def tokens_html(tokens: list[str], side: str, hovered: int = -1) -> str:

@@ -58,6 +58,15 @@ def example_sentence(model_path: str = "", model_name: str = "") -> str:
         return FALLBACK_SENTENCE
 
 
+def aligning_head(model) -> dict:
+    """{layer, head} of the cross-attention head that training found best aligned, if recorded."""
+    evaluation = (getattr(model, "training", None) or {}).get("eval") or {}
+    head = evaluation.get("best_alignment_head") if isinstance(evaluation, dict) else None
+    if isinstance(head, list) and len(head) == 2 and all(isinstance(v, int) for v in head):
+        return {"layer": head[0], "head": head[1]}
+    return {}
+
+
 def make_settings() -> QSettings:
     return QSettings(QSettings.IniFormat, QSettings.UserScope, SETTINGS_ORGANIZATION, SETTINGS_APPLICATION)
 
@@ -249,7 +258,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, model, path: str) -> None:
         self._remember(path)
         if self._first_model and "cross" in model.kinds:
-            self.state.set_selection(kind="cross")  # a translator's most telling view
+            self.state.set_selection(kind="cross", **aligning_head(model))  # a translator's most telling view
         self._first_model = False
         self.setWindowTitle(f"Transformer Inspector — {model.name}")
         self.statusBar().showMessage(f"Loaded {model.name} from {path}", 5000)

@@ -125,3 +125,25 @@ def test_inputs_are_named_for_what_the_model_does(qtbot, architecture, source_la
     assert panel.source_label.text() == source_label
     assert panel.target_input.isEnabled() == target_enabled
     assert (panel.target_input.text() == "le chat") == target_enabled  # no target sent to an encoder
+
+
+def test_a_trained_checkpoint_states_its_training_and_opens_on_its_aligning_head(qtbot, tmp_path):
+    from tests.conftest import make_tiny_model
+
+    model = make_tiny_model()
+    model.training = {"steps": 3000, "train_pairs": 200000,
+                      "eval": {"n": 500, "exact_match": 0.996, "alignment_accuracy": 0.97,
+                               "best_alignment_head": [1, 2]}}
+    path = tmp_path / "trained.safetensors"
+    model.save(path)
+    win = MainWindow(checkpoint=path)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.traceChanged, timeout=LOAD_TIMEOUT) as blocker:
+        win.show()
+    facts = win.input_panel.facts_label.text()
+    assert "3,000 steps on 200,000 pairs" in facts and "99.6% of 500 held out" in facts
+    assert "cross layer 1, head 2 (97% aligned)" in facts
+    assert (win.state.kind, win.state.layer, win.state.head) == ("cross", 1, 2)
+    shown = win.attention_view.image_item.image
+    np.testing.assert_array_equal(shown, blocker.args[0].attention["cross"][1, 2])
+    win.close()
