@@ -27,7 +27,7 @@ def format_count(count: int) -> str:
 def model_facts(model) -> list[tuple[str, str]]:
     """(label, value) rows describing ``model`` for the facts box."""
     config = model.config
-    layers = {"encoder-decoder": f"{config.n_encoder_layers} + {config.n_decoder_layers}",
+    layers = {"encoder-decoder": f"{config.n_encoder_layers} enc + {config.n_decoder_layers} dec",
               "encoder-only": str(config.n_encoder_layers),
               "decoder-only": str(config.n_decoder_layers)}[config.architecture]
     count = getattr(model, "parameter_count", None)
@@ -56,8 +56,8 @@ def training_facts(training: dict) -> list[tuple[str, str]]:
         rows.append(("Exact match", f"{evaluation['exact_match']:.1%}{held_out}"))
     head = evaluation.get("best_alignment_head")
     if isinstance(head, list) and len(head) == 2 and isinstance(evaluation.get("alignment_accuracy"), float):
-        rows.append(("Aligning head", f"cross layer {head[0]}, head {head[1]} "
-                                      f"({evaluation['alignment_accuracy']:.0%} aligned)"))
+        rows.append(("Aligning head", f"cross L{head[0]} H{head[1]}, "
+                                      f"{evaluation['alignment_accuracy']:.0%} aligned"))
     return rows
 
 

@@ -61,7 +61,7 @@ def test_ctrl_enter_runs_with_the_typed_target(window, qtbot):
 def test_model_facts_name_the_architecture_and_size(window):
     facts = window.input_panel.facts_label.text()
     model = window.state.model
-    for expected in ("tiny encoder-decoder", "encoder-decoder", "2 + 2 × 4", "32", "word-level"):
+    for expected in ("tiny encoder-decoder", "encoder-decoder", "2 enc + 2 dec × 4", "32", "word-level"):
         assert expected in facts
     assert f"{model.parameter_count / 1e3:.1f} k" in facts
 
@@ -142,7 +142,7 @@ def test_a_trained_checkpoint_states_its_training_and_opens_on_its_aligning_head
         win.show()
     facts = win.input_panel.facts_label.text()
     assert "3,000 steps on 200,000 pairs" in facts and "99.6% of 500 held out" in facts
-    assert "cross layer 1, head 2 (97% aligned)" in facts
+    assert "cross L1 H2, 97% aligned" in facts
     assert (win.state.kind, win.state.layer, win.state.head) == ("cross", 1, 2)
     shown = win.attention_view.image_item.image
     np.testing.assert_array_equal(shown, blocker.args[0].attention["cross"][1, 2])
