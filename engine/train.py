@@ -46,7 +46,8 @@ class TrainSettings:
 
 
 DEFAULTS = {
-    "translation": TrainSettings(),
+    # Measured: one decoder layer gives the sharpest cross-attention and trains fastest.
+    "translation": TrainSettings(n_encoder_layers=2, n_decoder_layers=1, learning_rate=2e-3, warmup=200),
     "dates": TrainSettings(d_model=64, n_encoder_layers=2, n_decoder_layers=1, d_ff=256, steps=3000,
                            train_pairs=100_000),
 }
