@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .app_state import AppState
 from .depth_series import norm_statistic, residual_norms
@@ -17,6 +17,7 @@ PLOTS = (  # key, title, y label
     ("mean", "Each norm's input mean per token", "mean"),
     ("std", "Each norm's divisor (std) per token", "std"),
 )
+LOG_SCALABLE = ("resid", "std")  # plots whose values are always positive
 FADED = (130, 170, 235, 150)  # every token: thin and translucent, so the crowd reads as a band
 HIGHLIGHT = (255, 150, 0)  # the hovered token, drawn on top
 
@@ -49,6 +50,11 @@ class DepthPlotView(QWidget):
         header.addWidget(QLabel("Stack:"))
         header.addWidget(self.stack_selector)
         header.addWidget(self.caption, 1)
+        self.log_scale = QCheckBox("Log scale", objectName="depthLogScale")
+        self.log_scale.setToolTip("Logarithmic norm and std axes: pre-LN residual streams grow by "
+                                  "orders of magnitude with depth")
+        self.log_scale.toggled.connect(self._on_log_scale_toggled)
+        header.addWidget(self.log_scale)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.plots: dict[str, pg.PlotItem] = {}
@@ -102,6 +108,10 @@ class DepthPlotView(QWidget):
                 item.setData([], [])
         self.caption.setText(f"Highlighted: {self.tokens[position]!r} (position {position}) of "
                              f"{len(self.tokens)} {self.stack} tokens" if show else self._summary)
+
+    def _on_log_scale_toggled(self, on: bool) -> None:
+        for key in LOG_SCALABLE:  # means can be negative: their axis stays linear
+            self.plots[key].setLogMode(y=on)
 
     def _on_stack_picked(self, index: int) -> None:
         self._chosen_stack = self.stack_selector.itemData(index) or ""
@@ -170,7 +180,10 @@ class DepthPlotView(QWidget):
             column = int(round(point.x()))
             if not 0 <= column < len(labels):
                 break
-            token = int(np.argmin(np.abs(values[:, column] - point.y())))
+            column_values = values[:, column]
+            if key in LOG_SCALABLE and self.log_scale.isChecked():  # the view's y is log10(value)
+                column_values = np.log10(np.maximum(column_values, 1e-30))
+            token = int(np.argmin(np.abs(column_values - point.y())))
             self.graphics.setToolTip(f"{self.tokens[token]!r} (position {token}) at {labels[column]}: "
                                      f"{values[token, column]:.4g}")
             self.state.set_hover(self.side, token)

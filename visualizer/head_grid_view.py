@@ -18,6 +18,10 @@ KIND_TITLES = {"encoder": "encoder self-attention", "decoder": "decoder self-att
                "cross": "cross-attention (decoder → encoder)"}
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class HeadGridView(QWidget):
     """A layers x heads grid of attention thumbnails (like BertViz's model view, but raster).
 
@@ -196,7 +200,8 @@ class HeadGridView(QWidget):
             f" Thumbnails show block maxima ({stack.shape[2]}×{stack.shape[3]} → "
             f"{self.tile_shape[0]}×{self.tile_shape[1]}).")
         self.caption.setText(f"{KIND_TITLES.get(state.kind, state.kind).capitalize()}: "
-                             f"{stack.shape[0]} layers × {stack.shape[1]} heads; rows are queries, "
+                             f"{_count(stack.shape[0], 'layer')} × {_count(stack.shape[1], 'head')}; "
+                             "rows are queries, "
                              f"columns keys. Click a head to open it.{pooled}")
         self._place_highlight()
         self._on_hover_changed(*state.hover)

@@ -137,3 +137,25 @@ def test_pre_norm_models_end_with_the_final_norm(tiny_run):
     model = make_tiny_model(norm_placement="pre")
     labels, _ = norm_statistic(model.run("the cat", "le chat"), "decoder", "std")
     assert labels[-1] == "final" and labels[0] == "0 self"
+
+
+def test_log_scale_applies_to_positive_series_only(view_and_state):
+    state, view = view_and_state
+    view.log_scale.setChecked(True)
+    assert view.plots["resid"].getViewBox().state["logMode"][1]
+    assert view.plots["std"].getViewBox().state["logMode"][1]
+    assert not view.plots["mean"].getViewBox().state["logMode"][1]  # means can be negative
+    view.log_scale.setChecked(False)
+    assert not view.plots["resid"].getViewBox().state["logMode"][1]
+
+
+def test_hovering_on_a_log_axis_still_finds_the_nearest_line(qtbot, view_and_state):
+    state, view = view_and_state
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    view.log_scale.setChecked(True)
+    view.graphics.grab()  # the axes re-range to log10 values when they next paint
+    labels, values = view.series["std"]
+    token = int(np.argmax(values[:, 0]))  # the top line: on a linear reading, the bottom one is nearer
+    scene_point = view.plots["std"].getViewBox().mapViewToScene(pg_point(0, np.log10(values[token, 0])))
+    view.graphics.scene().sigMouseMoved.emit(scene_point)
+    assert state.hover == ("target", token)
