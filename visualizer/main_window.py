@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import startup_defaults
 from .analysis_views import install_analysis_views
 from .app_state import AppState
 from .attention_view import AttentionView
@@ -29,42 +29,13 @@ from .input_panel import InputPanel
 from .model_controller import ModelController
 from .selection_bar import SelectionBar
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CHECKPOINT = ROOT / "assets" / "models" / "translator.safetensors"
-EXAMPLES_FILE = ROOT / "assets" / "examples.json"
-FALLBACK_SENTENCE = "the small cat sees the red house ."
+DEFAULT_CHECKPOINT = startup_defaults.DEFAULT_CHECKPOINT  # here too: tests patch it on this module
 SETTINGS_ORGANIZATION = "TransformerInspector"  # tests redirect QSettings.setPath(IniFormat, ...)
 SETTINGS_APPLICATION = "Transformer Inspector"
 MAX_RECENT = 8
 STARTUP_LOAD_DELAY_MS = 100  # lets the window manager map and paint the window first
 CHECKPOINT_FILTER = ("Checkpoints (*.safetensors *.pt *.pth *.bin);;Hugging Face config (config.json);;"
                      "All files (*)")
-
-
-def example_sentence(model_path: str = "", model_name: str = "") -> str:
-    """The first example of assets/examples.json for this model, or a built-in sentence.
-
-    A list is chosen when its key ("translator", "dates") starts a word of the checkpoint's file
-    name or of the model's name; otherwise the translator's.
-    """
-    try:
-        examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
-        words = " ".join((Path(model_path).stem, model_name)).lower().replace("_", " ").replace("-", " ")
-        key = next((k for k in examples if any(w.startswith(k.lower().rstrip("s")) for w in words.split())),
-                   "translator")
-        sentences = examples.get(key) or []
-        return str(sentences[0]) if sentences else FALLBACK_SENTENCE
-    except (OSError, ValueError, AttributeError, IndexError, KeyError, TypeError):
-        return FALLBACK_SENTENCE
-
-
-def aligning_head(model) -> dict:
-    """{layer, head} of the cross-attention head that training found best aligned, if recorded."""
-    evaluation = (getattr(model, "training", None) or {}).get("eval") or {}
-    head = evaluation.get("best_alignment_head") if isinstance(evaluation, dict) else None
-    if isinstance(head, list) and len(head) == 2 and all(isinstance(v, int) for v in head):
-        return {"layer": head[0], "head": head[1]}
-    return {}
 
 
 def make_settings() -> QSettings:
@@ -258,14 +229,15 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, model, path: str) -> None:
         self._remember(path)
         if self._first_model and "cross" in model.kinds:
-            self.state.set_selection(kind="cross", **aligning_head(model))  # a translator's most telling view
+            # A translator's most telling view: cross-attention, on its best-aligned head if known.
+            self.state.set_selection(kind="cross", **startup_defaults.aligning_head(model))
         self._first_model = False
         self.setWindowTitle(f"Transformer Inspector — {model.name}")
         self.statusBar().showMessage(f"Loaded {model.name} from {path}", 5000)
         source = self.input_panel.source_input
         if not source.text().strip() or source.text() == self._example_shown:
             # Text the user never typed follows the model: a date model gets a date to read.
-            self._example_shown = example_sentence(path, model.name)
+            self._example_shown = startup_defaults.example_sentence(path, model.name)
             source.setText(self._example_shown)
         self.run()
 

@@ -110,12 +110,12 @@ def test_dropping_a_file_on_the_window_opens_it(window, qtbot, tiny_decoder_only
 def test_the_example_follows_the_model_but_typed_text_stays(window, qtbot, tmp_path, monkeypatch):
     import json
 
-    import visualizer.main_window as main_window
+    import visualizer.startup_defaults as startup_defaults
     from tests.conftest import make_tiny_model
 
     examples = tmp_path / "examples.json"
     examples.write_text(json.dumps({"translator": ["the cat sees a dog"], "dates": ["the red house"]}))
-    monkeypatch.setattr(main_window, "EXAMPLES_FILE", examples)
+    monkeypatch.setattr(startup_defaults, "EXAMPLES_FILE", examples)
     dates_path = tmp_path / "dates_tiny.safetensors"
     make_tiny_model(seed=1).save(dates_path)
     source = window.input_panel.source_input
