@@ -15,9 +15,9 @@ from .token_axis import TokenAxis
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually uniform
 KIND_TITLES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention",
                "cross": "Cross-attention (decoder → encoder)"}
-
-QUERY_KEY_SIDES = {"encoder": ("source token", "source token"), "decoder": ("target token", "target token"),
-                   "cross": ("target token", "source token")}
+SIDE_OF_AXES = {"encoder": ("source", "source"), "decoder": ("target", "target"),  # (rows, columns)
+                "cross": ("target", "source")}
+HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
 
 
 def head_title(head) -> str:
@@ -61,6 +61,14 @@ class AttentionView(QWidget):
             axis.setTextPen(pg.mkPen("#111"))
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image_item)
+        # Bands over the row and column of a token hovered in any pane (the activation view too).
+        self.row_band, self.column_band = (
+            pg.LinearRegionItem(orientation=o, movable=False, brush=HOVER_BRUSH, pen=pg.mkPen(None))
+            for o in ("horizontal", "vertical"))
+        for band in (self.row_band, self.column_band):
+            band.setZValue(10)
+            band.hide()
+            self.plot.addItem(band, ignoreBounds=True)
         self.color_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"),
                                          interactive=False, width=18, colorMapMenu=False)
         self.color_bar.setImageItem(self.image_item, insert_in=self.plot)
@@ -86,6 +94,7 @@ class AttentionView(QWidget):
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
         state.modelChanged.connect(self._on_model_changed)
+        state.hoverChanged.connect(self._on_hover_changed)
         # A token hovered in any pane is outlined here as a query row and/or key column.
         self.hover_marks = HoverMarks(state, self.plot,
                                       lambda: (query_side(state.kind), key_side(state.kind)),
@@ -120,6 +129,7 @@ class AttentionView(QWidget):
         matrix = state.attention_matrix()
         shape_changed = matrix is None or self._matrix is None or matrix.shape != self._matrix.shape
         self._matrix = matrix
+        self._on_hover_changed(*state.hover)  # bands follow the new shape and kind
         self.predicted_rows_box.setEnabled(state.kind != "encoder")
         if matrix is None:
             self.image_item.clear()
@@ -137,9 +147,9 @@ class AttentionView(QWidget):
         self.color_bar.setLevels((low, high))
         self.left_axis.set_tokens(state.query_labels())
         self.bottom_axis.set_tokens(state.key_labels())
-        query_side, key_side = QUERY_KEY_SIDES.get(state.kind, ("", ""))
-        self.plot.setLabel("left", f"query: {query_side}", color="#333")
-        self.plot.setLabel("bottom", f"key: {key_side}", color="#333")
+        query_side, key_side = SIDE_OF_AXES.get(state.kind, ("", ""))
+        self.plot.setLabel("left", f"query: {query_side} token", color="#333")
+        self.plot.setLabel("bottom", f"key: {key_side} token", color="#333")
         name = state.trace.model_name or (state.model.name if state.model else "")
         self.plot.setTitle(f"{name} — {KIND_TITLES.get(state.kind, state.kind)}, layer {state.layer}, "
                            f"{head_title(state.head)}", color="#222", size="11pt")
@@ -149,6 +159,16 @@ class AttentionView(QWidget):
             self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
 
     # ---- hover -------------------------------------------------------------------------------
+    def _on_hover_changed(self, side: str, position: int) -> None:
+        query_side, key_side = SIDE_OF_AXES.get(self.state.kind, ("", ""))
+        rows, cols = self._matrix.shape if self._matrix is not None else (0, 0)
+        for band, axis_side, count in ((self.row_band, query_side, rows), (self.column_band, key_side, cols)):
+            if side == axis_side and 0 <= position < count:
+                band.setRegion((position, position + 1))
+                band.show()
+            else:
+                band.hide()
+
     def cell_text(self, row: int, col: int) -> str:
         """The hover text of a cell: "query → key: 0.83"."""
         queries, keys = self.state.query_labels(), self.state.key_labels()

@@ -102,6 +102,20 @@ def test_hovering_a_cell_reads_query_key_and_weight(view, trace, qtbot):
     assert view.state.hover == ("target", row)
 
 
+def test_a_token_hovered_in_any_pane_is_banded_on_the_axis_that_shows_it(view):
+    view.state.set_selection(kind="cross", layer=0, head=0)
+    view.state.set_hover("source", 2)  # e.g. from the activation view
+    assert view.column_band.isVisible() and tuple(view.column_band.getRegion()) == (2, 3)
+    assert not view.row_band.isVisible()  # cross-attention rows are target tokens
+    view.state.set_hover("target", 1)
+    assert view.row_band.isVisible() and tuple(view.row_band.getRegion()) == (1, 2)
+    assert not view.column_band.isVisible()
+    view.state.set_selection(kind="encoder")  # no target axis any more
+    assert not view.row_band.isVisible() and not view.column_band.isVisible()
+    view.state.set_hover("", -1)
+    assert not view.row_band.isVisible()
+
+
 def test_long_sequences_thin_their_labels_instead_of_overlapping(qtbot, model):
     words = ("the small cat sees the red house . " * 40).strip()
     trace = model.run(words, target="le chat")
