@@ -62,11 +62,15 @@ def training_facts(training: dict) -> list[tuple[str, str]]:
 
 
 def tokens_html(tokens: list[str], side: str, hovered: int = -1) -> str:
-    """Tokens as coloured chips, so spaces and sub-word pieces are visible."""
+    """Tokens as coloured chips, so spaces and sub-word pieces are visible.
+
+    Each chip is a link "side:position", so hovering it can highlight the token in every view.
+    """
     chips = []
     for i, token in enumerate(tokens):
         color = HOVER_COLOR if i == hovered else SIDE_COLORS[side]
-        chips.append(f'<span style="{TOKEN_STYLE.format(bg=color)}">&nbsp;{html.escape(token)}&nbsp;</span>')
+        chip = f'<span style="{TOKEN_STYLE.format(bg=color)}">&nbsp;{html.escape(token)}&nbsp;</span>'
+        chips.append(f'<a href="{side}:{i}" style="text-decoration:none">{chip}</a>')
     return " ".join(chips) if chips else "<i>none</i>"
 
 
@@ -103,6 +107,7 @@ class InputPanel(QWidget):
         self.tokens_label = QLabel(objectName="tokensView", wordWrap=True)
         self.tokens_label.setTextFormat(Qt.RichText)
         self.tokens_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.tokens_label.linkHovered.connect(self._on_token_hovered)
 
         inputs = QFormLayout()
         self.source_label, self.target_label = QLabel("Source:"), QLabel("Target:")
@@ -166,6 +171,13 @@ class InputPanel(QWidget):
 
     def _on_hover_changed(self, _side: str, _position: int) -> None:
         self._show_tokens()
+
+    def _on_token_hovered(self, link: str) -> None:
+        side, _, position = link.partition(":")
+        if side in SIDE_COLORS and position.isdigit():
+            self.state.set_hover(side, int(position))
+        else:
+            self.state.set_hover("", -1)  # the mouse left the chips
 
     def _show_tokens(self) -> None:
         trace = self.state.trace

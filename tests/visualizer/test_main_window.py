@@ -109,6 +109,17 @@ def test_hovering_a_token_highlights_it_in_the_token_list(window):
     assert HOVER_COLOR not in window.input_panel.tokens_label.text()
 
 
+def test_hovering_a_token_chip_highlights_it_in_the_heatmap(window):
+    panel, view = window.input_panel, window.attention_view
+    window.state.set_selection(kind="cross")
+    assert 'href="source:2"' in panel.tokens_label.text()
+    panel.tokens_label.linkHovered.emit("source:2")
+    assert window.state.hover == ("source", 2)
+    assert view.column_band.isVisible() and tuple(view.column_band.getRegion()) == (2, 3)
+    panel.tokens_label.linkHovered.emit("")
+    assert window.state.hover == ("", -1) and not view.column_band.isVisible()
+
+
 @pytest.mark.parametrize("architecture, source_label, target_enabled", [
     ("decoder-only", "Prompt:", True), ("encoder-only", "Text:", False),
     ("encoder-decoder", "Source:", True)])
