@@ -17,6 +17,8 @@ KIND_TITLES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-att
                "cross": "Cross-attention (decoder → encoder)"}
 SIDE_OF_AXES = {"encoder": ("source", "source"), "decoder": ("target", "target"),  # (rows, columns)
                 "cross": ("target", "source")}
+READOUT_HINT = ("Hover a cell for its weight · click the heatmap, then ←/→ change the head and ↑/↓ the "
+                "layer · wheel to zoom")
 HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
 
 
@@ -45,7 +47,7 @@ class AttentionView(QWidget):
         self.auto_levels_box.setToolTip("Stretch the colours to this matrix's min..max instead of 0..1")
         self.predicted_rows_box = QCheckBox("Label rows by predicted token", objectName="predictedRowsBox")
         self.predicted_rows_box.setToolTip("Decoder rows: show the token predicted at each position")
-        self.readout = QLabel(" ", objectName="attentionReadout")
+        self.readout = QLabel(READOUT_HINT, objectName="attentionReadout")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
         self.plot_widget = pg.GraphicsLayoutWidget()
@@ -185,7 +187,7 @@ class AttentionView(QWidget):
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         cell = self.cell_at(scene_pos)
         if cell is None:
-            self.readout.setText(" ")
+            self.readout.setText(READOUT_HINT)
             QToolTip.hideText()
             self.state.set_hover("", -1)
             return

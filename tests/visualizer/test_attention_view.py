@@ -100,6 +100,8 @@ def test_hovering_a_cell_reads_query_key_and_weight(view, trace, qtbot):
     expected = f"{trace.target_tokens[row]} → {trace.source_tokens[col]}: {weight:.2f}"
     assert view.readout.text() == expected
     assert view.state.hover == ("target", row)
+    view._on_mouse_moved(view.plot.vb.mapViewToScene(QPointF(-5, -5)))  # off the matrix
+    assert "←/→" in view.readout.text() and view.state.hover == ("", -1)
 
 
 def test_a_token_hovered_in_any_pane_is_banded_on_the_axis_that_shows_it(view):
