@@ -42,7 +42,7 @@ def test_many_surface_forms_appear():
     assert len({len(s) for s in sources}) >= 5
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seeds)
 def test_target_is_the_date_the_source_spells(seed):
     pair = dates.make_pair(random.Random(seed))
@@ -61,7 +61,7 @@ def test_target_is_the_date_the_source_spells(seed):
                                   if word in dates.WEEKDAY_ABBREVIATIONS else -1)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seeds)
 def test_alignments_are_valid_indices(seed):
     pair = dates.make_pair(random.Random(seed))

@@ -59,7 +59,7 @@ def test_train_and_eval_never_share_a_sentence():
     assert all(split_of(p.source_text) == "eval" for p in held_out)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seeds)
 def test_alignments_are_valid_indices_covering_both_sides(seed):
     pair = pair_for(seed)
@@ -71,7 +71,7 @@ def test_alignments_are_valid_indices_covering_both_sides(seed):
     assert {i for sources in pair.alignment for i in sources} == set(range(len(pair.source)))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seeds)
 def test_determiners_and_adjectives_agree_with_their_noun(seed):
     words = pair_for(seed).target
@@ -87,7 +87,7 @@ def test_determiners_and_adjectives_agree_with_their_noun(seed):
             assert noun & ADJECTIVE_FEATURES[words[i + 1]], (words, i)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seeds)
 def test_adjectives_take_their_french_side_of_the_noun(seed):
     pair = pair_for(seed)
@@ -99,7 +99,7 @@ def test_adjectives_take_their_french_side_of_the_noun(seed):
             assert ADJECTIVE_BEFORE[word], f"{word!r} must follow its noun: {words}"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seeds)
 def test_elision_where_french_needs_it(seed):
     words = pair_for(seed).target
@@ -121,7 +121,7 @@ def test_elision_where_french_needs_it(seed):
     assert "l' " not in pair_for(seed).target_text
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seeds)
 def test_verbs_agree_with_their_subject(seed):
     """Clause subjects (sentence start, after "mais", "que") and heads of "qui" clauses."""
