@@ -106,6 +106,7 @@ def _join_words(text: str) -> str:
     """Undo word-level spacing: no space before punctuation or after an elision."""
     text = re.sub(r" ([.,;:!?)])", r"\1", text)
     text = re.sub(r"(\w') ", r"\1", text)
+    text = re.sub(r"(\d) - (?=\d)", r"\1-", text)  # ISO dates: "2022-03-05"
     return text
 
 

@@ -24,12 +24,12 @@ TRANSLATIONS = {
     "my friend sings with a happy child": "mon ami chante avec un enfant heureux",
 }
 DATE_OUTPUTS = {
-    "Saturday, March 5th 2022": "2022 - 03 - 05",
-    "5 mar 22": "2022 - 03 - 05",
-    "03/05/2022": "2022 - 03 - 05",
-    "the fifth of March, 2022": "2022 - 03 - 05",
-    "2022 march 5": "2022 - 03 - 05",
-    "December 31st, 1999": "1999 - 12 - 31",
+    "Saturday, March 5th 2022": "2022-03-05",
+    "5 mar 22": "2022-03-05",
+    "03/05/2022": "2022-03-05",
+    "the fifth of March, 2022": "2022-03-05",
+    "2022 march 5": "2022-03-05",
+    "December 31st, 1999": "1999-12-31",
 }
 
 

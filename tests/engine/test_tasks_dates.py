@@ -87,3 +87,10 @@ def test_every_generated_word_is_in_the_vocabulary():
     for pair in dates.generate(1000, seed=2):
         assert tokenizer.encode(pair.source_text).tokens == list(pair.source) + ["</s>"]
         assert tokenizer.encode(pair.target_text).tokens == list(pair.target) + ["</s>"]
+
+
+def test_decoded_target_reads_as_iso():
+    tokenizer = engine.word_level_tokenizer(dates.vocabulary())
+    pair = dates.generate(1, seed=0)[0]
+    ids = tokenizer.encode(pair.target_text).ids
+    assert tokenizer.decode(ids) == iso_date(pair).isoformat()
