@@ -9,11 +9,12 @@ from .checkpoint import FORMAT, load
 from .config import ModelConfig
 from .errors import CheckpointError, InputError
 from .inspectable_model import InspectableModel, create
+from .threads import fit_threads
 from .tokenizer import Encoding, HFTokenizer, Tokenizer, bpe_tokenizer, word_level_tokenizer
 from .trace import Trace
 
 __all__ = [
     "FORMAT", "CheckpointError", "Encoding", "HFTokenizer", "InputError", "InspectableModel",
-    "ModelConfig", "Tokenizer", "Trace", "bpe_tokenizer", "create", "load",
+    "ModelConfig", "Tokenizer", "Trace", "bpe_tokenizer", "create", "fit_threads", "load",
     "word_level_tokenizer",
 ]

@@ -9,29 +9,13 @@ from PySide6.QtCore import QObject, Signal
 from .app_state import AppState
 from .worker import Task, TaskSignals, make_pool
 
-SMALL_MODEL_PARAMETERS = 20_000_000
-_default_threads: list[int] = []  # torch's own choice, remembered before the first change
-
 
 def _load(path: str):
     import engine  # first use imports torch (~2 s): always on a pool thread, never the GUI's
 
     model = engine.load(path)
-    _fit_threads(getattr(model, "parameter_count", SMALL_MODEL_PARAMETERS))
+    engine.fit_threads(model)
     return model
-
-
-def _fit_threads(parameters: int) -> None:
-    """Run small models on one thread: splitting their small matrices costs more than it saves, and
-    on a busy 2-core machine a second thread waits for a core (demo translator, one sentence:
-    117 ms on one thread, 0.3-3.7 s on two). Large models keep torch's default."""
-    import torch  # a process-wide setting, not a model: the engine has no say in it
-
-    if not _default_threads:
-        _default_threads.append(torch.get_num_threads())
-    wanted = 1 if parameters < SMALL_MODEL_PARAMETERS else _default_threads[0]
-    if torch.get_num_threads() != wanted:  # resizing the pool is needless work when it already fits
-        torch.set_num_threads(wanted)
 
 
 def _describe(error: BaseException) -> str:
