@@ -19,6 +19,13 @@ def single_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(scope="session")
+def tiny_run():
+    """A tiny random model and its trace of one sentence pair, shared by the view tests."""
+    model = make_tiny_model()
+    return model, model.run("the small cat sleeps", "le petit chat dort")
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path):
     """Recent files and other QSettings go to a fresh folder, never the user's real settings."""

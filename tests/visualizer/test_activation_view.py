@@ -3,30 +3,15 @@
 import numpy as np
 import pytest
 
-from tests.conftest import make_tiny_model
+from tests.visualizer.shown_view import show_view
 from visualizer.activation_hooks import split_hook, token_side
 from visualizer.activation_view import ActivationView
 from visualizer.app_state import AppState
 
 
-@pytest.fixture(scope="module")
-def tiny_run():
-    model = make_tiny_model()
-    return model, model.run("the small cat sleeps", "le petit chat dort")
-
-
 @pytest.fixture
 def view_and_state(qtbot, tiny_run):
-    model, trace = tiny_run
-    state = AppState()
-    state.set_model(model)
-    state.set_trace(trace)
-    view = ActivationView(state)
-    qtbot.addWidget(view)
-    view.resize(800, 500)
-    view.show()
-    qtbot.waitExposed(view)
-    return state, view
+    return show_view(qtbot, tiny_run, ActivationView, (800, 500))
 
 
 def _pick(box, data):

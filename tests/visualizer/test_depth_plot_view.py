@@ -4,29 +4,15 @@ import numpy as np
 import pytest
 
 from tests.conftest import make_tiny_model
+from tests.visualizer.shown_view import show_view
 from visualizer.app_state import AppState
 from visualizer.depth_plot_view import DepthPlotView
 from visualizer.depth_series import norm_statistic, residual_norms
 
 
-@pytest.fixture(scope="module")
-def tiny_run():
-    model = make_tiny_model()
-    return model, model.run("the small cat sleeps", "le petit chat dort")
-
-
 @pytest.fixture
 def view_and_state(qtbot, tiny_run):
-    model, trace = tiny_run
-    state = AppState()
-    state.set_model(model)
-    state.set_trace(trace)
-    view = DepthPlotView(state)
-    qtbot.addWidget(view)
-    view.resize(700, 700)
-    view.show()
-    qtbot.waitExposed(view)
-    return state, view
+    return show_view(qtbot, tiny_run, DepthPlotView, (700, 700))
 
 
 def _lines(item, tokens, points):

@@ -4,30 +4,15 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from tests.conftest import make_tiny_model
+from tests.visualizer.shown_view import show_view
 from visualizer.app_state import AppState
 from visualizer.head_grid_view import HeadGridView
 from visualizer.head_mosaic import build_mosaic, pool_patterns
 
 
-@pytest.fixture(scope="module")
-def tiny_run():
-    model = make_tiny_model()
-    return model, model.run("the small cat sleeps", "le petit chat dort")
-
-
 @pytest.fixture
 def grid(qtbot, tiny_run):
-    model, trace = tiny_run
-    state = AppState()
-    state.set_model(model)
-    state.set_trace(trace)
-    view = HeadGridView(state)
-    qtbot.addWidget(view)
-    view.resize(700, 500)
-    view.show()
-    qtbot.waitExposed(view)
-    return state, view
+    return show_view(qtbot, tiny_run, HeadGridView, (700, 500))
 
 
 def test_every_thumbnail_is_its_heads_pattern(grid, tiny_run):

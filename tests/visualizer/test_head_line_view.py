@@ -4,29 +4,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint
 
-from tests.conftest import make_tiny_model
+from tests.visualizer.shown_view import show_view
 from visualizer.app_state import AppState
 from visualizer.head_line_view import MIN_WEIGHT, HeadLineView
 
 
-@pytest.fixture(scope="module")
-def tiny_run():
-    model = make_tiny_model()
-    return model, model.run("the small cat sleeps", "le petit chat dort")
-
-
 @pytest.fixture
 def view_and_state(qtbot, tiny_run):
-    model, trace = tiny_run
-    state = AppState()
-    state.set_model(model)
-    state.set_trace(trace)
-    view = HeadLineView(state)
-    qtbot.addWidget(view)
-    view.resize(600, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    return state, view
+    return show_view(qtbot, tiny_run, HeadLineView, (600, 400))
 
 
 def _as_matrix(lines, shape, head):

@@ -1,0 +1,17 @@
+"""Build a view on an AppState holding a trace, and show it, as the view tests need."""
+
+
+def show_view(qtbot, tiny_run, view_class, size):
+    """An AppState holding ``tiny_run``, and a shown ``view_class`` reading it."""
+    from visualizer.app_state import AppState
+
+    model, trace = tiny_run
+    state = AppState()
+    state.set_model(model)
+    state.set_trace(trace)
+    view = view_class(state)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    return state, view
