@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = ROOT / "assets" / "models" / "translator.safetensors"
 EXAMPLES_FILE = ROOT / "assets" / "examples.json"
-FALLBACK_SENTENCE = "the small cat sees the red house ."
+FALLBACK_SENTENCE = "the small cat sees the red house"
 
 
 def example_sentence(model_path: str = "", model_name: str = "") -> str:
