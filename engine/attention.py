@@ -54,19 +54,22 @@ class MultiHeadAttention(nn.Module):
         k = rec(f"{name}.k", self._split_heads(self.k_proj(keys_values)))
         v = rec(f"{name}.v", self._split_heads(self.v_proj(keys_values)))
 
-        scores = torch.matmul(q, k.transpose(-2, -1))
-        if self.scale != 1.0:
-            scores = scores * self.scale
+        # Scaling q (pos x d_head) is cheaper than scaling the scores (pos x pos), and it is the
+        # order torch.nn and the Hugging Face models use, which keeps parity tight.
+        scaled_q = q * self.scale if self.scale != 1.0 else q
+        scores = torch.matmul(scaled_q, k.transpose(-2, -1))
         if position_bias is not None:
             scores = scores + position_bias
         if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
+            scores.masked_fill_(~mask, float("-inf"))
         rec(f"{name}.scores", scores)
 
         pattern = torch.softmax(scores, dim=-1)
         if mask is not None:
-            # A query that sees no key at all (a padding row) gets zeros, not NaN.
-            pattern = pattern.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+            blind = ~mask.any(dim=-1, keepdim=True)  # mask-sized: cheap to check
+            if bool(blind.any()):
+                # A query that sees no key at all (a padding row) gets zeros, not NaN.
+                pattern = pattern.masked_fill(blind, 0.0)
         rec(f"{name}.pattern", pattern)
 
         z = torch.matmul(self.dropout(pattern), v)

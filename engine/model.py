@@ -155,7 +155,7 @@ class Stack(nn.Module):
         """Boolean ``[B or 1, 1, q, k]``: padding, causality and the local window combined."""
         causal = self.name == "decoder"
         mask = causal_mask(q_len).view(1, 1, q_len, q_len) if causal else None
-        if key_mask is not None:
+        if key_mask is not None and not bool(key_mask.all()):  # no padding: no mask to apply
             keys = key_mask[:, None, None, :]
             mask = keys if mask is None else mask & keys
         if self.config.attention_window is not None:
@@ -210,7 +210,9 @@ class Transformer(nn.Module):
     def decode(self, target_ids: torch.Tensor, memory, memory_mask, rec: Recorder,
                ablation: Ablation = {}) -> torch.Tensor:
         """Run the decoder. Causality alone hides right padding from real positions."""
-        cross_mask = memory_mask[:, None, None, :] if memory_mask is not None else None
+        cross_mask = None
+        if memory_mask is not None and not bool(memory_mask.all()):
+            cross_mask = memory_mask[:, None, None, :]
         return self.decoder(target_ids, self.token_embedding, None, rec, ablation, memory,
                             cross_mask)
 
