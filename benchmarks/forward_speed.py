@@ -1,0 +1,91 @@
+"""Forward-pass speed with every intermediate recorded, against transformers' eager BERT.
+
+Both models have the same shape (6 layers, 12 heads, d_model 384, d_ff 1536, random weights).
+The reference returns attentions and hidden states (output_attentions/hidden_states=True);
+ours records every hook of DESIGN.md (q/k/v/z/scores, every norm's internals) and builds the
+numpy Trace. Reports the median of N runs at each length and the ratio ours / reference.
+
+    python benchmarks/forward_speed.py [--lengths 128 512 1024] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import engine  # noqa: E402
+from engine.recorder import Recorder  # noqa: E402
+from engine.trace import collect  # noqa: E402
+
+LAYERS, HEADS, D_MODEL, D_FF, VOCAB = 6, 12, 384, 1536, 1000
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def ours(length: int, record: bool):
+    config = engine.ModelConfig(architecture="encoder-only", vocab_size=VOCAB, d_model=D_MODEL,
+                                n_heads=HEADS, n_encoder_layers=LAYERS, d_ff=D_FF, dropout=0.0,
+                                positions="learned", max_positions=2048, activation="gelu",
+                                embed_norm=True, scale_embeddings=False, output_head=False)
+    module = engine.model.Transformer(config).eval()
+    ids = torch.randint(4, VOCAB, (1, length))
+
+    def run():
+        rec = Recorder(enabled=record)
+        with torch.inference_mode():
+            module(ids, None, rec)
+        if record:
+            collect(rec.values, ("encoder",), {"encoder": LAYERS})
+
+    return run
+
+
+def reference(length: int):
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=VOCAB, hidden_size=D_MODEL, num_hidden_layers=LAYERS,
+                        num_attention_heads=HEADS, intermediate_size=D_FF,
+                        max_position_embeddings=2048, attn_implementation="eager")
+    model = BertModel(config).eval()
+    ids = torch.randint(4, VOCAB, (1, length))
+
+    def run():
+        with torch.inference_mode():
+            out = model(ids, output_attentions=True, output_hidden_states=True)
+            [a.numpy() for a in out.attentions]
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 1024])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeats}")
+    print("| tokens | reference eager (ms) | ours, all hooks (ms) | ratio | ours, record=False (ms) |")
+    print("|---:|---:|---:|---:|---:|")
+    for length in args.lengths:
+        ref = median_ms(reference(length), args.repeats)
+        full = median_ms(ours(length, True), args.repeats)
+        bare = median_ms(ours(length, False), args.repeats)
+        print(f"| {length} | {ref:.0f} | {full:.0f} | {full / ref:.2f} | {bare:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
