@@ -15,34 +15,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from timing import median_ms, sentence_of, wide_encoder  # noqa: E402
 
-import engine  # noqa: E402
 from visualizer.activation_view import ActivationView  # noqa: E402
 from visualizer.app_state import AppState  # noqa: E402
 from visualizer.depth_plot_view import DepthPlotView  # noqa: E402
 from visualizer.head_line_view import HeadLineView  # noqa: E402
 
 LAYERS, HEADS, D_MODEL = 12, 12, 96
-WORDS = "the a cat dog sees small big red house sleeps runs and".split()
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main(argv=None) -> None:
@@ -52,14 +39,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication([])
-    tokenizer = engine.word_level_tokenizer(WORDS)
-    config = engine.ModelConfig(architecture="encoder-only", vocab_size=tokenizer.vocab_size,
-                                d_model=D_MODEL, n_heads=HEADS, n_encoder_layers=LAYERS,
-                                n_decoder_layers=0, d_ff=4 * D_MODEL, dropout=0.0)
-    model = engine.create(config, tokenizer, "views benchmark")
+    model = wide_encoder(LAYERS, HEADS, D_MODEL, 4 * D_MODEL, "views benchmark")
     state = AppState()
     state.set_model(model)
-    state.set_trace(model.run(" ".join(WORDS[i % len(WORDS)] for i in range(args.tokens - 1))))
+    state.set_trace(model.run(sentence_of(args.tokens)))
     print(f"{LAYERS} layers x {HEADS} heads, {args.tokens} tokens, d_ff {4 * D_MODEL}, "
           f"window 1000 x 800, median of {args.repeats} runs (ms)")
     results = {}

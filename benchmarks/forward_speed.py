@@ -11,30 +11,20 @@ numpy Trace. Reports the median of N runs at each length and the ratio ours / re
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import median_ms  # noqa: E402
+
 import engine  # noqa: E402
 from engine.recorder import Recorder  # noqa: E402
 from engine.trace import collect  # noqa: E402
 
 LAYERS, HEADS, D_MODEL, D_FF, VOCAB = 6, 12, 384, 1536, 1000
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def ours(length: int, record: bool):

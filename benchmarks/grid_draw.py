@@ -15,33 +15,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from timing import median_ms, sentence_of, wide_encoder  # noqa: E402
 
-import engine  # noqa: E402
 from visualizer.app_state import AppState  # noqa: E402
 from visualizer.head_grid_view import HeadGridView  # noqa: E402
 from visualizer.head_mosaic import build_mosaic, pool_patterns  # noqa: E402
 
 LAYERS, HEADS, D_MODEL = 12, 12, 96
-WORDS = "the a cat dog sees small big red house sleeps runs and".split()
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main(argv=None) -> None:
@@ -51,11 +38,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication([])
-    tokenizer = engine.word_level_tokenizer(WORDS)
-    config = engine.ModelConfig(architecture="encoder-only", vocab_size=tokenizer.vocab_size,
-                                d_model=D_MODEL, n_heads=HEADS, n_encoder_layers=LAYERS,
-                                n_decoder_layers=0, d_ff=2 * D_MODEL, dropout=0.0)
-    model = engine.create(config, tokenizer, "grid benchmark")
+    model = wide_encoder(LAYERS, HEADS, D_MODEL, 2 * D_MODEL, "grid benchmark")
     print(f"{LAYERS} layers x {HEADS} heads, window 1400 x 900, median of {args.repeats} runs")
     columns = ("tokens", "pool+mosaic ms", "new trace ms", "+ paint ms", "cached kind ms")
     print("  ".join(f"{c:>14}" for c in columns))
@@ -65,7 +48,7 @@ def main(argv=None) -> None:
 
 
 def measure(app, model, length: int, repeats: int) -> tuple[int, tuple[float, ...]]:
-    sentence = " ".join(WORDS[i % len(WORDS)] for i in range(length - 1))  # + </s>
+    sentence = sentence_of(length)
     state = AppState()
     state.set_model(model)
     state.set_trace(model.run(sentence))
