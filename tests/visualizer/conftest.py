@@ -26,6 +26,19 @@ def tiny_run():
     return model, model.run("the small cat sleeps", "le petit chat dort")
 
 
+@pytest.fixture
+def window(qtbot, tiny_checkpoint):
+    """A main window with the tiny model loaded and its first trace shown."""
+    from visualizer import MainWindow
+
+    win = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.traceChanged, timeout=60_000):  # the first load imports torch
+        win.show()
+    yield win
+    win.close()
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path):
     """Recent files and other QSettings go to a fresh folder, never the user's real settings."""

@@ -4,19 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from visualizer import MainWindow
-
 LOAD_TIMEOUT = 60_000  # the first load imports torch
-
-
-@pytest.fixture
-def window(qtbot, tiny_checkpoint):
-    win = MainWindow(checkpoint=tiny_checkpoint)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.traceChanged, timeout=LOAD_TIMEOUT):
-        win.show()
-    yield win
-    win.close()
 
 
 def _tab_titles(window):

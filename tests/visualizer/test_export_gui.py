@@ -26,17 +26,12 @@ SOURCE, TARGET = "the small cat sees a red house .", "le petit chat voit"
 
 
 @pytest.fixture
-def window(qtbot, tiny_checkpoint):
-    """A window with the tiny model, a source and target run, and cross layer 1 head 2 shown."""
-    win = MainWindow(checkpoint=tiny_checkpoint)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
-        win.show()
-    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
-        win.run(SOURCE, TARGET)
-    win.state.set_selection(kind="cross", layer=1, head=2)
-    yield win
-    win.close()
+def window(window, qtbot):
+    """The tiny model's window after a source and target run, showing cross layer 1 head 2."""
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
+        window.run(SOURCE, TARGET)
+    window.state.set_selection(kind="cross", layer=1, head=2)
+    return window
 
 
 @pytest.fixture

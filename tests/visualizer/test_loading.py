@@ -9,16 +9,6 @@ from visualizer import MainWindow
 TIMEOUT = 60_000
 
 
-@pytest.fixture
-def window(qtbot, tiny_checkpoint):
-    win = MainWindow(checkpoint=tiny_checkpoint)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
-        win.show()
-    yield win
-    win.close()
-
-
 def test_a_good_load_replaces_the_model_and_reruns(window, qtbot, tiny_decoder_only_checkpoint):
     with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT) as blocker:
         window.load_checkpoint(tiny_decoder_only_checkpoint)

@@ -11,17 +11,6 @@ from visualizer import MainWindow
 LOAD_TIMEOUT = 60_000  # the first load imports torch
 
 
-@pytest.fixture
-def window(qtbot, tiny_checkpoint):
-    """A window with the tiny model loaded and its first trace shown."""
-    win = MainWindow(checkpoint=tiny_checkpoint)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.traceChanged, timeout=LOAD_TIMEOUT):
-        win.show()
-    yield win
-    win.close()
-
-
 def test_first_trace_shows_the_example_sentence_translated(window):
     trace = window.state.trace
     panel = window.input_panel
