@@ -17,6 +17,7 @@ class AppState(QObject):
         selectionChanged(): kind, layer, head or hook changed.
         hoverChanged(str, int): ("source" | "target", position) under the mouse; -1 for none.
         optionsChanged(): a display option changed (colormap, levels, row labels).
+        ablationChanged(): the set of ablated heads changed (the next run zeroes their output).
     """
 
     modelChanged = Signal(object)
@@ -24,6 +25,7 @@ class AppState(QObject):
     selectionChanged = Signal()
     hoverChanged = Signal(str, int)
     optionsChanged = Signal()
+    ablationChanged = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -39,11 +41,13 @@ class AppState(QObject):
         self.colormap = "viridis"
         self.auto_levels = False  # False: attention levels fixed to 0..1
         self.label_rows_by_prediction = False
+        self.ablated: frozenset[tuple[str, int, int]] = frozenset()  # (kind, layer, head)
 
     # ---- setters (each emits only on change) ----------------------------------
     def set_model(self, model) -> None:
         self.model = model
         self.trace = None
+        self.ablated = frozenset()  # another model's heads mean nothing here
         kinds = model.kinds if model is not None else ()
         if self.kind not in kinds and kinds:
             self.kind = "cross" if "cross" in kinds else kinds[0]
@@ -91,6 +95,16 @@ class AppState(QObject):
                 changed = True
         if changed:
             self.optionsChanged.emit()
+
+    def toggle_ablation(self, kind: str, layer: int, head: int) -> None:
+        """Ablate the head if it is not, restore it if it is."""
+        self.ablated = self.ablated ^ {(kind, layer, head)}
+        self.ablationChanged.emit()
+
+    def clear_ablation(self) -> None:
+        if self.ablated:
+            self.ablated = frozenset()
+            self.ablationChanged.emit()
 
     # ---- derived values ---------------------------------------------------------
     def kinds(self) -> tuple[str, ...]:

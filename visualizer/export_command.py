@@ -54,7 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="colour levels from the data range instead of 0..1")
     parser.add_argument("--rows-by-prediction", action="store_true",
                         help="label decoder rows by the predicted next token")
+    parser.add_argument("--ablate", type=_ablation_argument, action="append", default=[],
+                        metavar="KIND:LAYER:HEAD",
+                        help="zero that head's output before running (repeatable), e.g. cross:0:2")
     return parser
+
+
+def _ablation_argument(text: str) -> tuple[str, int, int]:
+    parts = text.split(":")
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KIND:LAYER:HEAD (e.g. cross:0:2)")
+    return parts[0], int(parts[1]), int(parts[2])
 
 
 def _head_argument(text: str):
@@ -106,7 +116,7 @@ def export(args: argparse.Namespace) -> Path:
     if kind not in model.kinds:
         raise ExportError(f"kind {kind!r} is not in {model.name}; it has {', '.join(model.kinds)}")
     try:
-        trace = model.run(args.source, args.target)
+        trace = model.run(args.source, args.target, ablate=args.ablate)
         selection = select_from_trace(
             trace, kind, args.layer, args.head, model=model.name, source=args.source,
             target=args.target if args.target is not None else trace.output_text,

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(keys), self, self.input_panel.request_run)
 
         self.input_panel.runRequested.connect(self.run)
+        self.state.ablationChanged.connect(self._on_ablation_changed)
         self.controller.busyChanged.connect(self._on_busy_changed)
         self.controller.modelLoaded.connect(self._on_model_loaded)
         self.controller.loadFailed.connect(self._on_load_failed)
@@ -140,6 +141,11 @@ class MainWindow(QMainWindow):
             self._report("Type a source sentence first.")
             return -1
         return self.controller.run(source, target or None)
+
+    def _on_ablation_changed(self) -> None:
+        # The trace on screen must always be of the heads the user sees as ablated: rerun.
+        if self.state.model is not None and self.input_panel.source_input.text().strip():
+            self.run()
 
     @property
     def loading(self) -> bool:

@@ -75,7 +75,9 @@ class ModelController(QObject):
         if model is None:
             self.runFailed.emit("no model is loaded: open a checkpoint first")
             return -1
-        return self._submit("run", lambda: model.run(source, target or None), "", "Running the model…")
+        ablate = tuple(sorted(self.state.ablated))
+        return self._submit("run", lambda: model.run(source, target or None, ablate=ablate), "",
+                            "Running the model…")
 
     @property
     def busy(self) -> bool:

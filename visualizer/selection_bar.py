@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from .ablation_bar import AblationBar
 from .app_state import HEAD_MODES, AppState
 
 KIND_NAMES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention",
@@ -36,6 +37,8 @@ class SelectionBar(QWidget):
                              ("Head:", self.head_selector)):
             layout.addWidget(QLabel(text))
             layout.addWidget(widget)
+        self.ablation_bar = AblationBar(state)
+        layout.addWidget(self.ablation_bar)
         layout.addStretch(1)
 
         self.kind_selector.activated.connect(self._on_kind_picked)

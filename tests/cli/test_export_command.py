@@ -84,6 +84,17 @@ def test_npz_and_csv_hold_the_numbers_and_tokens_of_the_trace(tiny_checkpoint, t
     assert_csv_matches(table, matrix, trace.target_tokens, trace.source_tokens)
 
 
+def test_ablated_heads_are_exported_as_the_ablated_model_computes_them(tiny_checkpoint, tmp_path):
+    out = tmp_path / "ablated.npz"
+    assert export(tiny_checkpoint, "--kind", "cross", "--layer", 1, "--head", 0,
+                  "--ablate", "encoder:0:1", "--ablate", "cross:0:2", "--out", out) == 0
+    ablated = engine.load(tiny_checkpoint).run(SOURCE, TARGET, ablate=[("encoder", 0, 1), ("cross", 0, 2)])
+    plain = engine.load(tiny_checkpoint).run(SOURCE, TARGET)
+    with np.load(out) as data:
+        np.testing.assert_array_equal(data["matrix"], ablated.attention["cross"][1, 0])
+        assert not np.allclose(data["matrix"], plain.attention["cross"][1, 0])
+
+
 def test_csv_quotes_tokens_with_commas_quotes_and_newlines(tmp_path):
     tokens = ["a,b", 'say "hi"', "two\nlines", "=1+2"]
     matrix = np.arange(16, dtype=np.float32).reshape(4, 4) / 7
@@ -169,6 +180,8 @@ def encoder_only_checkpoint(tmp_path_factory):
     (["--width", "5"], "width must be between 16 and"),
     (["--all-heads", "--out", "{tmp}/grid.csv"], "a CSV file holds one matrix: use .npz"),
     (["--lines", "--out", "{tmp}/lines.npz"], "--lines draws one figure"),
+    (["--ablate", "cross-0-2"], "'cross-0-2' is not KIND:LAYER:HEAD"),
+    (["--ablate", "cross:5:0"], "ablate item ('cross', 5, 0): layer must be in 0..1"),
 ])
 def test_user_errors_exit_2_naming_the_problem(tiny_checkpoint, tmp_path, capsys, args, problem):
     (tmp_path / "notes.txt").write_text("not a model")
