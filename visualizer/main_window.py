@@ -79,12 +79,12 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.selection_bar)
         right_layout.addWidget(self.view_tabs, 1)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.input_panel)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([360, 1040])
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(self.input_panel)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([360, 1040])
+        self.setCentralWidget(self.splitter)
 
         self.busy_bar = QProgressBar(objectName="busyIndicator", maximumWidth=140, textVisible=False)
         self.busy_bar.setRange(0, 0)  # indeterminate: loads and runs report no progress
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.controller.traceReady.connect(self._on_trace_ready)
         self.controller.runFailed.connect(self._on_run_failed)
         self.resize(1400, 900)
+        self._restore_layout()
 
         self._closed = False
         self._startup_path: Path | None = None
@@ -279,7 +280,18 @@ class MainWindow(QMainWindow):
         box.setObjectName("errorDialog")
         return box
 
+    def _restore_layout(self) -> None:
+        """Reopen with the size, position and pane widths the user left the window with."""
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        splitter = self.settings.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
         if self.error_box is not None and self.error_box.isVisible():
             self.error_box.close()
         self._closed = True

@@ -147,3 +147,19 @@ def test_a_trained_checkpoint_states_its_training_and_opens_on_its_aligning_head
     shown = win.attention_view.image_item.image
     np.testing.assert_array_equal(shown, blocker.args[0].attention["cross"][1, 2])
     win.close()
+
+
+def test_the_window_reopens_with_the_size_it_was_closed_with(window, qtbot, tiny_checkpoint):
+    # The offscreen screen is 800 px wide, narrower than the window's minimum, so Qt clamps the
+    # width on restore (and the panes with it); the height is free to check.
+    window.resize(window.width(), 720)
+    window.splitter.setSizes([300, window.splitter.width() - 300])
+    saved_panes = window.splitter.saveState()
+    window.close()
+    again = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.traceChanged, timeout=LOAD_TIMEOUT):
+        again.show()
+    assert again.height() == 720
+    assert again.settings.value("window/splitter") == saved_panes
+    again.close()
