@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,12 +16,7 @@ def load_hf_folder(folder: Path):
     config_path = folder / "config.json"
     if not config_path.exists():
         raise CheckpointError(f"{folder}: not a model folder (no config.json)")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{config_path}: unreadable config.json ({error})") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{config_path}: config.json is not a JSON object")
+    config = read_json(config_path)
     supported = ", ".join(sorted(HF_IMPORTERS)) or "none yet"
     model_type = config.get("model_type")
     if config.get("auto_map") or config.get("trust_remote_code"):
@@ -36,3 +30,4 @@ def load_hf_folder(folder: Path):
 
 # Each family registers itself in HF_IMPORTERS when imported.
 from . import bart, marian, t5  # noqa: E402, F401
+from .hf_files import read_json  # noqa: E402
