@@ -11,9 +11,9 @@ from .config import ModelConfig
 from .decoding import greedy_decode
 from .errors import InputError
 from .model import Ablation, Transformer
-from .recorder import Recorder
+from .recorder import Recorder, collect
 from .tokenizer import Tokenizer
-from .trace import Trace, collect
+from .trace import Trace
 
 DECODER_ONLY_CONTINUATION = 20  # default new tokens after a decoder-only prompt
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+from .kinds import KINDS
 
 
 class Recorder:
@@ -26,3 +29,21 @@ class Recorder:
 def off() -> Recorder:
     """A recorder that keeps nothing."""
     return Recorder(enabled=False)
+
+
+def _to_numpy(tensor: torch.Tensor):
+    array = np.ascontiguousarray(tensor.float().numpy())
+    array.flags.writeable = False  # views share these arrays; nobody may edit a trace
+    return array
+
+
+def collect(values: dict[str, torch.Tensor], kinds: tuple[str, ...], n_layers: dict[str, int]):
+    """Split recorded tensors into ``(attention, activations)``, dropping the batch dimension."""
+    patterns = {name: t for name, t in values.items() if name.endswith(".pattern")}
+    attention = {}
+    for kind in kinds:
+        names = [KINDS[kind].hook.format(i) + ".pattern" for i in range(n_layers[kind])]
+        if all(name in patterns for name in names):
+            attention[kind] = _to_numpy(torch.stack([patterns[name][0] for name in names]))
+    activations = {name: _to_numpy(t[0]) for name, t in values.items() if name not in patterns}
+    return attention, activations

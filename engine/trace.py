@@ -1,14 +1,12 @@
-"""Trace: everything one forward pass recorded, as plain read-only numpy arrays."""
+"""Trace: everything one forward pass recorded, as plain read-only numpy arrays (numpy only)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-ATTENTION_HOOKS = {"encoder": "encoder.{}.self_attn", "decoder": "decoder.{}.self_attn",
-                   "cross": "decoder.{}.cross_attn"}
+from .kinds import HEAD_MODES, KINDS, parse_head
 
 
 @dataclass(frozen=True)
@@ -32,32 +30,40 @@ class Trace:
     ablated: tuple[tuple[str, int, int], ...] = ()
     forward_ms: float = 0.0  # the recorded teacher-forced pass
     decode_ms: float = 0.0  # greedy decoding before it, if any
+    patched: tuple[str, ...] = ()  # hook names whose values were replaced by ``patch=``
+
+    def tokens(self, side: str) -> list[str]:
+        """The token list of a side: "source" or "target"."""
+        return self.source_tokens if side == "source" else self.target_tokens
 
     def query_tokens(self, kind: str) -> list[str]:
         """Row labels of ``attention[kind]``."""
-        return self.source_tokens if kind == "encoder" else self.target_tokens
+        return self.tokens(KINDS[kind].queries)
 
     def key_tokens(self, kind: str) -> list[str]:
         """Column labels of ``attention[kind]``."""
-        return self.target_tokens if kind == "decoder" else self.source_tokens
+        return self.tokens(KINDS[kind].keys)
 
     def hook_names(self) -> list[str]:
         return list(self.activations)
 
+    def matrix(self, kind: str, layer: int, head: int | str) -> np.ndarray:
+        """One ``[queries, keys]`` float32 matrix: a head, or the ``"mean"``/``"max"`` over heads.
 
-def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    array = np.ascontiguousarray(tensor.float().numpy())
-    array.flags.writeable = False  # views share these arrays; nobody may edit a trace
-    return array
-
-
-def collect(values: dict[str, torch.Tensor], kinds: tuple[str, ...], n_layers: dict[str, int]):
-    """Split recorded tensors into ``(attention, activations)``, dropping the batch dimension."""
-    patterns = {name: t for name, t in values.items() if name.endswith(".pattern")}
-    attention = {}
-    for kind in kinds:
-        names = [ATTENTION_HOOKS[kind].format(i) + ".pattern" for i in range(n_layers[kind])]
-        if all(name in patterns for name in names):
-            attention[kind] = _to_numpy(torch.stack([patterns[name][0] for name in names]))
-    activations = {name: _to_numpy(t[0]) for name, t in values.items() if name not in patterns}
-    return attention, activations
+        Raises ValueError naming the kind, layer or head that is out of range.
+        """
+        if kind not in self.attention:
+            raise ValueError(f"kind {kind!r} is not in this trace; it has {', '.join(self.attention)}")
+        stack = self.attention[kind]
+        n_layers, n_heads = stack.shape[:2]
+        if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < n_layers:
+            raise ValueError(f"layer {layer} is out of range: {kind} has layers 0..{n_layers - 1}")
+        head = parse_head(head)
+        if head == "mean":
+            return np.ascontiguousarray(stack[layer].mean(axis=0), dtype=np.float32)
+        if head == "max":
+            return np.ascontiguousarray(stack[layer].max(axis=0), dtype=np.float32)
+        if not 0 <= head < n_heads:
+            raise ValueError(f"head {head} is out of range: the model has heads 0..{n_heads - 1}, "
+                             f"{' or '.join(repr(m) for m in HEAD_MODES)}")
+        return stack[layer, head]
