@@ -3,19 +3,35 @@
     import engine
     model = engine.load("assets/models/translator.safetensors")
     trace = model.run("the small cat sleeps")
+
+Names load on first use: ``engine.kinds`` and ``engine.Trace`` need no torch, so the window can
+read the kind table and paint before torch (about 2 s) is imported.
 """
 
-from .checkpoint import FORMAT, load
-from .config import ModelConfig
-from .errors import CheckpointError, InputError
-from .inspectable_model import InspectableModel, create
-from .kinds import HEAD_MODES, KINDS, Kind, head_title, kind_title, parse_head
-from .threads import fit_threads
-from .tokenizer import Encoding, HFTokenizer, Tokenizer, bpe_tokenizer, word_level_tokenizer
-from .trace import Trace
+from importlib import import_module
 
-__all__ = [
-    "FORMAT", "HEAD_MODES", "KINDS", "CheckpointError", "Encoding", "HFTokenizer", "InputError",
-    "InspectableModel", "Kind", "ModelConfig", "Tokenizer", "Trace", "bpe_tokenizer", "create",
-    "fit_threads", "head_title", "kind_title", "load", "parse_head", "word_level_tokenizer",
-]
+_HOMES = {  # public name -> the module that defines it
+    "FORMAT": "checkpoint", "load": "checkpoint",
+    "ModelConfig": "config",
+    "CheckpointError": "errors", "InputError": "errors",
+    "InspectableModel": "inspectable_model", "create": "inspectable_model",
+    "HEAD_MODES": "kinds", "KINDS": "kinds", "Kind": "kinds", "head_title": "kinds",
+    "kind_title": "kinds", "parse_head": "kinds",
+    "fit_threads": "threads",
+    "Encoding": "tokenizer", "HFTokenizer": "tokenizer", "Tokenizer": "tokenizer",
+    "bpe_tokenizer": "tokenizer", "word_level_tokenizer": "tokenizer",
+    "Trace": "trace",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return __all__
