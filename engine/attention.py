@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
 
 import torch
 from torch import nn
 
-from .recorder import Recorder
+from .hooks import HookPoint
 
 
 class MultiHeadAttention(nn.Module):
@@ -16,10 +15,9 @@ class MultiHeadAttention(nn.Module):
 
     ``head_i = softmax(Q_i K_i^T / sqrt(d_k) + bias) V_i``, the softmax computed explicitly.
 
-    Shapes carry a batch dimension throughout: inputs ``[B, L, d_model]``.
-    Recorded (``name`` is e.g. ``encoder.0.self_attn``): ``.q`` (before scaling), ``.k``,
-    ``.v``, ``.scores`` (the exact softmax input, masked entries -inf), ``.pattern``
-    (the attention weights), ``.z`` (per-head output, after any ablation) and ``.out``.
+    Shapes carry a batch dimension throughout: inputs ``[B, L, d_model]``. Hook points:
+    ``q`` (before scaling), ``k``, ``v``, ``scores`` (the exact softmax input, masked entries
+    -inf), ``pattern`` (the attention weights), ``z`` (per-head output) and ``out``.
     """
 
     def __init__(self, d_model: int, n_heads: int, d_head: int, bias: bool = True,
@@ -34,25 +32,25 @@ class MultiHeadAttention(nn.Module):
         self.v_proj = nn.Linear(d_model, inner, bias=bias)
         self.out_proj = nn.Linear(inner, d_model, bias=bias)
         self.dropout = nn.Dropout(dropout)
+        self.q, self.k, self.v = HookPoint(), HookPoint(), HookPoint()
+        self.scores, self.pattern = HookPoint(), HookPoint()
+        self.z, self.out = HookPoint(), HookPoint()
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, _ = x.shape
         return x.view(batch, length, self.n_heads, self.d_head).transpose(1, 2)
 
-    def forward(
-        self,
-        queries: torch.Tensor,
-        keys_values: torch.Tensor,
-        mask: torch.Tensor | None,
-        rec: Recorder,
-        name: str,
-        position_bias: torch.Tensor | None = None,
-        ablate_heads: Collection[int] = (),
-    ) -> torch.Tensor:
-        """``mask`` is boolean, broadcastable to ``[B, H, Lq, Lk]``, True where a key is visible."""
-        q = rec(f"{name}.q", self._split_heads(self.q_proj(queries)))
-        k = rec(f"{name}.k", self._split_heads(self.k_proj(keys_values)))
-        v = rec(f"{name}.v", self._split_heads(self.v_proj(keys_values)))
+    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None,
+                position_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Queries from ``x``; keys and values from ``memory`` (cross-attention) or ``x``.
+
+        ``mask`` is boolean, broadcastable to ``[B, H, Lq, Lk]``, True where a key is visible.
+        """
+        keys_values = x if memory is None else memory
+        q = self.q(self._split_heads(self.q_proj(x)))
+        k = self.k(self._split_heads(self.k_proj(keys_values)))
+        v = self.v(self._split_heads(self.v_proj(keys_values)))
 
         # Scaling q (pos x d_head) is cheaper than scaling the scores (pos x pos), and it is the
         # order torch.nn and the Hugging Face models use, which keeps parity tight.
@@ -62,7 +60,7 @@ class MultiHeadAttention(nn.Module):
             scores = scores + position_bias
         if mask is not None:
             scores.masked_fill_(~mask, float("-inf"))
-        rec(f"{name}.scores", scores)
+        scores = self.scores(scores)
 
         pattern = torch.softmax(scores, dim=-1)
         if mask is not None:
@@ -70,15 +68,9 @@ class MultiHeadAttention(nn.Module):
             if bool(blind.any()):
                 # A query that sees no key at all (a padding row) gets zeros, not NaN.
                 pattern = pattern.masked_fill(blind, 0.0)
-        rec(f"{name}.pattern", pattern)
+        pattern = self.pattern(pattern)
 
-        z = torch.matmul(self.dropout(pattern), v)
-        if ablate_heads:
-            keep = torch.ones(self.n_heads, 1, 1, dtype=z.dtype, device=z.device)
-            keep[list(ablate_heads)] = 0.0
-            z = z * keep
-        rec(f"{name}.z", z)
-
+        z = self.z(torch.matmul(self.dropout(pattern), v))
         batch, _, length, _ = z.shape
         merged = z.transpose(1, 2).reshape(batch, length, self.n_heads * self.d_head)
-        return rec(f"{name}.out", self.out_proj(merged))
+        return self.out(self.out_proj(merged))

@@ -195,8 +195,29 @@ def _build(path: Path, metadata: dict, state: dict) -> InspectableModel:
                             target_tokenizer, str(path))
 
 
+# Tensor names written before norms and the position table moved to where their hook names
+# say (``encoder.layers.0.norm_self``, ``encoder.embed_norm``); files keep their names (and the
+# checksum over them), and loading renames.
+LEGACY_NAMES = (
+    (".self_attn_sublayer.norm.", ".norm_self."),
+    (".cross_attn_sublayer.norm.", ".norm_cross."),
+    (".ffn_sublayer.norm.", ".norm_ffn."),
+    (".embed.learned_positions.", ".position_table."),
+    (".embed.norm.", ".embed_norm."),
+)
+
+
+def current_name(name: str) -> str:
+    """A tensor's name in today's module tree, for a name an older version wrote."""
+    for old, new in LEGACY_NAMES:
+        if old in name:
+            return name.replace(old, new)
+    return name
+
+
 def load_state(module: torch.nn.Module, state: dict[str, torch.Tensor], label: str) -> None:
     """Copy ``state`` into ``module``; every missing, unexpected or misshaped tensor is named."""
+    state = {current_name(name): tensor for name, tensor in state.items()}
     expected = module.state_dict()
     problems = []
     for name in sorted(set(expected) - set(state)):

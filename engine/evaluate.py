@@ -16,7 +16,7 @@ import sys
 import torch
 
 from .decoding import greedy_decode
-from .recorder import Recorder
+from .hooks import interventions
 from .tasks import TASKS, Pair
 
 
@@ -61,9 +61,10 @@ def score(model, pairs: list[Pair], batch_size: int = 100) -> dict:
             tokens_right += sum(a == b for a, b in zip(output, gold, strict=False))
             tokens_total += len(gold)
 
-        rec = Recorder()
-        module(source, target[:, :-1], rec)
-        patterns = torch.stack([rec.values[f"decoder.{i}.cross_attn.pattern"] for i in range(layers)])
+        names = [f"decoder.{i}.cross_attn.pattern" for i in range(layers)]
+        with interventions(module, record=names) as hooks:
+            module(source, target[:, :-1])
+        patterns = torch.stack([hooks.values[name] for name in names])
         # patterns: [layers, batch, heads, T, S]
         head_argmax = patterns.argmax(dim=-1)  # [layers, batch, heads, T]
         mean_argmax = patterns.mean(dim=2).argmax(dim=-1)  # [layers, batch, T]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .recorder import Recorder
+from .hooks import HookPoint
 
 
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
@@ -25,7 +25,7 @@ ACTIVATION_FUNCTIONS = {
 class FeedForward(nn.Module):
     """``FFN(x) = w2(act(w1 x))``, or gated ``w2(act(w1 x) * w3 x)`` (GEGLU, SwiGLU, ReGLU).
 
-    Recorded: ``.hidden`` (after the activation and gate) and ``.out``.
+    Hook points: ``hidden`` (after the activation and gate) and ``out``.
     """
 
     def __init__(self, d_model: int, d_ff: int, activation: str, gated: bool, bias: bool,
@@ -36,10 +36,11 @@ class FeedForward(nn.Module):
         self.w2 = nn.Linear(d_ff, d_model, bias=bias)
         self.act = ACTIVATION_FUNCTIONS[activation]
         self.dropout = nn.Dropout(dropout)
+        self.hidden = HookPoint()
+        self.out = HookPoint()
 
-    def forward(self, x: torch.Tensor, rec: Recorder, name: str) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden = self.act(self.w1(x))
         if self.w3 is not None:
             hidden = hidden * self.w3(x)
-        rec(f"{name}.hidden", hidden)
-        return rec(f"{name}.out", self.w2(self.dropout(hidden)))
+        return self.out(self.w2(self.dropout(self.hidden(hidden))))

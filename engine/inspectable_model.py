@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 
 from .config import ModelConfig
 from .decoding import greedy_decode
 from .errors import InputError
-from .model import Ablation, Transformer
-from .recorder import Recorder, collect
+from .hooks import collect, interventions
+from .model import Transformer
 from .tokenizer import Tokenizer
 from .trace import Trace
 
@@ -30,6 +31,9 @@ class InspectableModel:
         self.name = name
         self.training = training or {}
         self.source_path = source_path
+        # Hooks live on the shared module for one run: two runs at once (GUI pool threads)
+        # would see each other's hooks, so runs on one model take turns.
+        self._run_lock = threading.Lock()
 
     @property
     def config(self) -> ModelConfig:
@@ -57,15 +61,31 @@ class InspectableModel:
         return self.run(source, record=False, **kwargs).output_text
 
     # ---- running ----------------------------------------------------------
-    def run(self, source: str, target: str | None = None, *, max_new_tokens: int | None = None,
-            ablate: Iterable = (), record: bool = True) -> Trace:
-        """Tokenize, decode greedily if ``target`` is None, then record one teacher-forced pass."""
+    def run(self, source: str, target: str | None = None, *, ablate: Iterable = (),
+            patch: Mapping | None = None, record: bool = True,
+            max_new_tokens: int | None = None) -> Trace:
+        """Tokenize, decode greedily if ``target`` is None, then record one teacher-forced pass.
+
+        ``ablate`` lists ``(kind, layer, head)`` whose ``.z`` is zeroed (while decoding, too).
+        ``patch`` maps hook names to Trace-shaped arrays used in place of the computed values;
+        it needs a fixed target, as nothing may be decoded. See DESIGN.md "Interventions".
+        """
+        with self._run_lock:
+            return self._run(source, target, ablate, patch or {}, record, max_new_tokens)
+
+    def _run(self, source, target, ablate, patch: Mapping, record: bool,
+             max_new_tokens: int | None) -> Trace:
         ablated = self._check_ablation(ablate)
-        ablation = _as_ablation(ablated)
+        if not isinstance(patch, Mapping):
+            raise InputError(f"patch must map hook names to arrays, not {type(patch).__name__}")
         source_ids, source_tokens = self._encode_source(source)
         config = self.config
         decode_ms = 0.0
         decoded = False
+        if patch and config.has_decoder and target is None and max_new_tokens != 0:
+            raise InputError("patching needs a fixed target, so that nothing is decoded: give "
+                             "target text" + (", or max_new_tokens=0 for a prompt alone"
+                                              if config.architecture == "decoder-only" else ""))
 
         if config.architecture == "encoder-only":
             if target:
@@ -79,7 +99,7 @@ class InspectableModel:
             else:
                 budget = DECODER_ONLY_CONTINUATION if max_new_tokens is None else max_new_tokens
                 start = time.perf_counter()
-                target_ids += self._decode(None, target_ids, budget, ablation)
+                target_ids += self._decode(None, target_ids, budget, ablated)
                 decode_ms = (time.perf_counter() - start) * 1000
                 decoded = True
         else:
@@ -89,7 +109,7 @@ class InspectableModel:
             if target is None:
                 budget = config.max_decode_length if max_new_tokens is None else max_new_tokens
                 start = time.perf_counter()
-                target_ids = [start_id] + self._decode(source_ids, [start_id], budget, ablation)
+                target_ids = [start_id] + self._decode(source_ids, [start_id], budget, ablated)
                 decode_ms = (time.perf_counter() - start) * 1000
                 decoded = True
             else:
@@ -98,16 +118,19 @@ class InspectableModel:
                 target_ids = [start_id] + self.target_tokenizer.encode(target).ids
         self._check_length(target_ids, "target")
 
-        rec = Recorder(enabled=record)
         src = torch.tensor([source_ids]) if source_ids else None
         tgt = torch.tensor([target_ids]) if target_ids else None
         start = time.perf_counter()
-        with torch.inference_mode():
-            logits = self.module(src, tgt, rec, ablation)
+        with interventions(self.module, record=record, patch=patch, ablate=ablated) as hooks, \
+                torch.inference_mode():
+            logits = self.module(src, tgt)
         forward_ms = (time.perf_counter() - start) * 1000
+        unused = sorted(set(patch) - hooks.applied)
+        if unused:
+            raise InputError(f"patch {unused[0]!r}: the forward pass never reached this hook point")
 
         n_layers = {kind: self.n_layers(kind) for kind in self.kinds}
-        attention, activations = collect(rec.values, self.kinds, n_layers)
+        attention, activations = collect(hooks.values, self.kinds, n_layers)
         logits_np = None
         predicted: list[str] = []
         if logits is not None:
@@ -129,6 +152,7 @@ class InspectableModel:
             ablated=ablated,
             forward_ms=forward_ms,
             decode_ms=decode_ms,
+            patched=tuple(sorted(patch)),
         )
 
     # ---- helpers ----------------------------------------------------------
@@ -153,14 +177,16 @@ class InspectableModel:
         bos = self.config.bos_token_id
         return ids[1:] if ids and bos is not None and ids[0] == bos else ids
 
-    def _decode(self, source_ids, prefix: list[int], budget: int, ablation: Ablation) -> list[int]:
+    def _decode(self, source_ids, prefix: list[int], budget: int,
+                ablated: tuple[tuple[str, int, int], ...]) -> list[int]:
         if not isinstance(budget, int) or budget < 0:
             raise InputError(f"max_new_tokens must be a non-negative integer, got {budget!r}")
         if self.config.positions == "learned":
             budget = min(budget, self.config.max_positions - len(prefix))
         src = torch.tensor([source_ids]) if source_ids is not None else None
-        return greedy_decode(self.module, src, torch.tensor([prefix]), budget,
-                             self.config.eos_token_id, ablation)[0]
+        with interventions(self.module, ablate=ablated):  # the ablated model is the one that decodes
+            return greedy_decode(self.module, src, torch.tensor([prefix]), budget,
+                                 self.config.eos_token_id)[0]
 
     def _check_ablation(self, ablate: Iterable) -> tuple[tuple[str, int, int], ...]:
         items = []
@@ -177,13 +203,6 @@ class InspectableModel:
                 raise InputError(f"ablate item {item!r}: head must be in 0..{self.config.n_heads - 1}")
             items.append((kind, layer, head))
         return tuple(sorted(set(items)))
-
-
-def _as_ablation(items: tuple[tuple[str, int, int], ...]) -> Ablation:
-    ablation: dict[str, dict[int, set[int]]] = {}
-    for kind, layer, head in items:
-        ablation.setdefault(kind, {}).setdefault(layer, set()).add(head)
-    return {k: {layer: frozenset(h) for layer, h in v.items()} for k, v in ablation.items()}
 
 
 def create(config: ModelConfig, tokenizer: Tokenizer, name: str = "untrained model",

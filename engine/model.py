@@ -1,13 +1,11 @@
-"""The Transformer of "Attention Is All You Need", with every intermediate named and recordable.
+"""The Transformer of "Attention Is All You Need", with every intermediate at a named hook point.
 
-Each sublayer is ``x + Sublayer(x)`` followed by a norm (post-LN, the paper) or
-``x + Sublayer(Norm(x))`` (pre-LN). Every tensor carries a batch dimension ``[B, L, d]``.
-Hook names follow DESIGN.md: ``encoder.0.resid_pre``, ``decoder.1.cross_attn.scores``, ...
+Each sublayer is ``Norm(x + Sublayer(x))`` (post-LN, the paper) or ``x + Sublayer(Norm(x))``
+(pre-LN). Every tensor carries a batch dimension ``[B, L, d]``. The module tree spells the hook
+names of DESIGN.md (``encoder.layers.0.resid_pre`` is ``encoder.0.resid_pre``; see hooks.py).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -15,12 +13,9 @@ from torch import nn
 from .attention import MultiHeadAttention
 from .config import ModelConfig
 from .feed_forward import FeedForward
+from .hooks import HookPoint
 from .norms import Norm
 from .positions import RelativePositionBias, causal_mask, sinusoidal_table, window_mask
-from .recorder import Recorder
-
-# kind -> layer -> heads whose output is zeroed
-Ablation = Mapping[str, Mapping[int, frozenset[int]]]
 
 
 def _make_norm(config: ModelConfig) -> Norm:
@@ -32,102 +27,69 @@ def _make_attention(config: ModelConfig) -> MultiHeadAttention:
                               config.scale_attention, config.attention_dropout)
 
 
-class Sublayer(nn.Module):
-    """Residual wrapper: post-LN ``Norm(x + f(x))`` or pre-LN ``x + f(Norm(x))``."""
+def _make_ffn(config: ModelConfig) -> FeedForward:
+    return FeedForward(config.d_model, config.d_ff, config.activation, config.gated_ffn,
+                       config.bias, config.dropout)
+
+
+class Layer(nn.Module):
+    """What encoder and decoder layers share: the residual connection around a sublayer."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.pre_norm = config.norm_placement == "pre"
-        self.norm = _make_norm(config)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, f: Callable[[torch.Tensor], torch.Tensor],
-                rec: Recorder, norm_name: str) -> torch.Tensor:
+    def residual(self, x: torch.Tensor, norm: Norm, sublayer: nn.Module, *args) -> torch.Tensor:
+        """Pre-LN ``x + f(Norm(x))`` or post-LN ``Norm(x + f(x))``; ``args`` go to ``f``."""
         if self.pre_norm:
-            return x + self.dropout(f(self.norm(x, rec, norm_name)))
-        return self.norm(x + self.dropout(f(x)), rec, norm_name)
+            return x + self.dropout(sublayer(norm(x), *args))
+        return norm(x + self.dropout(sublayer(x, *args)))
 
 
-class EncoderLayer(nn.Module):
-    """Self-attention, then a feed-forward network, each inside a residual sublayer."""
+class EncoderLayer(Layer):
+    """Self-attention, then a feed-forward network, each inside a residual connection."""
 
     def __init__(self, config: ModelConfig):
-        super().__init__()
+        super().__init__(config)
+        self.resid_pre = HookPoint()
+        self.norm_self = _make_norm(config)
         self.self_attn = _make_attention(config)
-        self.self_attn_sublayer = Sublayer(config)
-        self.ffn = FeedForward(config.d_model, config.d_ff, config.activation, config.gated_ffn,
-                               config.bias, config.dropout)
-        self.ffn_sublayer = Sublayer(config)
+        self.resid_mid = HookPoint()
+        self.norm_ffn = _make_norm(config)
+        self.ffn = _make_ffn(config)
+        self.resid_post = HookPoint()
 
-    def forward(self, x, mask, rec: Recorder, name: str, position_bias=None, ablate=frozenset()):
-        rec(f"{name}.resid_pre", x)
-        x = self.self_attn_sublayer(
-            x, lambda h: self.self_attn(h, h, mask, rec, f"{name}.self_attn", position_bias, ablate),
-            rec, f"{name}.norm_self")
-        rec(f"{name}.resid_mid", x)
-        x = self.ffn_sublayer(x, lambda h: self.ffn(h, rec, f"{name}.ffn"), rec, f"{name}.norm_ffn")
-        return rec(f"{name}.resid_post", x)
+    def forward(self, x, mask=None, position_bias=None):
+        x = self.resid_pre(x)
+        x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias))
+        return self.resid_post(self.residual(x, self.norm_ffn, self.ffn))
 
 
-class DecoderLayer(nn.Module):
+class DecoderLayer(Layer):
     """Masked self-attention, cross-attention over the encoder output, then a feed-forward network."""
 
     def __init__(self, config: ModelConfig, cross_attention: bool):
-        super().__init__()
+        super().__init__(config)
+        self.resid_pre = HookPoint()
+        self.norm_self = _make_norm(config)
         self.self_attn = _make_attention(config)
-        self.self_attn_sublayer = Sublayer(config)
-        self.cross_attn = _make_attention(config) if cross_attention else None
-        self.cross_attn_sublayer = Sublayer(config) if cross_attention else None
-        self.ffn = FeedForward(config.d_model, config.d_ff, config.activation, config.gated_ffn,
-                               config.bias, config.dropout)
-        self.ffn_sublayer = Sublayer(config)
+        self.resid_mid = HookPoint()
+        self.norm_cross = self.cross_attn = self.resid_cross = None
+        if cross_attention:
+            self.norm_cross = _make_norm(config)
+            self.cross_attn = _make_attention(config)
+            self.resid_cross = HookPoint()
+        self.norm_ffn = _make_norm(config)
+        self.ffn = _make_ffn(config)
+        self.resid_post = HookPoint()
 
-    def forward(self, x, self_mask, memory, memory_mask, rec: Recorder, name: str,
-                position_bias=None, ablate_self=frozenset(), ablate_cross=frozenset()):
-        rec(f"{name}.resid_pre", x)
-        x = self.self_attn_sublayer(
-            x, lambda h: self.self_attn(h, h, self_mask, rec, f"{name}.self_attn", position_bias,
-                                        ablate_self),
-            rec, f"{name}.norm_self")
-        rec(f"{name}.resid_mid", x)
+    def forward(self, x, mask=None, position_bias=None, memory=None, memory_mask=None):
+        x = self.resid_pre(x)
+        x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias))
         if self.cross_attn is not None:
-            x = self.cross_attn_sublayer(
-                x, lambda h: self.cross_attn(h, memory, memory_mask, rec, f"{name}.cross_attn",
-                                             None, ablate_cross),
-                rec, f"{name}.norm_cross")
-            rec(f"{name}.resid_cross", x)
-        x = self.ffn_sublayer(x, lambda h: self.ffn(h, rec, f"{name}.ffn"), rec, f"{name}.norm_ffn")
-        return rec(f"{name}.resid_post", x)
-
-
-class Embedder(nn.Module):
-    """Token embedding (scaled), plus sinusoidal or learned positions, plus an optional norm."""
-
-    def __init__(self, config: ModelConfig):
-        super().__init__()
-        self.config = config
-        self.learned_positions = None
-        if config.positions == "learned":
-            self.learned_positions = nn.Embedding(config.max_positions + config.position_offset,
-                                                  config.d_model)
-        self.norm = _make_norm(config) if config.embed_norm else None
-        self.dropout = nn.Dropout(config.dropout)
-
-    def forward(self, ids: torch.Tensor, tokens: nn.Embedding, rec: Recorder,
-                stack: str) -> torch.Tensor:
-        """``tokens`` is the token table, shared by both stacks and owned by Transformer."""
-        x = rec(f"{stack}.embed", tokens(ids) * self.config.embedding_scale)
-        length = ids.shape[1]
-        if self.config.positions == "sinusoidal":
-            table = sinusoidal_table(length, self.config.d_model, self.config.sinusoid_layout)
-            x = x + rec(f"{stack}.pos_embed", table.to(x.device, x.dtype).unsqueeze(0))
-        elif self.learned_positions is not None:
-            index = torch.arange(length, device=ids.device) + self.config.position_offset
-            x = x + rec(f"{stack}.pos_embed", self.learned_positions(index).unsqueeze(0))
-        x = self.dropout(x)
-        if self.norm is not None:
-            x = self.norm(x, rec, f"{stack}.embed_norm")
-        return x
+            x = self.resid_cross(self.residual(x, self.norm_cross, self.cross_attn, memory, memory_mask))
+        return self.resid_post(self.residual(x, self.norm_ffn, self.ffn))
 
 
 class Stack(nn.Module):
@@ -137,8 +99,15 @@ class Stack(nn.Module):
         super().__init__()
         self.name = name
         self.config = config
-        self.embed = Embedder(config)
         is_decoder = name == "decoder"
+        self.embed = HookPoint()  # the token embedding, after any scale
+        self.position_table = None
+        if config.positions == "learned":
+            self.position_table = nn.Embedding(config.max_positions + config.position_offset,
+                                               config.d_model)
+        self.pos_embed = HookPoint() if config.positions in ("sinusoidal", "learned") else None
+        self.embed_dropout = nn.Dropout(config.dropout)
+        self.embed_norm = _make_norm(config) if config.embed_norm else None
         n_layers = config.n_decoder_layers if is_decoder else config.n_encoder_layers
         cross = is_decoder and config.architecture == "encoder-decoder"
         self.layers = nn.ModuleList(
@@ -150,6 +119,22 @@ class Stack(nn.Module):
                 config.n_heads, config.relative_buckets, config.relative_max_distance,
                 bidirectional=not is_decoder)
         self.final_norm = _make_norm(config) if config.has_final_norm else None
+
+    def embeddings(self, ids: torch.Tensor, tokens: nn.Embedding) -> torch.Tensor:
+        """Token embedding (scaled) plus positions, then dropout and any embedding norm.
+
+        ``tokens`` is the token table, shared by both stacks and owned by Transformer.
+        """
+        x = self.embed(tokens(ids) * self.config.embedding_scale)
+        length = ids.shape[1]
+        if self.config.positions == "sinusoidal":
+            table = sinusoidal_table(length, self.config.d_model, self.config.sinusoid_layout)
+            x = x + self.pos_embed(table.to(x.device, x.dtype).unsqueeze(0))
+        elif self.position_table is not None:
+            index = torch.arange(length, device=ids.device) + self.config.position_offset
+            x = x + self.pos_embed(self.position_table(index).unsqueeze(0))
+        x = self.embed_dropout(x)
+        return self.embed_norm(x) if self.embed_norm is not None else x
 
     def self_attention_mask(self, key_mask: torch.Tensor | None, q_len: int) -> torch.Tensor | None:
         """Boolean ``[B or 1, 1, q, k]``: padding, causality and the local window combined."""
@@ -163,24 +148,16 @@ class Stack(nn.Module):
             mask = window.view(1, 1, q_len, q_len) if mask is None else mask & window
         return mask
 
-    def forward(self, ids, tokens: nn.Embedding, key_mask, rec: Recorder, ablation: Ablation,
-                memory=None, memory_mask=None) -> torch.Tensor:
-        x = self.embed(ids, tokens, rec, self.name)
+    def forward(self, ids, tokens: nn.Embedding, key_mask=None, memory=None,
+                memory_mask=None) -> torch.Tensor:
+        x = self.embeddings(ids, tokens)
         length = ids.shape[1]
         mask = self.self_attention_mask(key_mask, length)
         bias = self.relative_bias(length, length) if self.relative_bias is not None else None
-        self_kind = self.name  # "encoder" or "decoder"
-        for i, layer in enumerate(self.layers):
-            name = f"{self.name}.{i}"
-            ablate_self = ablation.get(self_kind, {}).get(i, frozenset())
-            if self.name == "decoder":
-                ablate_cross = ablation.get("cross", {}).get(i, frozenset())
-                x = layer(x, mask, memory, memory_mask, rec, name, bias, ablate_self, ablate_cross)
-            else:
-                x = layer(x, mask, rec, name, bias, ablate_self)
-        if self.final_norm is not None:
-            x = self.final_norm(x, rec, f"{self.name}.final_norm")
-        return x
+        cross = (memory, memory_mask) if self.name == "decoder" else ()
+        for layer in self.layers:
+            x = layer(x, mask, bias, *cross)
+        return self.final_norm(x) if self.final_norm is not None else x
 
 
 class Transformer(nn.Module):
@@ -199,22 +176,19 @@ class Transformer(nn.Module):
         if config.final_logits_bias:
             self.final_logits_bias = nn.Parameter(torch.zeros(config.vocab_size))
 
-    def encode(self, source_ids: torch.Tensor, rec: Recorder, ablation: Ablation = {},
-               source_mask: torch.Tensor | None = None):
+    def encode(self, source_ids: torch.Tensor, source_mask: torch.Tensor | None = None):
         """Run the encoder; returns ``(memory, source_mask)``. Padding is where ids == pad."""
         if source_mask is None:
             source_mask = source_ids != self.config.pad_token_id
-        memory = self.encoder(source_ids, self.token_embedding, source_mask, rec, ablation)
+        memory = self.encoder(source_ids, self.token_embedding, source_mask)
         return memory, source_mask
 
-    def decode(self, target_ids: torch.Tensor, memory, memory_mask, rec: Recorder,
-               ablation: Ablation = {}) -> torch.Tensor:
+    def decode(self, target_ids: torch.Tensor, memory=None, memory_mask=None) -> torch.Tensor:
         """Run the decoder. Causality alone hides right padding from real positions."""
         cross_mask = None
         if memory_mask is not None and not bool(memory_mask.all()):
             cross_mask = memory_mask[:, None, None, :]
-        return self.decoder(target_ids, self.token_embedding, None, rec, ablation, memory,
-                            cross_mask)
+        return self.decoder(target_ids, self.token_embedding, None, memory, cross_mask)
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Final hidden state -> vocabulary scores."""
@@ -225,14 +199,12 @@ class Transformer(nn.Module):
             logits = logits + self.final_logits_bias
         return logits
 
-    def forward(self, source_ids=None, target_ids=None, rec: Recorder | None = None,
-                ablation: Ablation = {}, source_mask=None) -> torch.Tensor | None:
+    def forward(self, source_ids=None, target_ids=None, source_mask=None) -> torch.Tensor | None:
         """Logits ``[B, L, vocab]`` for the decoder positions (or encoder, if encoder-only)."""
-        rec = rec if rec is not None else Recorder(enabled=False)
         memory = memory_mask = None
         if self.encoder is not None:
-            memory, memory_mask = self.encode(source_ids, rec, ablation, source_mask)
+            memory, memory_mask = self.encode(source_ids, source_mask)
         if self.decoder is None:
             return self.project(memory) if self.config.output_head else None
-        hidden = self.decode(target_ids, memory, memory_mask, rec, ablation)
+        hidden = self.decode(target_ids, memory, memory_mask)
         return self.project(hidden)

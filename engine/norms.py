@@ -1,19 +1,20 @@
-"""LayerNorm and RMSNorm written out step by step, so every intermediate can be recorded."""
+"""LayerNorm and RMSNorm written out step by step, with a hook point at every intermediate."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .recorder import Recorder
+from .hooks import HookPoint
 
 
 class Norm(nn.Module):
     """``output = gain * (input - mean) / std + bias`` (LayerNorm) or ``gain * input / rms`` (RMSNorm).
 
     ``std`` is the divisor actually used: ``sqrt(biased variance + eps)`` for LayerNorm,
-    ``sqrt(mean(x^2) + eps)`` for RMSNorm. Recorded: ``.input``, ``.mean`` (LayerNorm only),
-    ``.std``, ``.normalized`` (before gain and bias) and ``.output``.
+    ``sqrt(mean(x^2) + eps)`` for RMSNorm. Hook points: ``input``, ``mean`` (LayerNorm only)
+    and ``std``, both ``[B, pos]``, ``normalized`` (before gain and bias) and ``output``.
+    The forward goes on with the hooked mean and std, so patching them takes effect.
     """
 
     def __init__(self, d_model: int, kind: str = "layernorm", eps: float = 1e-5, bias: bool = True):
@@ -22,20 +23,20 @@ class Norm(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(d_model))
         self.bias = nn.Parameter(torch.zeros(d_model)) if bias and kind == "layernorm" else None
+        self.input = HookPoint()
+        self.mean = HookPoint() if kind == "layernorm" else None
+        self.std = HookPoint()
+        self.normalized = HookPoint()
+        self.output = HookPoint()
 
-    def forward(self, x: torch.Tensor, rec: Recorder, name: str) -> torch.Tensor:
-        rec(f"{name}.input", x)
-        if self.kind == "layernorm":
-            mean = x.mean(dim=-1, keepdim=True)
-            centered = x - mean
-            std = torch.sqrt(centered.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-            rec(f"{name}.mean", mean.squeeze(-1))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.input(x)
+        if self.mean is not None:
+            centered = x - self.mean(x.mean(dim=-1)).unsqueeze(-1)
         else:
             centered = x
-            std = torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + self.eps)
-        rec(f"{name}.std", std.squeeze(-1))
-        normalized = rec(f"{name}.normalized", centered / std)
-        out = normalized * self.weight
+        std = self.std(torch.sqrt(centered.pow(2).mean(dim=-1) + self.eps)).unsqueeze(-1)
+        out = self.normalized(centered / std) * self.weight
         if self.bias is not None:
             out = out + self.bias
-        return rec(f"{name}.output", out)
+        return self.output(out)

@@ -8,9 +8,9 @@ from .hf_files import pick, separate_head
 
 ATTENTION = {"q_proj": "q_proj", "k_proj": "k_proj", "v_proj": "v_proj", "out_proj": "out_proj"}
 FFN = {"fc1": "w1", "fc2": "w2"}
-# Hugging Face norm name -> the engine sublayer whose norm it is.
-NORMS = {"self_attn_layer_norm": "self_attn_sublayer", "encoder_attn_layer_norm": "cross_attn_sublayer",
-         "final_layer_norm": "ffn_sublayer"}
+# Hugging Face norm name -> the engine's norm in the same layer.
+NORMS = {"self_attn_layer_norm": "norm_self", "encoder_attn_layer_norm": "norm_cross",
+         "final_layer_norm": "norm_ffn"}
 
 
 def rename_layer(state: dict[str, torch.Tensor], source: str, target: str,
@@ -25,11 +25,11 @@ def rename_layer(state: dict[str, torch.Tensor], source: str, target: str,
     for hf_fc, ours in FFN.items():
         for part in ("weight", "bias"):
             out[f"{target}.ffn.{ours}.{part}"] = state[f"{source}.{hf_fc}.{part}"]
-    for hf_norm, sublayer in NORMS.items():
+    for hf_norm, norm in NORMS.items():
         if hf_norm == "encoder_attn_layer_norm" and not cross:
             continue
         for part in ("weight", "bias"):
-            out[f"{target}.{sublayer}.norm.{part}"] = state[f"{source}.{hf_norm}.{part}"]
+            out[f"{target}.{norm}.{part}"] = state[f"{source}.{hf_norm}.{part}"]
     return out
 
 
@@ -48,10 +48,10 @@ def rename_bart_like(state: dict[str, torch.Tensor], n_encoder: int, n_decoder: 
             out.update(rename_layer(state, f"{prefix}{stack}.layers.{i}", f"{stack}.layers.{i}",
                                     cross=stack == "decoder"))
         if learned_positions:
-            out[f"{stack}.embed.learned_positions.weight"] = state[f"{prefix}{stack}.embed_positions.weight"]
+            out[f"{stack}.position_table.weight"] = state[f"{prefix}{stack}.embed_positions.weight"]
         if embed_norm:
             for part in ("weight", "bias"):
-                out[f"{stack}.embed.norm.{part}"] = state[f"{prefix}{stack}.layernorm_embedding.{part}"]
+                out[f"{stack}.embed_norm.{part}"] = state[f"{prefix}{stack}.layernorm_embedding.{part}"]
     if "final_logits_bias" in state:
         out["final_logits_bias"] = state["final_logits_bias"].reshape(-1)
     head = separate_head(state, "lm_head.weight", tokens)

@@ -33,6 +33,7 @@ from .hf_files import (
 
 ATTENTION = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "out_proj"}
 FFN = {"wi": "w1", "wi_0": "w1", "wi_1": "w3", "wo": "w2"}
+NORMS = {"self_attn": "norm_self", "cross_attn": "norm_cross", "ffn": "norm_ffn"}  # before each sublayer
 
 
 def feed_forward(config: dict, folder: Path) -> tuple[str, bool]:
@@ -85,7 +86,7 @@ def rename_t5(state: dict[str, torch.Tensor], n_encoder: int, n_decoder: int) ->
             for index, sublayer in enumerate(sublayers):
                 source = f"{stack}.block.{i}.layer.{index}"
                 target = f"{stack}.layers.{i}"
-                out[f"{target}.{sublayer}_sublayer.norm.weight"] = state[f"{source}.layer_norm.weight"]
+                out[f"{target}.{NORMS[sublayer]}.weight"] = state[f"{source}.layer_norm.weight"]
                 if sublayer == "ffn":
                     for hf_name, ours in FFN.items():
                         key = f"{source}.DenseReluDense.{hf_name}.weight"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.recorder import Recorder
+from engine.hooks import interventions
 from tests.conftest import make_tiny_model
 
 SENTENCE = "the small cat sees a big red dog and the dog runs"
@@ -47,13 +47,12 @@ def test_padding_columns_are_exactly_zero_in_a_batch():
     pad = model.config.pad_token_id
     source = torch.tensor([long_ids, short_ids + [pad] * (len(long_ids) - len(short_ids))])
     target = torch.tensor([[2, 5, 6, 7], [2, 5, 6, 7]])
-    rec = Recorder()
-    with torch.inference_mode():
-        model.module(source, target, rec)
+    with interventions(model.module, record=True) as hooks, torch.inference_mode():
+        model.module(source, target)
     n_real = len(short_ids)
     for name in ("encoder.0.self_attn.pattern", "encoder.1.self_attn.pattern",
                  "decoder.0.cross_attn.pattern", "decoder.1.cross_attn.pattern"):
-        pattern = rec.values[name]
+        pattern = hooks.values[name]
         assert torch.all(pattern[1, :, :, n_real:] == 0.0), name
         assert torch.all(pattern[0] > 0.0), name  # the unpadded row sees every key
         torch.testing.assert_close(pattern.sum(-1)[1, :, :n_real],

@@ -6,8 +6,8 @@ from torch import nn
 
 from engine.attention import MultiHeadAttention
 from engine.config import ModelConfig
+from engine.hooks import interventions
 from engine.model import DecoderLayer, EncoderLayer
-from engine.recorder import Recorder
 
 D, H, FF = 32, 4, 64
 TOL = dict(atol=1e-5, rtol=0)
@@ -57,10 +57,10 @@ def test_attention_matches_torch_multihead_attention():
 
     expected, expected_weights = ref(query, memory, memory, key_padding_mask=key_padding,
                                      average_attn_weights=False)
-    rec = Recorder()
-    got = ours(query, memory, (~key_padding)[:, None, None, :], rec, "x")
+    with interventions(ours, record=True) as hooks:
+        got = ours(query, memory, (~key_padding)[:, None, None, :])
     torch.testing.assert_close(got, expected, **TOL)
-    torch.testing.assert_close(rec.values["x.pattern"], expected_weights, **TOL)
+    torch.testing.assert_close(hooks.values["pattern"], expected_weights, **TOL)
 
 
 @pytest.mark.parametrize("norm_first", [False, True], ids=["post-LN", "pre-LN"])
@@ -72,8 +72,8 @@ def test_encoder_layer_matches_torch(norm_first):
                          norm_placement="pre" if norm_first else "post")
     ours = EncoderLayer(config).eval()
     copy_attention(ours.self_attn, ref.self_attn)
-    copy_norm(ours.self_attn_sublayer.norm, ref.norm1)
-    copy_norm(ours.ffn_sublayer.norm, ref.norm2)
+    copy_norm(ours.norm_self, ref.norm1)
+    copy_norm(ours.norm_ffn, ref.norm2)
     copy_ffn(ours.ffn, ref.linear1, ref.linear2)
 
     x = torch.randn(2, 9, D)
@@ -81,7 +81,7 @@ def test_encoder_layer_matches_torch(norm_first):
     padding[1, 6:] = True
     with torch.no_grad():
         expected = ref(x, src_key_padding_mask=padding)
-        got = ours(x, (~padding)[:, None, None, :], Recorder(False), "encoder.0")
+        got = ours(x, (~padding)[:, None, None, :])
     # torch's fast path leaves padded rows undefined; compare the real positions.
     torch.testing.assert_close(got[0], expected[0], **TOL)
     torch.testing.assert_close(got[1, :6], expected[1, :6], **TOL)
@@ -97,9 +97,9 @@ def test_decoder_layer_matches_torch(norm_first):
     ours = DecoderLayer(config, cross_attention=True).eval()
     copy_attention(ours.self_attn, ref.self_attn)
     copy_attention(ours.cross_attn, ref.multihead_attn)
-    copy_norm(ours.self_attn_sublayer.norm, ref.norm1)
-    copy_norm(ours.cross_attn_sublayer.norm, ref.norm2)
-    copy_norm(ours.ffn_sublayer.norm, ref.norm3)
+    copy_norm(ours.norm_self, ref.norm1)
+    copy_norm(ours.norm_cross, ref.norm2)
+    copy_norm(ours.norm_ffn, ref.norm3)
     copy_ffn(ours.ffn, ref.linear1, ref.linear2)
 
     target, memory = torch.randn(2, 11, D), torch.randn(2, 6, D)
@@ -108,8 +108,8 @@ def test_decoder_layer_matches_torch(norm_first):
     causal = nn.Transformer.generate_square_subsequent_mask(11)
     with torch.no_grad():
         expected = ref(target, memory, tgt_mask=causal, memory_key_padding_mask=memory_padding)
-        got = ours(target, torch.ones(11, 11, dtype=torch.bool).tril()[None, None], memory,
-                   (~memory_padding)[:, None, None, :], Recorder(False), "decoder.0")
+        got = ours(target, torch.ones(11, 11, dtype=torch.bool).tril()[None, None], None, memory,
+                   (~memory_padding)[:, None, None, :])
     torch.testing.assert_close(got, expected, **TOL)
 
 
@@ -121,10 +121,10 @@ def test_layernorm_matches_torch_and_rmsnorm_matches_formula():
     randomize(ref, 4)
     ours = Norm(D, "layernorm", 1e-5)
     copy_norm(ours, ref)
-    torch.testing.assert_close(ours(x, Recorder(False), "n"), ref(x), **TOL)
+    torch.testing.assert_close(ours(x), ref(x), **TOL)
 
     rms = Norm(D, "rmsnorm", 1e-6, bias=False)
     with torch.no_grad():
         rms.weight.copy_(torch.linspace(0.5, 1.5, D))
     expected = rms.weight * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
-    torch.testing.assert_close(rms(x, Recorder(False), "n"), expected, **TOL)
+    torch.testing.assert_close(rms(x), expected, **TOL)

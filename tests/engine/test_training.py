@@ -85,20 +85,19 @@ def test_alignment_score_finds_a_head_that_attends_to_the_gold_word():
     model = train.build_model("dates", TINY, seed=2)
     pairs = dates.generate(8, seed=2, split="eval")
     attention = model.module.decoder.layers[0].cross_attn
-    original = attention.forward
 
-    def gold_pattern(queries, keys_values, mask, rec, name, position_bias=None, ablate_heads=()):
-        out = original(queries, keys_values, mask, rec, name, position_bias, ablate_heads)
-        pattern = torch.zeros_like(rec.values[f"{name}.pattern"]) if rec.enabled else None
-        if pattern is not None:
-            for row, pair in enumerate(batch):
-                for j, sources in enumerate(pair.alignment):
-                    pattern[row, 1, j, sources[0] if sources else 0] = 1.0
-            rec.values[f"{name}.pattern"] = pattern
-        return out
+    def gold_pattern(_module, _args, pattern):
+        # Head 1 looks only at the first gold source word of each target word (any length).
+        gold = torch.zeros_like(pattern)
+        for row, pair in enumerate(pairs):
+            for j, sources in enumerate(pair.alignment[:pattern.shape[2]]):
+                gold[row, 1, j, sources[0] if sources else 0] = 1.0
+        return gold
 
-    batch = pairs
-    attention.forward = gold_pattern
-    result = evaluate.score(model, pairs, batch_size=len(pairs))
+    handle = attention.pattern.register_forward_hook(gold_pattern)
+    try:
+        result = evaluate.score(model, pairs, batch_size=len(pairs))
+    finally:
+        handle.remove()
     assert result["best_alignment_head"] == [0, 1]
     assert result["alignment_accuracy"] == pytest.approx(1.0)
