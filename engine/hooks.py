@@ -86,8 +86,15 @@ def _patch(name: str, value: torch.Tensor, applied: set[str]):
             raise InputError(f"patch {name!r}: the value has shape {list(value.shape[1:])}, but "
                              f"this hook records shape {list(output.shape[1:])} here")
         applied.add(name)
-        patched = value.to(device=output.device, dtype=output.dtype)
-        return patched.expand(output.shape) if output.shape[0] != 1 else patched
+        broadcast = any(stride == 0 for stride, size in zip(output.stride(), output.shape, strict=True)
+                        if size > 1)
+        if output.shape[0] != 1 or broadcast:
+            return value.to(device=output.device, dtype=output.dtype).expand(output.shape)
+        # The computed value's own memory layout (q is a transposed view, for one), so that
+        # the ops downstream run the same kernels: patching a value with itself changes nothing.
+        patched = torch.empty_strided(output.shape, output.stride(), dtype=output.dtype,
+                                      device=output.device)
+        return patched.copy_(value)
 
     return hook
 

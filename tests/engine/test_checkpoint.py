@@ -176,3 +176,33 @@ def test_save_to_unwritable_path_names_it(model, tmp_path):
     with pytest.raises(OSError) as info:
         model.save(blocker / "sub" / "m.safetensors")
     assert "m.safetensors" in str(info.value)
+
+
+LEGACY = ((".norm_self.", ".self_attn_sublayer.norm."), (".norm_cross.", ".cross_attn_sublayer.norm."),
+          (".norm_ffn.", ".ffn_sublayer.norm."), (".position_table.", ".embed.learned_positions."),
+          (".embed_norm.", ".embed.norm."))
+
+
+def legacy_name(name: str) -> str:
+    for new, old in LEGACY:
+        name = name.replace(new, old)
+    return name
+
+
+def test_a_file_with_the_names_of_earlier_versions_still_loads(tmp_path):
+    """Before norms moved to their hook names, files named them after the sublayer wrapper."""
+    model = make_tiny_model(seed=4, positions="learned", max_positions=32, embed_norm=True)
+    state = {legacy_name(k): v.contiguous() for k, v in model.module.state_dict().items()}
+    assert {"encoder.embed.learned_positions.weight", "decoder.embed.norm.bias",
+            "decoder.layers.1.cross_attn_sublayer.norm.weight"} <= set(state)
+    metadata = {"format": FORMAT, "config": model.config.to_json(), "tokenizer": model.tokenizer.to_json(),
+                "name": "old", "training": "{}", "sha256": tensor_digest(state)}  # over the stored names
+    path = tmp_path / "old.safetensors"
+    save_file(state, str(path), metadata=metadata)
+    loaded = engine.load(path)
+    np.testing.assert_array_equal(loaded.run(SENTENCE, "le chat").logits,
+                                  model.run(SENTENCE, "le chat").logits)
+    state["encoder.embed.norm.weight"] = state["encoder.embed.norm.weight"] + 1  # the checksum still guards
+    save_file(state, str(path), metadata=metadata)
+    with pytest.raises(CheckpointError, match="checksum"):
+        engine.load(path)
