@@ -13,7 +13,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "export":
-        from visualizer.export_command import main as export_main
+        from visualizer.export.export_command import main as export_main
 
         return export_main(argv[1:])
     from visualizer.app import run_app

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from timing import median_ms, sentence_of, wide_encoder  # noqa: E402
 
-from visualizer.activation_view import ActivationView  # noqa: E402
-from visualizer.app_state import AppState  # noqa: E402
-from visualizer.depth_plot_view import DepthPlotView  # noqa: E402
-from visualizer.head_line_view import HeadLineView  # noqa: E402
+from visualizer.state.app_state import AppState  # noqa: E402
+from visualizer.views.activation_view import ActivationView  # noqa: E402
+from visualizer.views.depth_plot_view import DepthPlotView  # noqa: E402
+from visualizer.views.head_line_view import HeadLineView  # noqa: E402
 
 LAYERS, HEADS, D_MODEL = 12, 12, 96
 

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from timing import median_ms, sentence_of, wide_encoder  # noqa: E402
 
-from visualizer.app_state import AppState  # noqa: E402
-from visualizer.head_grid_view import HeadGridView  # noqa: E402
-from visualizer.head_mosaic import build_mosaic, pool_patterns  # noqa: E402
+from visualizer.state.app_state import AppState  # noqa: E402
+from visualizer.views.head_grid_view import HeadGridView  # noqa: E402
+from visualizer.views.head_mosaic import build_mosaic, pool_patterns  # noqa: E402
 
 LAYERS, HEADS, D_MODEL = 12, 12, 96
 

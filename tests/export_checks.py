@@ -70,8 +70,10 @@ def assert_pdf(path, title: str | None = None, page_points: tuple[float, float] 
     assert b"%%EOF" in data[-64:]
     assert re.search(rb"/Subtype\s*/Image", data), "the heatmap image is on the page"
     assert b"/FontFile" in data, "the labels are drawn as text with an embedded font"
-    if title is not None:  # Qt writes the document title as UTF-16BE
-        assert title.encode("utf-16-be") in data
+    if title is not None:  # Qt writes the document title as a UTF-16BE string, \ ( ) escaped
+        encoded = title.encode("utf-16-be")
+        escaped = encoded.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+        assert escaped in data
     if page_points is not None:
         box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)", data)
         assert box is not None
@@ -97,3 +99,16 @@ def assert_csv_matches(path, matrix, query_tokens, key_tokens) -> None:
     assert [row[0] for row in rows[1:]] == list(query_tokens)
     values = np.array([[float(v) for v in row[1:]] for row in rows[1:]], dtype=np.float32)
     np.testing.assert_array_equal(values, np.asarray(matrix, dtype=np.float32))
+
+
+def selection_of(model, trace, kind, layer, head, **options):
+    """The AttentionSelection the app builds for a trace, selection and view options."""
+    from visualizer.state.selection import attention_selection
+    from visualizer.state.view_state import ViewState
+
+    state = ViewState()
+    state.set_model(model)
+    state.set_trace(trace)
+    state.set_selection(kind=kind, layer=layer, head=head)
+    state.set_option(**options)
+    return attention_selection(state)

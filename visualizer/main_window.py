@@ -21,19 +21,20 @@ from PySide6.QtWidgets import (
 )
 
 from . import startup_defaults
-from .analysis_views import install_analysis_views
-from .app_state import AppState
-from .attention_view import AttentionView
-from .export_actions import ExportActions
-from .input_panel import InputPanel
-from .model_controller import ModelController
-from .selection_bar import SelectionBar
+from .export.export_actions import ExportActions
+from .panes import PANES, pane_named
+from .run_controller import RunController
+from .state.app_state import AppState
+from .widgets.help_menu import add_help_menu
+from .widgets.input_panel import InputPanel
+from .widgets.selection_bar import SelectionBar
 
 DEFAULT_CHECKPOINT = startup_defaults.DEFAULT_CHECKPOINT  # here too: tests patch it on this module
 SETTINGS_ORGANIZATION = "TransformerInspector"  # tests redirect QSettings.setPath(IniFormat, ...)
 SETTINGS_APPLICATION = "Transformer Inspector"
 MAX_RECENT = 8
 STARTUP_LOAD_DELAY_MS = 100  # lets the window manager map and paint the window first
+RUN_SHORTCUTS = ("Ctrl+Return", "Ctrl+Enter")
 CHECKPOINT_FILTER = ("Checkpoints (*.safetensors *.pt *.pth *.bin);;Hugging Face config (config.json);;"
                      "All files (*)")
 
@@ -59,20 +60,25 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.show_dialogs = show_dialogs  # False: errors go to the status bar only (screenshots)
         self.error_box: QMessageBox | None = None
-        self._first_model = True
         self._example_shown = ""  # the example sentence the window filled in, if still untouched
         self.settings = make_settings()
         self.state = AppState(self)
-        self.controller = ModelController(self.state, self)
+        self.controller = RunController(self.state, self)
 
         self.input_panel = InputPanel(self.state)
         self.selection_bar = SelectionBar(self.state)
-        self.attention_view = AttentionView(self.state)
         self.view_tabs = QTabWidget(objectName="viewTabs")
         self.view_tabs.setDocumentMode(True)
-        self.add_view("Attention", self.attention_view)
-        install_analysis_views(self)  # all heads, head lines, activations, depth plots
-        self.selection_bar.install_navigation(self.attention_view, self.attention_view.plot_widget)
+        self.views: dict[str, QWidget] = {}  # pane name -> its view
+        for pane in PANES:
+            self._add_pane(pane)
+        self.view_tabs.currentChanged.connect(self._on_tab_changed)
+        # A click in the all-heads grid opens that head in the attention pane, large and labelled.
+        self.views["all-heads"].headActivated.connect(lambda *_: self.show_pane("attention"))
+        # ←/→ and ↑/↓ step heads and layers wherever a pane shows the selected head.
+        self.selection_bar.install_navigation(self.views["attention"], self.views["attention"].plot_widget,
+                                              self.views["all-heads"].graphics,
+                                              self.views["head-lines"].canvas)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -94,16 +100,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy_bar)
         self._build_menus()
         self.export_actions = ExportActions(self)  # File → Export plot…, all heads…, data…
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+        add_help_menu(self)
+        for keys in RUN_SHORTCUTS:
             QShortcut(QKeySequence(keys), self, self.input_panel.request_run)
 
-        self.input_panel.runRequested.connect(self.run)
-        self.state.ablationChanged.connect(self._on_ablation_changed)
+        self.input_panel.runRequested.connect(self.controller.run)
         self.controller.busyChanged.connect(self._on_busy_changed)
         self.controller.modelLoaded.connect(self._on_model_loaded)
         self.controller.loadFailed.connect(self._on_load_failed)
-        self.controller.traceReady.connect(self._on_trace_ready)
         self.controller.runFailed.connect(self._on_run_failed)
+        self.state.traceChanged.connect(self._on_trace_changed)  # after every view: they drew first
         self.resize(1400, 900)
         self._restore_layout()
 
@@ -121,9 +127,41 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(STARTUP_LOAD_DELAY_MS, self, self._start_startup_load)
 
     # ---- public API -------------------------------------------------------------------------
-    def add_view(self, title: str, widget: QWidget) -> int:
-        """Add a view as a tab; returns its index."""
-        return self.view_tabs.addTab(widget, title)
+    def _add_pane(self, pane) -> None:
+        """The pane's view on a tab page named after the pane (``attentionPane``, …)."""
+        view = pane.widget(self.state)
+        page = QWidget(objectName=pane.object_name)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(view)
+        index = self.view_tabs.addTab(page, pane.title)
+        self.view_tabs.setTabToolTip(index, pane.tooltip)
+        self.views[pane.name] = view
+
+    def show_pane(self, name: str) -> None:
+        """Bring the pane called ``name`` to the front."""
+        self.view_tabs.setCurrentIndex([p.name for p in PANES].index(name))
+
+    def front_pane(self):
+        return pane_named(self.state.front_pane)
+
+    def export_front_pane(self, path) -> Path:
+        """Write what File → Export plot / Export data would write for the pane in front (the
+        format from the extension), synchronously. ValueError when that pane has no such output."""
+        return self.export_actions.write_now(path)
+
+    def _on_tab_changed(self, index: int) -> None:
+        if 0 <= index < len(PANES):
+            pane = PANES[index]
+            self.state.set_front_pane(pane.name)
+            self.selection_bar.set_selection_enabled(pane.uses_selection)
+
+    # Views by their old attribute names (scripts and tests use them).
+    attention_view = property(lambda self: self.views["attention"])
+    head_grid_view = property(lambda self: self.views["all-heads"])
+    head_line_view = property(lambda self: self.views["head-lines"])
+    activation_view = property(lambda self: self.views["activations"])
+    depth_plot_view = property(lambda self: self.views["depth"])
 
     def load_checkpoint(self, path) -> int:
         """Open a checkpoint in the background; the current model stays until it succeeds."""
@@ -135,18 +173,11 @@ class MainWindow(QMainWindow):
             self.load_checkpoint(self._startup_path)
 
     def run(self, source: str | None = None, target: str | None = None) -> int:
-        """Run the model on the given (default: the typed) text."""
-        source = self.input_panel.source_input.text() if source is None else source
-        target = self.input_panel.target_input.text() if target is None else target
-        if not source.strip():
-            self._report("Type a source sentence first.")
-            return -1
-        return self.controller.run(source, target or None)
-
-    def _on_ablation_changed(self) -> None:
-        # The trace on screen must always be of the heads the user sees as ablated: rerun.
-        if self.state.model is not None and self.input_panel.source_input.text().strip():
-            self.run()
+        """Run the model on the given text (default: what the input boxes hold)."""
+        if source is not None or target is not None:
+            self.state.set_inputs(self.state.source_text if source is None else source,
+                                  self.state.target_text if target is None else target)
+        return self.controller.run()
 
     @property
     def loading(self) -> bool:
@@ -235,25 +266,22 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, model, path: str) -> None:
         self._remember(path)
-        if self._first_model and "cross" in model.kinds:
-            # A translator's most telling view: cross-attention, on its best-aligned head if known.
-            self.state.set_selection(kind="cross", **startup_defaults.aligning_head(model))
-        self._first_model = False
         self.setWindowTitle(f"Transformer Inspector — {model.name}")
         self.statusBar().showMessage(f"Loaded {model.name} from {path}", 5000)
-        source = self.input_panel.source_input
-        if not source.text().strip() or source.text() == self._example_shown:
+        source = self.state.source_text
+        if not source.strip() or source == self._example_shown:
             # Text the user never typed follows the model: a date model gets a date to read.
             self._example_shown = startup_defaults.example_sentence(path, model.name)
-            source.setText(self._example_shown)
-        self.run()
+            self.state.set_inputs(self._example_shown, self.state.target_text)
 
     def _on_load_failed(self, path: str, message: str) -> None:
-        self._report(f"Could not open {path}: {message}", dialog_title="Could not open the checkpoint",
+        self.report(f"Could not open {path}: {message}", dialog_title="Could not open the checkpoint",
                      details=f"The file\n{path}\ncould not be opened:\n\n{message}" + (
                          "\n\nThe previous model is still open." if self.state.model else ""))
 
-    def _on_trace_ready(self, trace) -> None:
+    def _on_trace_changed(self, trace) -> None:
+        if trace is None:
+            return
         timing = f"forward {trace.forward_ms:.1f} ms"
         if trace.decode_ms:
             timing += f" · decode {trace.decode_ms:.0f} ms"
@@ -263,10 +291,11 @@ class MainWindow(QMainWindow):
         self.traceChanged.emit(trace)
 
     def _on_run_failed(self, message: str) -> None:
-        self._report(f"Run failed: {message}")
+        self.report(f"Run failed: {message}")
 
     # ---- errors -----------------------------------------------------------------------------
-    def _report(self, message: str, dialog_title: str | None = None, details: str | None = None) -> None:
+    def report(self, message: str, dialog_title: str | None = None, details: str | None = None) -> None:
+        """Show an error: the status bar, ``errorOccurred``, and a dialog when it has a title."""
         self.statusBar().showMessage(message)
         self.errorOccurred.emit(message)
         if dialog_title and self.show_dialogs:

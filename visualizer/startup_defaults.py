@@ -35,3 +35,10 @@ def aligning_head(model) -> dict:
     if isinstance(head, list) and len(head) == 2 and all(isinstance(v, int) for v in head):
         return {"layer": head[0], "head": head[1]}
     return {}
+
+
+def opening_selection(model) -> dict:
+    """Where a newly opened model starts: a translator on cross-attention, at its aligning head."""
+    if "cross" not in model.kinds:
+        return {}
+    return {"kind": "cross", **aligning_head(model)}

@@ -17,10 +17,11 @@ from tests.export_checks import (
     assert_heatmap_png,
     assert_npz_matches,
     assert_pdf,
+    selection_of,
     svg_texts,
 )
-from visualizer import export_command
-from visualizer.data_export import AttentionSelection, export_data, select_from_trace
+from visualizer.export import export_command
+from visualizer.export.data_files import DataTable, export_data
 from visualizer.figures import HeatmapFigure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +35,13 @@ def gui_application(qapp):
 
 
 @pytest.fixture(scope="module")
-def trace(tiny_checkpoint):
-    return engine.load(tiny_checkpoint).run(SOURCE, TARGET)
+def model(tiny_checkpoint):
+    return engine.load(tiny_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def trace(model):
+    return model.run(SOURCE, TARGET)
 
 
 def export(checkpoint, *args) -> int:
@@ -43,12 +49,13 @@ def export(checkpoint, *args) -> int:
                  *map(str, args)])
 
 
-def test_png_has_the_requested_size_and_the_colours_of_the_trace(tiny_checkpoint, trace, tmp_path, capsys):
+def test_png_has_the_requested_size_and_the_colours_of_the_trace(tiny_checkpoint, model, trace, tmp_path,
+                                                                 capsys):
     out = tmp_path / "cross.png"
     code = export(tiny_checkpoint, "--kind", "cross", "--layer", 1, "--head", "mean", "--colormap", "plasma",
                   "--width", 700, "--height", 500, "--dpi", 100, "--out", out)
     assert code == 0 and f"wrote {out}" in capsys.readouterr().out
-    expected = select_from_trace(trace, "cross", 1, "mean", colormap="plasma")
+    expected = selection_of(model, trace, "cross", 1, "mean", colormap="plasma")
     np.testing.assert_allclose(expected.matrix, trace.attention["cross"][1].mean(axis=0), rtol=1e-6)
     assert_heatmap_png(out, HeatmapFigure(expected), 700, 500, 100)
 
@@ -59,13 +66,13 @@ def test_svg_parses_and_holds_every_token_label_as_text(tiny_checkpoint, trace, 
     texts = svg_texts(out)
     assert set(trace.source_tokens) <= set(texts)
     assert "," in texts  # a token that is punctuation survives as text too
-    assert any("encoder self-attention, layer 0, head 1" in t for t in texts)
+    assert any("Encoder self-attention, layer 0, head 1" in t for t in texts)
 
 
 def test_pdf_is_a_valid_single_page(tiny_checkpoint, tmp_path):
     out = tmp_path / "decoder.pdf"
     assert export(tiny_checkpoint, "--kind", "decoder", "--layer", 1, "--head", "max", "--out", out) == 0
-    assert_pdf(out, title="tiny encoder-decoder — decoder self-attention, layer 1, max of heads")
+    assert_pdf(out, title="tiny encoder-decoder — Decoder self-attention, layer 1, max of heads")
 
 
 def test_npz_and_csv_hold_the_numbers_and_tokens_of_the_trace(tiny_checkpoint, trace, tmp_path):
@@ -98,7 +105,7 @@ def test_ablated_heads_are_exported_as_the_ablated_model_computes_them(tiny_chec
 def test_csv_quotes_tokens_with_commas_quotes_and_newlines(tmp_path):
     tokens = ["a,b", 'say "hi"', "two\nlines", "=1+2"]
     matrix = np.arange(16, dtype=np.float32).reshape(4, 4) / 7
-    path = export_data(AttentionSelection(matrix, tokens, tokens[::-1]), tmp_path / "odd.csv")
+    path = export_data(DataTable(matrix, tokens, tokens[::-1]), tmp_path / "odd.csv")
     with open(path, newline="", encoding="utf-8") as stream:
         rows = list(csv.reader(stream))
     assert len(rows) == 5 and all(len(row) == 5 for row in rows)
@@ -115,7 +122,7 @@ def test_without_checkpoint_and_target_it_uses_the_default_model_and_decodes(
                        kind="cross", head="0", target=decoded.output_text)
 
 
-def test_display_options_match_the_app(tiny_checkpoint, trace, tmp_path):
+def test_display_options_match_the_app(tiny_checkpoint, model, trace, tmp_path):
     """--rows-by-prediction labels decoder rows by the predicted token; --auto-levels puts the
     data range on the colour bar; --colormap picks the colours (checked on the PNG's cells)."""
     npz, svg, png = tmp_path / "d.npz", tmp_path / "d.svg", tmp_path / "d.png"
@@ -129,8 +136,8 @@ def test_display_options_match_the_app(tiny_checkpoint, trace, tmp_path):
     texts = svg_texts(svg)
     assert f"{matrix.max():.3g}" in texts and "1" not in texts  # ticks follow the data, not 0..1
     assert "queries (predicted next tokens)" in texts
-    expected = select_from_trace(trace, "cross", 1, 2, colormap="cividis", rows_by_prediction=True,
-                                 auto_levels=True)
+    expected = selection_of(model, trace, "cross", 1, 2, colormap="cividis", label_rows_by_prediction=True,
+                            auto_levels=True)
     figure = HeatmapFigure(expected)
     from visualizer.figures import figure_size
 
@@ -178,8 +185,10 @@ def encoder_only_checkpoint(tmp_path_factory):
     (["--checkpoint", "{tmp}/nothing.safetensors"], "checkpoint {tmp}/nothing.safetensors not found"),
     (["--checkpoint", "{tmp}/notes.txt"], "cannot open checkpoint {tmp}/notes.txt"),
     (["--width", "5"], "width must be between 16 and"),
-    (["--all-heads", "--out", "{tmp}/grid.csv"], "a CSV file holds one matrix: use .npz"),
-    (["--lines", "--out", "{tmp}/lines.npz"], "--lines draws one figure"),
+    (["--all-heads", "--out", "{tmp}/grid.csv"], "a CSV file holds one matrix: save all heads as .npz"),
+    (["--view", "depth", "--out", "{tmp}/depth.png"], "the depth view has no figure to export; use .npz, .csv"),
+    (["--view", "activations", "--hook", "encoder.9.resid_post", "--out", "{tmp}/a.npz"],
+     "hook 'encoder.9.resid_post' is not in this trace"),
     (["--ablate", "cross-0-2"], "'cross-0-2' is not KIND:LAYER:HEAD"),
     (["--ablate", "cross:5:0"], "ablate item ('cross', 5, 0): layer must be in 0..1"),
 ])

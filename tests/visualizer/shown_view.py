@@ -3,7 +3,7 @@
 
 def show_view(qtbot, tiny_run, view_class, size):
     """An AppState holding ``tiny_run``, and a shown ``view_class`` reading it."""
-    from visualizer.app_state import AppState
+    from visualizer.state.app_state import AppState
 
     model, trace = tiny_run
     state = AppState()

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from tests.visualizer.shown_view import show_view
-from visualizer.activation_hooks import split_hook, token_side
-from visualizer.activation_view import ActivationView
-from visualizer.app_state import AppState
+from visualizer.state.activation_hooks import split_hook, token_side
+from visualizer.state.app_state import AppState
+from visualizer.views.activation_view import ActivationView
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def _pick(box, data):
 def test_a_trace_opens_on_a_residual_stream(view_and_state, tiny_run):
     state, view = view_and_state
     trace = tiny_run[1]
-    assert state.hook == "encoder.0.resid_post"
+    assert view.hook == "encoder.0.resid_post"
     np.testing.assert_array_equal(view.image.image, trace.activations["encoder.0.resid_post"])
     assert view.row_tokens == trace.source_tokens
 

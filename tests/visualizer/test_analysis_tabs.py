@@ -19,7 +19,7 @@ def test_every_analysis_view_has_a_tab(window):
 
 def test_a_grid_click_opens_that_head_in_the_attention_tab(window, qtbot):
     grid = window.head_grid_view
-    window.view_tabs.setCurrentWidget(grid)
+    window.show_pane("all-heads")
     qtbot.waitExposed(grid)
     kind = window.state.kind
     np.testing.assert_array_equal(grid.thumbnail(1, 3), window.state.trace.attention[kind][1, 3])
@@ -30,7 +30,7 @@ def test_a_grid_click_opens_that_head_in_the_attention_tab(window, qtbot):
         qtbot.mouseClick(grid.graphics.viewport(), Qt.MouseButton.LeftButton,
                          pos=QPoint(point.x(), point.y()))
     assert (window.state.layer, window.state.head) == (1, 3)
-    assert window.view_tabs.currentWidget() is window.attention_view
+    assert window.state.front_pane == "attention"
     np.testing.assert_array_equal(window.attention_view.image_item.image,
                                   window.state.trace.attention[kind][1, 3])
 
@@ -41,7 +41,7 @@ def test_a_new_run_reaches_the_activation_and_depth_views(window, qtbot):
     with qtbot.waitSignal(window.traceChanged, timeout=LOAD_TIMEOUT) as blocker:
         window.run()
     trace = blocker.args[0]
-    window.view_tabs.setCurrentWidget(window.activation_view)
+    window.show_pane("activations")
     window.state.set_selection(hook="encoder.1.ffn.hidden")
     np.testing.assert_array_equal(window.activation_view.image.image,
                                   trace.activations["encoder.1.ffn.hidden"])
@@ -73,7 +73,7 @@ def test_hovering_a_token_highlights_it_in_every_pane(window):
 
 def test_arrow_keys_in_the_grid_step_the_head(window, qtbot):
     grid = window.head_grid_view
-    window.view_tabs.setCurrentWidget(grid)
+    window.show_pane("all-heads")
     window.state.set_selection(layer=0, head=0)
     qtbot.keyClick(grid.graphics, Qt.Key.Key_Right)
     assert window.state.head == 1
@@ -85,11 +85,11 @@ def test_arrow_keys_in_the_grid_step_the_head(window, qtbot):
                                                       ("decoder-only", "decoder", "target")])
 def test_single_stack_models_fill_every_analysis_view(qtbot, architecture, kind, side):
     from tests.conftest import make_tiny_model
-    from visualizer.activation_view import ActivationView
-    from visualizer.app_state import AppState
-    from visualizer.depth_plot_view import DepthPlotView
-    from visualizer.head_grid_view import HeadGridView
-    from visualizer.head_line_view import HeadLineView
+    from visualizer.state.app_state import AppState
+    from visualizer.views.activation_view import ActivationView
+    from visualizer.views.depth_plot_view import DepthPlotView
+    from visualizer.views.head_grid_view import HeadGridView
+    from visualizer.views.head_line_view import HeadLineView
 
     model = make_tiny_model(architecture)
     state = AppState()
@@ -104,7 +104,7 @@ def test_single_stack_models_fill_every_analysis_view(qtbot, architecture, kind,
     assert state.kind == kind
     np.testing.assert_array_equal(grid.thumbnail(1, 0), trace.attention[kind][1, 0])
     assert len(lines.visible_lines()) > 0 and lines.query_tokens == lines.key_tokens
-    assert state.hook == f"{kind}.0.resid_post" and activations.side == side
-    np.testing.assert_array_equal(activations.image.image, trace.activations[state.hook])
+    assert activations.hook == f"{kind}.0.resid_post" and activations.side == side
+    np.testing.assert_array_equal(activations.image.image, trace.activations[activations.hook])
     assert depth.stack == kind and depth.series["resid"][1].shape[0] == len(
         trace.source_tokens or trace.target_tokens)

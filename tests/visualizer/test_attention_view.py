@@ -6,9 +6,9 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage, QPainter
 
 from tests.conftest import make_tiny_model
-from visualizer.app_state import AppState
-from visualizer.attention_view import AttentionView
-from visualizer.token_axis import label_step, shorten
+from visualizer.state.app_state import AppState
+from visualizer.views.attention_view import AttentionView
+from visualizer.views.token_axis import label_step, shorten
 
 SENTENCE = "the small cat sees the red house ."
 

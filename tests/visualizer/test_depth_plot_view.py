@@ -5,9 +5,9 @@ import pytest
 
 from tests.conftest import make_tiny_model
 from tests.visualizer.shown_view import show_view
-from visualizer.app_state import AppState
-from visualizer.depth_plot_view import DepthPlotView
-from visualizer.depth_series import norm_statistic, residual_norms
+from visualizer.state.app_state import AppState
+from visualizer.state.depth_series import norm_statistic, residual_norms
+from visualizer.views.depth_plot_view import DepthPlotView
 
 
 @pytest.fixture

@@ -17,9 +17,12 @@ from tests.export_checks import (
     svg_texts,
 )
 from visualizer import MainWindow
-from visualizer.export_dialog import ExportDialog
+from visualizer.export.formats import FORMATS
 from visualizer.figures import GridFigure, HeatmapFigure
 from visualizer.figures.colors import colors_of
+from visualizer.state.activation_hooks import activation_selection
+from visualizer.state.selection import attention_selection
+from visualizer.widgets.export_dialog import ExportDialog
 
 TIMEOUT = 60_000
 SOURCE, TARGET = "the small cat sees a red house .", "le petit chat voit"
@@ -54,7 +57,7 @@ def test_exported_png_has_the_requested_size_and_the_screen_colours(window, tmp_
     window.state.set_option(colormap="magma")
     path = exported(lambda: window.export_actions.export_plot(tmp_path / "head.png", width=900, height=640,
                                                               dpi=120))
-    figure = HeatmapFigure(window.export_actions._selection())  # the state the view draws
+    figure = HeatmapFigure(attention_selection(window.state.core))  # the state the view draws
     np.testing.assert_array_equal(figure.selection.matrix, shown_matrix(window))
     assert figure.selection.colormap == "magma"
     assert_heatmap_png(path, figure, 900, 640, 120)
@@ -68,7 +71,7 @@ def test_exported_svg_holds_token_labels_and_title_as_text(window, tmp_path, exp
     for token in trace.source_tokens + trace.target_tokens:
         assert token in texts, token
     title = next(t for t in texts if "layer" in t)
-    assert "tiny encoder-decoder" in title and "cross-attention" in title and "head 2" in title
+    assert "tiny encoder-decoder" in title and "Cross-attention" in title and "head 2" in title
     assert "1" in texts and "0.5" in texts  # the colour bar's tick labels
 
 
@@ -76,7 +79,7 @@ def test_exported_pdf_is_one_valid_page(window, tmp_path, exported):
     window.state.set_selection(head="mean")
     path = exported(lambda: window.export_actions.export_plot(tmp_path / "head.pdf", width=1500, height=1000,
                                                               dpi=300))
-    assert_pdf(path, title="tiny encoder-decoder — cross-attention, layer 1, mean of heads",
+    assert_pdf(path, title="tiny encoder-decoder — Cross-attention (decoder → encoder), layer 1, mean of heads",
                page_points=(1500 * 72 / 300, 1000 * 72 / 300))
 
 
@@ -86,7 +89,7 @@ def test_export_all_heads_draws_every_head_of_the_kind(window, tmp_path, exporte
     image = QImage(str(path))
     assert (image.width(), image.height()) == (1200, 700)
     stack = window.state.trace.attention["cross"]
-    figure = GridFigure(window.export_actions._selection())
+    figure = GridFigure(attention_selection(window.state.core))
     cells = figure.layout(QSizeF(1200 * 72 / 100, 700 * 72 / 100)).cells
     rows, cols = stack.shape[2:]
     for layer, head in [(0, 0), (1, 3), (1, 2)]:
@@ -133,7 +136,7 @@ def test_a_failed_export_keeps_the_previous_file(window, qtbot, tmp_path, monkey
     path.write_bytes(b"the figure from yesterday")
     size = 4 if failure == "size" else 400  # 4 px is too small to draw
     if failure == "disk":
-        import visualizer.data_export as data_export
+        import visualizer.export.data_files as data_export
 
         def disk_full(*_args):
             raise OSError(28, "No space left on device")
@@ -162,8 +165,8 @@ def test_menu_actions_open_the_dialog_and_save_what_it_says(window, tmp_path, ex
     monkeypatch.setattr(ExportDialog, "exec", accept_with_choices)
     exported(actions.plot_action.trigger)
     assert target.exists()
-    assert "cross-attention" in " ".join(svg_texts(target))
-    assert actions._last["plot"].width == 800 and actions._last["plot"].format == "svg"
+    assert "Cross-attention" in " ".join(svg_texts(target))
+    assert actions._last["attention"].width == 800 and actions._last["attention"].format == "svg"
 
 
 def test_actions_are_disabled_until_there_is_a_trace(qtbot, tmp_path, monkeypatch):
@@ -199,11 +202,11 @@ def test_dialog_keeps_format_path_size_and_dpi_consistent(qtbot, tmp_path):
 
 def test_export_follows_the_tab_in_front(window, qtbot, tmp_path, exported):
     actions, trace = window.export_actions, window.state.trace
-    window.view_tabs.setCurrentWidget(window.activation_view)
+    window.show_pane("activations")
     view = window.activation_view
     assert view.matrix is not None and view.hook
     png = exported(lambda: actions.export_plot(tmp_path / "activation.png", width=800, height=600, dpi=100))
-    figure = HeatmapFigure(actions._activation_selection())
+    figure = HeatmapFigure(activation_selection(window.state.core))
     np.testing.assert_array_equal(figure.selection.matrix, view.image.image)
     assert figure.selection.colormap == "CET-D1" and figure.selection.levels[0] < 0
     assert_heatmap_png(png, figure, 800, 600, 100)
@@ -213,9 +216,9 @@ def test_export_follows_the_tab_in_front(window, qtbot, tmp_path, exported):
     if trace.activations[view.hook].ndim == 2:
         np.testing.assert_array_equal(view.matrix, trace.activations[view.hook])
 
-    window.view_tabs.setCurrentWidget(window.head_grid_view)
+    window.show_pane("all-heads")
     texts = svg_texts(exported(lambda: actions.export_plot(tmp_path / "grid.svg")))
-    assert any("cross-attention, all 2 layers × 4 heads" in t for t in texts)
+    assert any("Cross-attention (decoder → encoder), all 2 layers × 4 heads" in t for t in texts)
     assert {"layer 0", "layer 1", "head 0", "head 3"} <= set(texts)
     with np.load(exported(lambda: actions.export_data(tmp_path / "grid.npz"))) as data:
         np.testing.assert_array_equal(data["all_heads"], trace.attention["cross"])
@@ -239,7 +242,7 @@ def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path, exported):
     import xml.etree.ElementTree as ET
 
     view = window.head_line_view
-    window.view_tabs.setCurrentWidget(view)
+    window.show_pane("head-lines")
     view.all_heads.setChecked(True)
     lines = view.visible_lines()
     assert len(lines) > 10
@@ -257,18 +260,18 @@ def test_head_lines_tab_exports_the_lines_it_draws(window, tmp_path, exported):
     trace = window.state.trace
     assert set(trace.source_tokens) | set(trace.target_tokens) <= set(texts)
     assert {"head 0", "head 3", "queries", "keys"} <= set(texts)
-    assert any("cross-attention, layer 1, all heads" in t for t in texts)
+    assert any("Cross-attention (decoder → encoder), layer 1, all heads" in t for t in texts)
 
 
 def test_export_data_from_the_menu_names_the_file_and_honours_the_chosen_format(
         window, tmp_path, monkeypatch, exported):
-    import visualizer.export_actions as export_actions
+    import visualizer.export.export_actions as export_actions
 
     asked = {}
 
     def save_as(parent, caption, suggested, filters):
         asked["suggested"] = suggested
-        return str(tmp_path / "typed-without-suffix"), export_actions.DATA_FILTERS["csv"]
+        return str(tmp_path / "typed-without-suffix"), next(f.dialog_filter for f in FORMATS if f.suffix == "csv")
 
     monkeypatch.setattr(export_actions.QFileDialog, "getSaveFileName", save_as)
     exported(window.export_actions.data_action.trigger)

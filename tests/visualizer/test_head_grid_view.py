@@ -5,9 +5,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from tests.visualizer.shown_view import show_view
-from visualizer.app_state import AppState
-from visualizer.head_grid_view import HeadGridView
-from visualizer.head_mosaic import build_mosaic, pool_patterns
+from visualizer.state.app_state import AppState
+from visualizer.views.head_grid_view import HeadGridView
+from visualizer.views.head_mosaic import build_mosaic, pool_patterns
 
 
 @pytest.fixture

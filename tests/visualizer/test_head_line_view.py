@@ -5,8 +5,8 @@ import pytest
 from PySide6.QtCore import QPoint
 
 from tests.visualizer.shown_view import show_view
-from visualizer.app_state import AppState
-from visualizer.head_line_view import MIN_WEIGHT, HeadLineView
+from visualizer.state.app_state import AppState
+from visualizer.views.head_line_view import MIN_WEIGHT, HeadLineView
 
 
 @pytest.fixture

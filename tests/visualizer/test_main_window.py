@@ -55,11 +55,16 @@ def test_model_facts_name_the_architecture_and_size(window):
     assert f"{model.parameter_count / 1e3:.1f} k" in facts
 
 
-def test_views_can_be_added_as_tabs_and_actions_to_the_file_menu(window, qtbot):
-    from PySide6.QtWidgets import QLabel
+def test_every_registered_pane_is_a_named_tab_and_actions_can_join_the_file_menu(window, qtbot):
+    from visualizer.panes import PANES
 
-    index = window.add_view("Extra", QLabel("extra view"))
-    assert window.view_tabs.tabText(index) == "Extra"
+    tabs = window.view_tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == [p.title for p in PANES]
+    assert [tabs.widget(i).objectName() for i in range(tabs.count())] == [p.object_name for p in PANES]
+    assert all(p.object_name.endswith("Pane") and tabs.tabToolTip(i) == p.tooltip for i, p in enumerate(PANES))
+    for i, pane in enumerate(PANES):
+        tabs.setCurrentIndex(i)
+        assert window.state.front_pane == pane.name
     action = window.file_menu.addAction("Export something…")
     window._keep_quit_last()
     actions = window.file_menu.actions()
@@ -87,7 +92,7 @@ def test_without_a_default_model_the_window_says_so(qtbot, monkeypatch, tmp_path
 
 
 def test_hovering_a_token_highlights_it_in_the_token_list(window):
-    from visualizer.input_panel import HOVER_COLOR
+    from visualizer.widgets.input_panel import HOVER_COLOR
 
     window.state.set_hover("source", 1)
     text = window.input_panel.tokens_label.text()
@@ -114,8 +119,8 @@ def test_hovering_a_token_chip_highlights_it_in_the_heatmap(window):
     ("encoder-decoder", "Source:", True)])
 def test_inputs_are_named_for_what_the_model_does(qtbot, architecture, source_label, target_enabled):
     from tests.conftest import make_tiny_model
-    from visualizer.app_state import AppState
-    from visualizer.input_panel import InputPanel
+    from visualizer.state.app_state import AppState
+    from visualizer.widgets.input_panel import InputPanel
 
     state = AppState()
     panel = InputPanel(state)

@@ -5,9 +5,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.conftest import make_tiny_model
-from visualizer.app_state import AppState
-from visualizer.attention_view import AttentionView
-from visualizer.selection_bar import SelectionBar
+from visualizer.state.app_state import AppState
+from visualizer.views.attention_view import AttentionView
+from visualizer.widgets.selection_bar import SelectionBar
 
 
 @pytest.fixture(scope="module")

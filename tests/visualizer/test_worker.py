@@ -7,8 +7,8 @@ from PySide6.QtCore import QThreadPool
 
 from tests.conftest import make_tiny_model
 from visualizer import MainWindow
-from visualizer.app_state import AppState
-from visualizer.model_controller import ModelController
+from visualizer.run_controller import RunController
+from visualizer.state.app_state import AppState
 from visualizer.worker import Task, TaskSignals, busy_pools
 
 TIMEOUT = 60_000
@@ -17,7 +17,7 @@ TIMEOUT = 60_000
 @pytest.fixture
 def controller(qtbot):
     state = AppState()
-    ctrl = ModelController(state)
+    ctrl = RunController(state)
     yield ctrl
     ctrl.shutdown()
 
@@ -25,9 +25,11 @@ def controller(qtbot):
 def test_two_quick_runs_show_only_the_last(controller, qtbot):
     controller.state.set_model(make_tiny_model())
     shown = []
-    controller.traceReady.connect(shown.append)
-    controller.run("the cat sleeps")
-    controller.run("the dog runs")
+    controller.state.traceChanged.connect(lambda t: t is not None and shown.append(t))
+    controller.state.set_inputs("the cat sleeps")
+    controller.run()
+    controller.state.set_inputs("the dog runs")
+    controller.run()
     qtbot.waitUntil(lambda: not controller.busy, timeout=TIMEOUT)
     assert [t.source_tokens[:3] for t in shown] == [["the", "dog", "runs"]]
     assert controller.state.trace is shown[0]
@@ -37,9 +39,10 @@ def test_a_run_during_a_load_runs_on_the_new_model(controller, qtbot, tiny_check
     controller.state.set_model(make_tiny_model(seed=5))
     controller.state.model.name = "old model"
     shown = []
-    controller.traceReady.connect(shown.append)
+    controller.state.traceChanged.connect(lambda t: t is not None and shown.append(t))
     controller.load(tiny_checkpoint)
-    controller.run("the red house")  # typed while the load is still going
+    controller.state.set_inputs("the red house")
+    controller.run()  # typed while the load is still going
     qtbot.waitUntil(lambda: controller.state.model.name != "old model", timeout=TIMEOUT)
     qtbot.waitUntil(lambda: not controller.busy, timeout=TIMEOUT)
     assert [t.model_name for t in shown] == ["tiny encoder-decoder"]
@@ -48,8 +51,9 @@ def test_a_run_during_a_load_runs_on_the_new_model(controller, qtbot, tiny_check
 
 def test_a_failing_run_reports_its_message(controller, qtbot):
     controller.state.set_model(make_tiny_model(positions="learned", max_positions=4))
+    controller.state.set_inputs("the small cat sees the red house")
     with qtbot.waitSignal(controller.runFailed, timeout=TIMEOUT) as blocker:
-        controller.run("the small cat sees the red house")
+        controller.run()
     assert "learned positions stop at 4" in blocker.args[0]
     assert controller.state.trace is None
 
@@ -65,11 +69,12 @@ def test_the_gui_thread_stays_free_while_the_model_runs(controller, qtbot):
 
     model.run = slow_run
     controller.state.set_model(model)
-    controller.run("the cat")
+    controller.state.set_inputs("the cat")
+    controller.run()
     assert controller.busy  # returned at once, the work is on the pool thread
     assert busy_pools()
     release.set()
-    with qtbot.waitSignal(controller.traceReady, timeout=TIMEOUT):
+    with qtbot.waitSignal(controller.state.traceChanged, timeout=TIMEOUT):
         pass
     assert not controller.busy
 

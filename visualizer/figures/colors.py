@@ -12,7 +12,8 @@ from functools import lru_cache
 import numpy as np
 from PySide6.QtGui import QImage
 
-COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")
+from ..state.view_state import COLORMAPS
+
 LUT_SIZE = 256
 
 

@@ -13,7 +13,9 @@ import numpy as np
 from PySide6.QtCore import QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QPainter
 
-from ..data_export import KIND_TITLES, AttentionSelection, levels_for
+from engine.kinds import kind_title
+
+from ..state.selection import AttentionSelection, levels_for
 from .colors import matrix_image, reduce_for_thumbnail
 from .painting import (
     Fonts,
@@ -49,7 +51,7 @@ class GridFigure:
         self.selection = selection
         self.heads = np.asarray(selection.heads, dtype=np.float32)
         self.levels = levels_for(self.heads, selection.auto_levels)
-        kind = KIND_TITLES.get(selection.kind, selection.kind)
+        kind = kind_title(selection.kind)
         what = f"{kind}, all {self.heads.shape[0]} layers × {self.heads.shape[1]} heads"
         self.title = f"{selection.model} — {what}" if selection.model else what
 
@@ -69,7 +71,8 @@ class GridFigure:
         layers, heads = self.heads.shape[:2]
         fixed_w, fixed_h, _ = self._fixed_parts(Fonts())
         thumb = NATURAL_THUMBNAIL if heads <= 8 else 64.0
-        width = fixed_w + heads * (thumb + GAP)
+        # Never narrower than the title: a model with few heads must not cut it off.
+        width = max(fixed_w + heads * (thumb + GAP), text_width(Fonts().title, self.title) + 20)
         height = fixed_h + layers * (thumb * self._aspect() + GAP)
         return QSizeF(math.ceil(width), math.ceil(height))
 

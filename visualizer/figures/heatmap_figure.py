@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from ..data_export import AttentionSelection
+from ..state.selection import AttentionSelection
 from .colors import matrix_image
 from .painting import (
     FRAME_COLOR,
@@ -32,10 +32,6 @@ from .painting import (
 NATURAL_CELL = 16.0  # points per token when the figure picks its own size
 HEATMAP_RANGE = (160.0, 720.0)  # points a side: small inputs stay legible, long ones stay on a page
 VECTOR_IMAGE_PIXELS = 1200  # embedded image size a side in SVG/PDF, so cells stay crisp
-AXIS_NAMES = {"encoder": ("source tokens", "source tokens"),
-              "decoder": ("target tokens", "target tokens"),
-              "cross": ("target tokens", "source tokens")}
-
 
 @dataclass(frozen=True)
 class HeatmapLayout:
@@ -162,9 +158,4 @@ class HeatmapFigure:
 
     def axis_titles(self) -> tuple[str, str]:
         """(rows, columns): "queries (target tokens)", "keys (source tokens)" and the like."""
-        if self.selection.axis_names is not None:
-            return self.selection.axis_names
-        rows_name, columns_name = AXIS_NAMES.get(self.selection.kind, ("queries", "keys"))
-        if self.selection.rows_are_predictions:
-            rows_name = "predicted next tokens"
-        return f"queries ({rows_name})", f"keys ({columns_name})"
+        return self.selection.axis_titles()

@@ -13,27 +13,13 @@ import numpy as np
 from PySide6.QtCore import QLineF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from ..data_export import AttentionSelection
+from ..state.line_selection import AGGREGATE_COLOR, SUMMARY, select_lines
+from ..state.selection import AttentionSelection
 from .painting import Fonts, draw_text, draw_title, line_height, shown_token, text_width, thinning_step
 
-LINE_DTYPE = np.dtype([("head", np.int16), ("query", np.int32), ("key", np.int32), ("weight", np.float32)])
-MIN_WEIGHT = 0.02
-MAX_LINES = 3000
-AGGREGATE_COLOR = "#3060c0"
 NATURAL_ROW = 14.0  # points per token row at the natural size
 MAX_NATURAL_HEIGHT = 900.0  # longer inputs thin their labels instead of making a poster
 SPAN = 240.0  # points between the two token columns
-
-
-def strongest_lines(matrix: np.ndarray, head: int = -1) -> np.ndarray:
-    """(head, query, key, weight) of every weight >= MIN_WEIGHT, at most MAX_LINES strongest."""
-    queries, keys = np.nonzero(matrix >= MIN_WEIGHT)
-    lines = np.empty(len(queries), dtype=LINE_DTYPE)
-    lines["head"], lines["query"], lines["key"] = head, queries, keys
-    lines["weight"] = matrix[queries, keys]
-    if len(lines) > MAX_LINES:
-        lines = lines[np.argpartition(lines["weight"], -MAX_LINES)[-MAX_LINES:]]
-    return lines
 
 
 class LinesFigure:
@@ -43,7 +29,7 @@ class LinesFigure:
                  colors: dict[int, str] | None = None):
         self.selection = selection
         self.title = selection.title
-        self.lines = strongest_lines(selection.matrix) if lines is None else lines
+        self.lines = select_lines({SUMMARY: selection.matrix}) if lines is None else lines
         self.colors = colors or {-1: AGGREGATE_COLOR}
         self.queries = [shown_token(t) for t in selection.query_tokens]
         self.keys = [shown_token(t) for t in selection.key_tokens]

@@ -15,10 +15,10 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QS
 from PySide6.QtGui import QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
-from ..data_export import write_atomically
+from ..export.data_files import write_atomically
+from ..export.formats import format_of
 from .painting import POINTS_PER_INCH
 
-FIGURE_FORMATS = ("png", "svg", "pdf")
 DEFAULT_DPI = 150
 MAX_PIXELS = 16384  # a side; QImage and memory give up beyond this
 
@@ -130,11 +130,7 @@ RENDERERS = {"png": png_bytes, "svg": svg_bytes, "pdf": pdf_bytes}
 
 def figure_format(path) -> str:
     """``png``, ``svg`` or ``pdf`` from a file name; ValueError names the path otherwise."""
-    fmt = Path(path).suffix.lower().lstrip(".")
-    if fmt not in RENDERERS:
-        raise ValueError(f"{path}: unknown figure format {Path(path).suffix or '(none)'!r}; "
-                         "use .png, .svg or .pdf")
-    return fmt
+    return format_of(path, "figure").suffix
 
 
 def export_figure(figure, path, width: int | None = None, height: int | None = None,

@@ -1,11 +1,14 @@
-"""``python main.py export``: one attention plot (or its numbers) to a file, without a window.
+"""``python main.py export``: any pane's figure (or its numbers) to a file, without a window.
 
     python main.py export --source "the cat sleeps" --kind cross --layer 1 --head mean --out f.pdf
+    python main.py export --view activations --source S --hook encoder.1.resid_post --out a.npz
     python main.py export --checkpoint m.safetensors --source S --target T --kind encoder \\
         --layer 0 --head 3 --out heads.png --width 1600 --dpi 200
 
-Every user error (bad kind, layer or head, unknown format, missing checkpoint, unwritable path)
-prints one line naming the problem and exits with code 2.
+It fills the same ViewState the window uses and asks the same pane for its figure or data, so a
+file exported here equals the one File → Export writes. Every user error (bad kind, layer or
+head, unknown format, missing checkpoint, unwritable path) prints one line naming the problem
+and exits with code 2.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import os
 import sys
 from pathlib import Path
 
-from .data_export import DATA_FORMATS, parse_head
+from engine.kinds import KINDS, parse_head
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "models" / "translator.safetensors"
-FIGURE_FORMATS = ("png", "svg", "pdf")  # kept here so that --help never imports Qt
-COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")
+from ..startup_defaults import DEFAULT_CHECKPOINT
+from ..state.view_state import COLORMAPS
+from .formats import FORMATS, format_of
+
 USAGE_ERROR = 2
+VIEW_ALIASES = {"all_heads": "all-heads", "lines": "head-lines"}  # older flags, kept working
 
 _application = None  # the QGuiApplication this command created, kept alive while it paints
 
@@ -30,22 +35,37 @@ class ExportError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..panes import PANES  # no Qt: pane modules import their widgets only when built
+
     parser = argparse.ArgumentParser(
         prog="main.py export",
-        description="Export one attention plot (PNG, SVG, PDF) or its numbers (NPZ, CSV), headlessly.")
+        description="Export what one pane of the app shows: its figure (PNG, SVG, PDF) or its "
+                    "numbers (NPZ, CSV), headlessly.")
+    parser.add_argument("--view", choices=[p.name for p in PANES], default="attention",
+                        help="the pane to export (default attention): "
+                             + "; ".join(f"{p.name}: {p.tooltip}" for p in PANES))
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help=f"model file or folder (default: the shipped {DEFAULT_CHECKPOINT.name})")
-    parser.add_argument("--source", required=True, help="source text")
+    parser.add_argument("--source", required=True, help="source text (the prompt of a decoder-only model)")
     parser.add_argument("--target", default=None, help="target text (default: the model decodes one)")
-    parser.add_argument("--kind", choices=("encoder", "decoder", "cross"), default=None,
+    parser.add_argument("--kind", choices=tuple(KINDS), default=None,
                         help="attention kind (default: cross if the model has it)")
     parser.add_argument("--layer", type=int, default=0, help="layer, from 0 (default 0)")
     parser.add_argument("--head", type=_head_argument, default=0, help="head number, mean or max (default 0)")
+    parser.add_argument("--hook", default="", help="activations view: the hook to show, e.g. "
+                        "encoder.1.norm_ffn.input (default: the first layer's resid_post)")
+    parser.add_argument("--activation-head", type=_head_argument, default="all",
+                        help="activations view, q/k/v/z hooks: one head, or all side by side (default)")
+    parser.add_argument("--clip-outliers", action="store_true",
+                        help="activations view: colours at the 99th percentile of |value|")
+    parser.add_argument("--stack", choices=("encoder", "decoder"), default="",
+                        help="depth view: the stack (default: the one of --kind)")
     parser.add_argument("--all-heads", action="store_true",
-                        help="every layer and head of the kind: a grid figure, or an NPZ with all_heads")
-    parser.add_argument("--lines", action="store_true",
-                        help="draw BertViz-style lines (opacity = weight) instead of a heatmap")
-    parser.add_argument("--out", type=Path, required=True, help="FILE.png|.svg|.pdf|.npz|.csv")
+                        help="the same as --view all-heads, or with --view head-lines every head "
+                             "of the layer, one colour each")
+    parser.add_argument("--lines", action="store_true", help="the same as --view head-lines")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="|".join("FILE." + f.suffix for f in FORMATS))
     parser.add_argument("--width", type=int, default=None, help="figure width in pixels")
     parser.add_argument("--height", type=int, default=None, help="figure height in pixels")
     parser.add_argument("--dpi", type=float, default=150.0, help="dots per inch (default 150)")
@@ -68,6 +88,8 @@ def _ablation_argument(text: str) -> tuple[str, int, int]:
 
 
 def _head_argument(text: str):
+    if text == "all":
+        return text
     try:
         return parse_head(text)
     except ValueError as error:
@@ -90,14 +112,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def chosen_view(args: argparse.Namespace) -> str:
+    """--view, or the view an older flag (--lines, --all-heads) names."""
+    if args.view != "attention":
+        return args.view
+    if args.lines:
+        return VIEW_ALIASES["lines"]
+    return VIEW_ALIASES["all_heads"] if args.all_heads else args.view
+
+
 def export(args: argparse.Namespace) -> Path:
-    """Check everything cheap first, then load, run, select and write."""
-    fmt = output_format(args.out)
-    if args.all_heads and fmt == "csv":
-        raise ExportError("a CSV file holds one matrix: use .npz (or a figure format) with --all-heads")
-    if args.lines and (args.all_heads or fmt not in FIGURE_FORMATS):
-        raise ExportError("--lines draws one figure of one head (or mean/max): use .png, .svg or .pdf "
-                          "without --all-heads")
+    """Check everything cheap first, then load, run, build the state and write the pane's file."""
+    from ..panes import pane_named
+
+    pane = pane_named(chosen_view(args))
+    try:
+        fmt = format_of(args.out)
+    except ValueError as error:
+        raise ExportError(str(error)) from None
+    make = pane.figure if fmt.output == "figure" else pane.data
+    if make is None:
+        others = ", ".join("." + f.suffix for f in FORMATS if f.output != fmt.output)
+        raise ExportError(f"the {pane.name} view has no {fmt.output} to export; use {others}")
     check_writable(args.out)
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
     if not checkpoint.exists():
@@ -105,8 +141,6 @@ def export(args: argparse.Namespace) -> Path:
         raise ExportError(f"checkpoint {checkpoint} not found{hint}")
 
     import engine
-
-    from .data_export import export_data, select_from_trace
 
     try:
         model = engine.load(checkpoint)
@@ -117,38 +151,46 @@ def export(args: argparse.Namespace) -> Path:
         raise ExportError(f"kind {kind!r} is not in {model.name}; it has {', '.join(model.kinds)}")
     try:
         trace = model.run(args.source, args.target, ablate=args.ablate)
-        selection = select_from_trace(
-            trace, kind, args.layer, args.head, model=model.name, source=args.source,
-            target=args.target if args.target is not None else trace.output_text,
-            colormap=args.colormap, rows_by_prediction=args.rows_by_prediction,
-            auto_levels=args.auto_levels)
+        state = build_state(model, trace, args, kind)
+        if fmt.output == "figure":
+            ensure_gui_application()
+        made = make(state)
     except ValueError as error:  # engine.InputError is a ValueError too
         raise ExportError(str(error)) from None
     try:
-        if fmt in DATA_FORMATS:
-            return export_data(selection, args.out, all_heads=args.all_heads)
-        return _export_figure(selection, args)
+        if fmt.output == "data":
+            from .data_files import export_data
+
+            return export_data(made, args.out)
+        from ..figures import export_figure
+
+        return export_figure(made, args.out, args.width, args.height, args.dpi)
     except (OSError, ValueError) as error:
         raise ExportError(str(error)) from None
 
 
-def _export_figure(selection, args) -> Path:
-    ensure_gui_application()
-    from .figures import GridFigure, HeatmapFigure, LinesFigure, export_figure
+def build_state(model, trace, args: argparse.Namespace, kind: str):
+    """The ViewState the window would hold after the same run and the same choices.
 
-    if args.all_heads:
-        figure = GridFigure(selection)
-    else:
-        figure = LinesFigure(selection) if args.lines else HeatmapFigure(selection)
-    return export_figure(figure, args.out, args.width, args.height, args.dpi)
+    Raises ValueError naming a layer or head that is out of range, or an unknown hook.
+    """
+    from ..state.view_state import ViewState
 
-
-def output_format(path: Path) -> str:
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in FIGURE_FORMATS + DATA_FORMATS:
-        raise ExportError(f"{path}: unknown format {path.suffix or '(no extension)'!r}; "
-                          "use .png, .svg, .pdf, .npz or .csv")
-    return fmt
+    state = ViewState()
+    state.set_model(model)
+    state.set_inputs(args.source, args.target or "")
+    state.set_trace(trace)
+    trace.matrix(kind, args.layer, args.head)  # checks the layer and head, naming the bad one
+    if args.hook and args.hook not in trace.activations:
+        examples = ", ".join(list(trace.activations)[:4])
+        raise ValueError(f"hook {args.hook!r} is not in this trace; it has e.g. {examples}")
+    state.set_selection(kind=kind, layer=args.layer, head=args.head, hook=args.hook or None)
+    state.set_option(colormap=args.colormap, auto_levels=args.auto_levels,
+                     label_rows_by_prediction=args.rows_by_prediction,
+                     lines_all_heads=args.all_heads and chosen_view(args) == "head-lines",
+                     activation_head=args.activation_head, clip_outliers=args.clip_outliers,
+                     depth_stack=args.stack)
+    return state
 
 
 def check_writable(path: Path) -> None:

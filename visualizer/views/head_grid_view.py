@@ -10,12 +10,10 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from .app_state import AppState
-from .attention_sides import key_side, query_side
-from .head_mosaic import build_mosaic, pool_patterns
+from engine.kinds import KINDS, kind_title
 
-KIND_TITLES = {"encoder": "encoder self-attention", "decoder": "decoder self-attention",
-               "cross": "cross-attention (decoder → encoder)"}
+from ..state.app_state import AppState
+from .head_mosaic import build_mosaic, pool_patterns
 
 
 def _count(n: int, noun: str) -> str:
@@ -145,10 +143,10 @@ class HeadGridView(QWidget):
         origins = np.array([self.tile_origin(layer, head) for layer in range(layers)
                             for head in range(heads)], dtype=float)
         segments = []  # (x0, y0, x1, y1) relative to each tile's top-left corner
-        if side == query_side(kind) and position // self.pool_factors[0] < rows:
+        if side == KINDS[kind].queries and position // self.pool_factors[0] < rows:
             y = position // self.pool_factors[0] + 0.5
             segments.append((0, y, cols, y))
-        if side == key_side(kind) and position // self.pool_factors[1] < cols:
+        if side == KINDS[kind].keys and position // self.pool_factors[1] < cols:
             x = position // self.pool_factors[1] + 0.5
             segments.append((x, 0, x, rows))
         xs, ys = [], []
@@ -199,7 +197,7 @@ class HeadGridView(QWidget):
         pooled = "" if self.tile_shape == stack.shape[2:] else (
             f" Thumbnails show block maxima ({stack.shape[2]}×{stack.shape[3]} → "
             f"{self.tile_shape[0]}×{self.tile_shape[1]}).")
-        self.caption.setText(f"{KIND_TITLES.get(state.kind, state.kind).capitalize()}: "
+        self.caption.setText(f"{kind_title(state.kind)}: "
                              f"{_count(stack.shape[0], 'layer')} × {_count(stack.shape[1], 'head')}; "
                              "rows are queries, "
                              f"columns keys. Click a head to open it.{pooled}")

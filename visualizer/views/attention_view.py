@@ -7,23 +7,16 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
-from .app_state import AppState
-from .attention_sides import key_side, query_side
+from engine.kinds import KINDS, head_title, kind_title
+
+from ..state.app_state import AppState
+from ..state.view_state import COLORMAPS
 from .hover_marks import HoverMarks
 from .token_axis import TokenAxis
 
-COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually uniform
-KIND_TITLES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention",
-               "cross": "Cross-attention (decoder → encoder)"}
-SIDE_OF_AXES = {"encoder": ("source", "source"), "decoder": ("target", "target"),  # (rows, columns)
-                "cross": ("target", "source")}
 READOUT_HINT = ("Hover a cell for its weight · click the heatmap, then ←/→ change the head and ↑/↓ the "
                 "layer · wheel to zoom")
 HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
-
-
-def head_title(head) -> str:
-    return {"mean": "mean of heads", "max": "max of heads"}.get(head, f"head {head}")
 
 
 class AttentionView(QWidget):
@@ -99,7 +92,7 @@ class AttentionView(QWidget):
         state.hoverChanged.connect(self._on_hover_changed)
         # A token hovered in any pane is outlined here as a query row and/or key column.
         self.hover_marks = HoverMarks(state, self.plot,
-                                      lambda: (query_side(state.kind), key_side(state.kind)),
+                                      lambda: (KINDS[state.kind].queries, KINDS[state.kind].keys),
                                       lambda: None if self._matrix is None else self._matrix.shape)
         self._on_options_changed()
         self.redraw()
@@ -149,11 +142,10 @@ class AttentionView(QWidget):
         self.color_bar.setLevels((low, high))
         self.left_axis.set_tokens(state.query_labels())
         self.bottom_axis.set_tokens(state.key_labels())
-        query_side, key_side = SIDE_OF_AXES.get(state.kind, ("", ""))
-        self.plot.setLabel("left", f"query: {query_side} token", color="#333")
-        self.plot.setLabel("bottom", f"key: {key_side} token", color="#333")
-        name = state.trace.model_name or (state.model.name if state.model else "")
-        self.plot.setTitle(f"{name} — {KIND_TITLES.get(state.kind, state.kind)}, layer {state.layer}, "
+        kind = KINDS[state.kind]
+        self.plot.setLabel("left", f"query: {kind.queries} token", color="#333")
+        self.plot.setLabel("bottom", f"key: {kind.keys} token", color="#333")
+        self.plot.setTitle(f"{state.model_name()} — {kind_title(state.kind)}, layer {state.layer}, "
                            f"{head_title(state.head)}", color="#222", size="11pt")
         rows, cols = image.shape
         self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
@@ -162,7 +154,8 @@ class AttentionView(QWidget):
 
     # ---- hover -------------------------------------------------------------------------------
     def _on_hover_changed(self, side: str, position: int) -> None:
-        query_side, key_side = SIDE_OF_AXES.get(self.state.kind, ("", ""))
+        kind = KINDS.get(self.state.kind)
+        query_side, key_side = (kind.queries, kind.keys) if kind else ("", "")
         rows, cols = self._matrix.shape if self._matrix is not None else (0, 0)
         for band, axis_side, count in ((self.row_band, query_side, rows), (self.column_band, key_side, cols)):
             if side == axis_side and 0 <= position < count:
@@ -195,4 +188,4 @@ class AttentionView(QWidget):
         self.readout.setText(text)
         view = self.plot_widget
         QToolTip.showText(view.mapToGlobal(view.mapFromScene(scene_pos)), text, view)
-        self.state.set_hover("source" if self.state.kind == "encoder" else "target", cell[0])
+        self.state.set_hover(KINDS[self.state.kind].queries, cell[0])

@@ -7,7 +7,7 @@ import html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from .app_state import AppState
+from ..state.app_state import AppState
 
 TOKEN_STYLE = "background-color:{bg}; color:#111; white-space:nowrap;"  # never break "</s>"
 SIDE_COLORS = {"source": "#dbe8f7", "target": "#f7e6d4"}
@@ -84,11 +84,13 @@ INPUT_ROLES = {  # architecture -> (source label, target label, target placehold
 class InputPanel(QWidget):
     """Where the user types and runs; shows what the model made of the text.
 
+    The two boxes and ``state.source_text`` / ``state.target_text`` always hold the same text.
+
     Signals:
-        runRequested(str, str): source and target text (an empty target: let the model decode).
+        runRequested(): the user asked to run (Run, Enter in a box, Ctrl+Enter).
     """
 
-    runRequested = Signal(str, str)
+    runRequested = Signal()
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
@@ -127,6 +129,9 @@ class InputPanel(QWidget):
         layout.addWidget(facts_box)
         layout.addWidget(tokens_box, 1)
 
+        for box in (self.source_input, self.target_input):
+            box.textChanged.connect(self._on_text_edited)
+        state.inputsChanged.connect(self._on_inputs_changed)
         self.run_button.clicked.connect(self.request_run)
         self.source_input.returnPressed.connect(self.request_run)
         self.target_input.returnPressed.connect(self.request_run)
@@ -136,7 +141,18 @@ class InputPanel(QWidget):
         self._on_model_changed(state.model)
 
     def request_run(self) -> None:
-        self.runRequested.emit(self.source_input.text(), self.target_input.text())
+        self.runRequested.emit()
+
+    def _on_text_edited(self, _text: str) -> None:
+        self.state.set_inputs(self.source_input.text(), self.target_input.text())
+
+    def _on_inputs_changed(self) -> None:
+        for box, text in ((self.source_input, self.state.source_text),
+                          (self.target_input, self.state.target_text)):
+            if box.text() != text:
+                box.blockSignals(True)
+                box.setText(text)
+                box.blockSignals(False)
 
     def set_busy(self, busy: bool, description: str = "") -> None:
         self.run_button.setText("Working…" if busy else "Run  (Ctrl+Enter)")

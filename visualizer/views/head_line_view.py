@@ -7,15 +7,13 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from .app_state import AppState
-from .attention_sides import key_side, query_side
+from engine.kinds import KINDS, head_title
+
+from ..state.app_state import AppState
+from ..state.line_selection import MAX_LINES, MIN_WEIGHT, head_color, line_matrices, select_lines
 from .token_axis import shorten
 
-HEAD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a")  # distinct hues, cycled
-AGGREGATE_COLOR = "#3060c0"
-MIN_WEIGHT = 0.02  # fainter lines are all but invisible; skipping them keeps 512 tokens fast
-MAX_LINES = 3000  # beyond this only the strongest lines are drawn: more would be a grey wash anyway
+__all__ = ["MIN_WEIGHT", "HeadLineView"]
 ANTIALIAS_LINES = 1500  # smooth lines cost ~10x: only for the few lines of short inputs
 ALPHA_STEPS = 32  # lines are batched by quantized opacity: one pen change per batch
 ROW_HEIGHT = 20
@@ -27,7 +25,7 @@ MAX_LINE_SPAN = 480
 
 def side_of(kind: str, column: str) -> str:
     """Whose tokens a column lists: "source" (encoder positions) or "target" (decoder positions)."""
-    return query_side(kind) if column == "query" else key_side(kind)
+    return KINDS[kind].queries if column == "query" else KINDS[kind].keys
 
 
 class HeadLineCanvas(QWidget):
@@ -99,8 +97,8 @@ class HeadLineCanvas(QWidget):
         painter.setPen(self.palette().text().color())
         kind = self.view.state.kind
         painter.setFont(self.font_bold)
-        for rect, title, align in ((left, f"queries ({query_side(kind)})", Qt.AlignmentFlag.AlignRight),
-                                   (right, f"keys ({key_side(kind)})", Qt.AlignmentFlag.AlignLeft)):
+        for rect, title, align in ((left, f"queries ({KINDS[kind].queries})", Qt.AlignmentFlag.AlignRight),
+                                   (right, f"keys ({KINDS[kind].keys})", Qt.AlignmentFlag.AlignLeft)):
             painter.drawText(QRectF(rect.left(), MARGIN, rect.width(), ROW_HEIGHT).adjusted(4, 0, -4, 0),
                              align | Qt.AlignmentFlag.AlignVCenter, title)
         for column, rect, tokens, align in (
@@ -150,7 +148,7 @@ class HeadLineView(QWidget):
 
         self.all_heads = QCheckBox("Every head of the layer, one color each",
                                    objectName="lineAllHeadsCheck")
-        self.all_heads.toggled.connect(self._redraw)
+        self.all_heads.toggled.connect(lambda on: state.set_option(lines_all_heads=on))
         self.caption = QLabel("Run a sentence to see its attention lines.")
         header = QHBoxLayout()
         header.addWidget(self.caption, 1)
@@ -178,7 +176,10 @@ class HeadLineView(QWidget):
         self._redraw()
 
     def _on_options_changed(self) -> None:
-        self._redraw()  # row labels may switch to predicted tokens
+        self.all_heads.blockSignals(True)
+        self.all_heads.setChecked(self.state.lines_all_heads)
+        self.all_heads.blockSignals(False)
+        self._redraw()  # row labels may switch to predicted tokens, or every head show
 
     def _on_hover_changed(self, side: str, position: int) -> None:
         kind = self.state.kind
@@ -199,7 +200,7 @@ class HeadLineView(QWidget):
 
     # ---- public --------------------------------------------------------------
     def color_of(self, head: int) -> str:
-        return AGGREGATE_COLOR if head < 0 else HEAD_COLORS[head % len(HEAD_COLORS)]
+        return head_color(head)
 
     def visible_lines(self) -> np.ndarray:
         """The lines to draw: a structured array of (head, query, key, weight).
@@ -211,23 +212,7 @@ class HeadLineView(QWidget):
         return self._lines
 
     def _select_lines(self) -> np.ndarray:
-        column, position = self.isolated
-        parts = []
-        for head, matrix in self.matrices.items():
-            shown = matrix >= MIN_WEIGHT
-            if column == "query":
-                shown[np.arange(matrix.shape[0]) != position] = False
-            elif column == "key":
-                shown[:, np.arange(matrix.shape[1]) != position] = False
-            queries, keys = np.nonzero(shown)
-            part = np.empty(len(queries), dtype=LINE_DTYPE)
-            part["head"], part["query"], part["key"] = head, queries, keys
-            part["weight"] = matrix[queries, keys]
-            parts.append(part)
-        lines = np.concatenate(parts) if parts else np.empty(0, dtype=LINE_DTYPE)
-        if len(lines) > self.max_lines:
-            lines = lines[np.argpartition(lines["weight"], -self.max_lines)[-self.max_lines:]]
-        return lines
+        return select_lines(self.matrices, self.isolated, self.max_lines)
 
     def hover_token(self, hit: tuple[str, int] | None) -> None:
         """Called by the canvas: publish the token under the mouse to every pane."""
@@ -244,25 +229,18 @@ class HeadLineView(QWidget):
     # ---- drawing ---------------------------------------------------------------
     def _redraw(self, *_args) -> None:
         state = self.state
-        self.matrices = {}
         self.query_tokens, self.key_tokens = state.query_labels(), state.key_labels()
-        stack = state.trace.attention.get(state.kind) if state.trace is not None else None
-        if stack is None or state.layer >= stack.shape[0]:
+        self.matrices = line_matrices(state)
+        title = KINDS[state.kind].title if state.kind in KINDS else state.kind
+        if not self.matrices:
             self.caption.setText("Run a sentence to see its attention lines." if state.trace is None
                                  else f"This model has no {state.kind} attention.")
-        elif self.all_heads.isChecked():
-            self.matrices = {h: stack[state.layer, h] for h in range(stack.shape[1])}
-            self.caption.setText(f"{state.kind}, layer {state.layer}, all {stack.shape[1]} heads "
+        elif state.lines_all_heads:
+            self.caption.setText(f"{title}, layer {state.layer}, all {len(self.matrices)} heads "
                                  "(one color each). Queries left, keys right; hover a token.")
         else:
-            head = state.head
-            self.matrices = {head if isinstance(head, int) else -1: state.attention_matrix()}
-            what = f"head {head}" if isinstance(head, int) else f"{head} of heads"
-            self.caption.setText(f"{state.kind}, layer {state.layer}, {what}. Queries left, keys "
-                                 "right; line opacity is the weight. Hover a token to isolate it.")
+            self.caption.setText(f"{title}, layer {state.layer}, {head_title(state.head)}. Queries "
+                                 "left, keys right; line opacity is the weight. Hover a token to isolate it.")
         rows = max(len(self.query_tokens), len(self.key_tokens))
         self.canvas.setMinimumSize(2 * COLUMN_WIDTH + 2 * MARGIN + 160, TOP + rows * ROW_HEIGHT + MARGIN)
         self._on_hover_changed(*state.hover)
-
-
-LINE_DTYPE = np.dtype([("head", np.int16), ("query", np.int32), ("key", np.int32), ("weight", np.float32)])

@@ -15,20 +15,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .activation_hooks import (
+from ..state.activation_hooks import (
+    DIVERGING_COLORMAP,
     STACK_LEVEL,
+    activation_levels,
+    can_show,
     hook_name,
-    is_heatmap,
     matrix_of,
     points_of,
+    shown_head,
+    shown_hook,
     split_hook,
     token_side,
 )
-from .app_state import AppState
+from ..state.app_state import AppState
 from .hover_marks import HoverMarks
 from .token_axis import TokenAxis
-
-DIVERGING_COLORMAP = "CET-D1"  # perceptually uniform blue-white-red: white is exactly 0
 
 
 class ActivationView(QWidget):
@@ -57,7 +59,7 @@ class ActivationView(QWidget):
                                       "features do not wash out the rest")
         for box in (self.stack_selector, self.layer_selector, self.point_selector, self.head_selector):
             box.currentIndexChanged.connect(self._on_control_changed)
-        self.clip_outliers.toggled.connect(self._apply_levels)
+        self.clip_outliers.toggled.connect(lambda on: state.set_option(clip_outliers=on))
         self.caption = QLabel("Run a sentence to see its activations.")
         controls = QHBoxLayout()
         for title, box in (("Stack:", self.stack_selector), ("Layer:", self.layer_selector),
@@ -91,6 +93,7 @@ class ActivationView(QWidget):
 
         state.traceChanged.connect(self._on_trace_changed)
         state.selectionChanged.connect(self._on_selection_changed)
+        state.optionsChanged.connect(self._on_options_changed)
         # The hovered token's row, whichever pane it was hovered in (the hook's rows are tokens).
         self.hover_marks = HoverMarks(state, self.plot, lambda: (self.side, ""),
                                       lambda: None if self.matrix is None else self.matrix.shape, -0.5)
@@ -101,15 +104,17 @@ class ActivationView(QWidget):
         stacks = [] if trace is None else [s for s in ("encoder", "decoder")
                                            if any(split_hook(h)[0] == s for h in trace.activations)]
         self._refill(self.stack_selector, [(s, s) for s in stacks])
-        if trace is not None and not self._can_show(trace, self.state.hook):
-            default = self._default_hook(trace)
-            if default:
-                self.state.set_selection(hook=default)  # so exports know what is shown
-        self._show(self._wanted_hook())
+        self._show(shown_hook(self.state))
 
     def _on_selection_changed(self) -> None:
-        if self._wanted_hook() != self.hook:
-            self._show(self._wanted_hook())
+        if shown_hook(self.state) != self.hook:
+            self._show(shown_hook(self.state))
+
+    def _on_options_changed(self) -> None:
+        self.clip_outliers.blockSignals(True)
+        self.clip_outliers.setChecked(self.state.clip_outliers)
+        self.clip_outliers.blockSignals(False)
+        self._show(shown_hook(self.state))
 
     # ---- controls --------------------------------------------------------------
     def _on_control_changed(self) -> None:
@@ -122,10 +127,11 @@ class ActivationView(QWidget):
         self._sync_controls(stack, layer, point, self.head_selector.currentData())
         hook = hook_name(self.stack_selector.currentData(), self.layer_selector.currentData(),
                          self.point_selector.currentData())
-        if hook != self.state.hook and self._can_show(self.state.trace, hook):
+        head = self.head_selector.currentData()
+        if hook != self.state.hook and can_show(self.state.trace, hook):
             self.state.set_selection(hook=hook)  # _on_selection_changed draws it
-        else:
-            self._show(self._wanted_hook())  # only the head changed
+        if head is not None:
+            self.state.set_option(activation_head=head)  # _on_options_changed draws it
 
     def _sync_controls(self, stack, layer, point, head) -> None:
         """Refill the dependent combos for (stack, layer) and select the given items."""
@@ -151,12 +157,6 @@ class ActivationView(QWidget):
             self._syncing = False
 
     # ---- drawing ---------------------------------------------------------------
-    def _wanted_hook(self) -> str:
-        trace = self.state.trace
-        if trace is None:
-            return ""
-        return self.state.hook if self._can_show(trace, self.state.hook) else self._default_hook(trace)
-
     def _show(self, hook: str) -> None:
         trace = self.state.trace
         self.hook = hook
@@ -167,8 +167,8 @@ class ActivationView(QWidget):
             self.caption.setText("Run a sentence to see its activations.")
             return
         stack, layer, point = split_hook(hook)
-        self._sync_controls(stack, layer, point, self.head_selector.currentData())
-        head = self.head_selector.currentData()
+        head = shown_head(self.state, hook)
+        self._sync_controls(stack, layer, point, head)
         array = trace.activations[hook]
         self.matrix = matrix_of(array, head)
         self.side = token_side(hook)
@@ -184,12 +184,8 @@ class ActivationView(QWidget):
         self.hover_marks.refresh()
 
     def _apply_levels(self) -> None:
-        if self.matrix is None or self.matrix.size == 0:
-            return
-        magnitudes = np.abs(self.matrix)
-        limit = float(np.percentile(magnitudes, 99) if self.clip_outliers.isChecked() else magnitudes.max())
-        limit = limit if limit > 0 else 1.0
-        self.color_bar.setLevels((-limit, limit))
+        if self.matrix is not None:
+            self.color_bar.setLevels(activation_levels(self.matrix, self.state.clip_outliers))
 
     def _draw_head_separators(self, array: np.ndarray, head) -> None:
         for line in self.head_lines:
@@ -218,18 +214,6 @@ class ActivationView(QWidget):
         self.state.set_hover(self.side, row)
 
     # ---- helpers ---------------------------------------------------------------
-    @staticmethod
-    def _default_hook(trace) -> str:
-        for stack in ("encoder", "decoder"):
-            if f"{stack}.0.resid_post" in trace.activations:
-                return f"{stack}.0.resid_post"
-        return next((h for h in trace.activations if ActivationView._can_show(trace, h)), "")
-
-    @staticmethod
-    def _can_show(trace, hook: str) -> bool:
-        """Whether a hook is a tokens x features array (norm means and stds are in the depth plots)."""
-        return hook in trace.activations and is_heatmap(hook, trace.activations[hook])
-
     def _refill(self, box: QComboBox, items) -> None:
         if [(box.itemText(i), box.itemData(i)) for i in range(box.count())] == list(items):
             return

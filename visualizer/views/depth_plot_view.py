@@ -9,8 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .app_state import AppState
-from .depth_series import norm_statistic, residual_norms
+from ..state.app_state import AppState
+from ..state.depth_series import depth_series, depth_stacks, shown_stack
 
 PLOTS = (  # key, title, y label
     ("resid", "Residual-stream L2 norm per token, through the layers", "norm"),
@@ -39,7 +39,6 @@ class DepthPlotView(QWidget):
         # key -> (x tick labels, values [tokens, points]); absent when the stack lacks it
         self.series: dict[str, tuple[list[str], np.ndarray]] = {}
         self._summary = ""  # the caption while no token is highlighted
-        self._chosen_stack = ""  # the user's pick, kept across runs and model changes
         self.shown_x_labels: dict[str, list[str]] = {}  # depth labels left after thinning
 
         self.stack_selector = QComboBox(objectName="depthStackSelector")
@@ -53,7 +52,7 @@ class DepthPlotView(QWidget):
         self.log_scale = QCheckBox("Log scale", objectName="depthLogScale")
         self.log_scale.setToolTip("Logarithmic norm and std axes: pre-LN residual streams grow by "
                                   "orders of magnitude with depth")
-        self.log_scale.toggled.connect(self._on_log_scale_toggled)
+        self.log_scale.toggled.connect(lambda on: state.set_option(depth_log_scale=on))
         header.addWidget(self.log_scale)
 
         self.graphics = pg.GraphicsLayoutWidget()
@@ -80,23 +79,32 @@ class DepthPlotView(QWidget):
         layout.addWidget(self.graphics, 1)
 
         state.traceChanged.connect(self._on_trace_changed)
+        state.selectionChanged.connect(self._on_selection_changed)
+        state.optionsChanged.connect(self._on_options_changed)
         state.hoverChanged.connect(self._on_hover_changed)
         self._on_trace_changed(state.trace)
 
     # ---- state handlers ------------------------------------------------------
     def _on_trace_changed(self, trace) -> None:
-        stacks = [] if trace is None else [s for s in ("encoder", "decoder")
-                                           if f"{s}.0.resid_pre" in trace.activations]
         self.stack_selector.blockSignals(True)
         self.stack_selector.clear()
-        for stack in stacks:
+        for stack in depth_stacks(trace):
             self.stack_selector.addItem(stack, stack)
-        # Keep the user's stack across runs; else follow the attention kind being inspected.
-        by_kind = "encoder" if self.state.kind == "encoder" else "decoder"
-        wanted = self._chosen_stack if self._chosen_stack in stacks else by_kind
-        self.stack_selector.setCurrentIndex(max(0, self.stack_selector.findData(wanted)))
         self.stack_selector.blockSignals(False)
-        self._draw(self.stack_selector.currentData() or "")
+        self._draw(shown_stack(self.state))
+
+    def _on_selection_changed(self) -> None:
+        if shown_stack(self.state) != self.stack:  # the stack follows the attention kind
+            self._draw(shown_stack(self.state))
+
+    def _on_options_changed(self) -> None:
+        self.log_scale.blockSignals(True)
+        self.log_scale.setChecked(self.state.depth_log_scale)
+        self.log_scale.blockSignals(False)
+        for key in LOG_SCALABLE:  # means can be negative: their axis stays linear
+            self.plots[key].setLogMode(y=self.state.depth_log_scale)
+        if shown_stack(self.state) != self.stack:
+            self._draw(shown_stack(self.state))
 
     def _on_hover_changed(self, side: str, position: int) -> None:
         show = side == self.side and 0 <= position < len(self.tokens)
@@ -109,18 +117,17 @@ class DepthPlotView(QWidget):
         self.caption.setText(f"Highlighted: {self.tokens[position]!r} (position {position}) of "
                              f"{len(self.tokens)} {self.stack} tokens" if show else self._summary)
 
-    def _on_log_scale_toggled(self, on: bool) -> None:
-        for key in LOG_SCALABLE:  # means can be negative: their axis stays linear
-            self.plots[key].setLogMode(y=on)
-
     def _on_stack_picked(self, index: int) -> None:
-        self._chosen_stack = self.stack_selector.itemData(index) or ""
-        self._draw(self._chosen_stack)
+        self.state.set_option(depth_stack=self.stack_selector.itemData(index) or "")
 
     # ---- drawing ---------------------------------------------------------------
     def _draw(self, stack: str) -> None:
         trace = self.state.trace
         self.stack = stack
+        index = self.stack_selector.findData(stack)
+        self.stack_selector.blockSignals(True)
+        self.stack_selector.setCurrentIndex(max(0, index))
+        self.stack_selector.blockSignals(False)
         self.series = {}
         if trace is None or not stack:
             self.tokens, self.side = [], ""
@@ -128,11 +135,7 @@ class DepthPlotView(QWidget):
         else:
             self.side = "source" if stack == "encoder" else "target"
             self.tokens = list(trace.source_tokens if stack == "encoder" else trace.target_tokens)
-            for key, found in (("resid", residual_norms(trace, stack)),
-                               ("mean", norm_statistic(trace, stack, "mean")),
-                               ("std", norm_statistic(trace, stack, "std"))):
-                if found is not None:
-                    self.series[key] = found
+            self.series = depth_series(trace, stack)
             self._summary = (f"{len(self.tokens)} {stack} tokens, one line each. "
                              "Hover a line (or a token anywhere) to highlight it.")
         for key, plot in self.plots.items():
@@ -181,7 +184,7 @@ class DepthPlotView(QWidget):
             if not 0 <= column < len(labels):
                 break
             column_values = values[:, column]
-            if key in LOG_SCALABLE and self.log_scale.isChecked():  # the view's y is log10(value)
+            if key in LOG_SCALABLE and self.state.depth_log_scale:  # the view's y is log10(value)
                 column_values = np.log10(np.maximum(column_values, 1e-30))
             token = int(np.argmin(np.abs(column_values - point.y())))
             self.graphics.setToolTip(f"{self.tokens[token]!r} (position {token}) at {labels[column]}: "

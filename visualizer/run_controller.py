@@ -1,4 +1,9 @@
-"""ModelController: loads checkpoints and runs the model off the GUI thread, into AppState."""
+"""RunController: the one place that loads checkpoints and runs the model, off the GUI thread.
+
+It decides when a run is needed (the user asked, a model was opened, the ablated heads changed),
+runs what the state holds (inputs, ablation, model), and puts the result into the state, whose
+``traceChanged`` is the one trace signal.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from .app_state import AppState
+from . import startup_defaults
+from .state.app_state import AppState
 from .worker import Task, TaskSignals, make_pool
 
 
@@ -24,60 +30,72 @@ def _describe(error: BaseException) -> str:
     return text if known and text else f"{type(error).__name__}: {text or 'no details'}"
 
 
-class ModelController(QObject):
-    """Owns the worker pool. Each request gets an id; only the latest load and run are applied.
+class RunController(QObject):
+    """Owns the worker pool. Only the latest load and the latest run are applied.
+
+    Every request has a generation number; a load makes every older run stale, since its trace
+    would belong to the previous model.
 
     Signals:
         busyChanged(bool, str): work is pending (True) with a description, or everything is done.
         modelLoaded(object, str): a model became current in the state; its path.
         loadFailed(str, str): the path and the problem; the previous model stays current.
-        traceReady(object): a new trace became current in the state.
         runFailed(str): the problem of the latest run.
     """
 
     busyChanged = Signal(bool, str)
     modelLoaded = Signal(object, str)
     loadFailed = Signal(str, str)
-    traceReady = Signal(object)
     runFailed = Signal(str)
 
     def __init__(self, state: AppState, parent: QObject | None = None):
         super().__init__(parent)
         self.state = state
         self._pool = make_pool(1, self)  # before self._signals: see make_pool
-        self._next_id = 0
-        self._latest = {"load": -1, "run": -1}  # the only request ids whose results count
-        self._pending: dict[int, tuple[str, str]] = {}  # id -> (what, path for loads)
-        self._deferred_run: tuple[str, str | None] | None = None
+        self._generation = 0
+        self._latest = {"load": -1, "run": -1}  # the only generations whose results count
+        self._pending: dict[int, tuple[str, str, tuple[str, str]]] = {}  # id -> (what, path, inputs)
+        self._run_after_load = False
         # Created here, on the GUI thread: queued emissions land back on this thread.
         self._signals = TaskSignals(self)
         self._signals.finished.connect(self._on_task_finished)
         self._signals.failed.connect(self._on_task_failed)
         self._signals.skipped.connect(self._on_task_skipped)
+        state.ablationChanged.connect(self._on_ablation_changed)
 
     # ---- requests ------------------------------------------------------------------------
     def load(self, path) -> int:
-        """Load ``path`` in the background; returns the request id."""
+        """Open ``path`` in the background; the current model stays until it succeeds."""
         path = str(path)
+        self.state.set_loading(Path(path).name)
         rid = self._submit("load", lambda: _load(path), path, f"Loading {Path(path).name}…")
         self._latest["run"] = rid  # a run of the old model must not land on the new one
         return rid
 
-    def run(self, source: str, target: str | None = None) -> int:
-        """Run the current model on ``source`` (and ``target``, None to decode); returns the id."""
-        self.state.source_text, self.state.target_text = source, target or ""
+    def run(self) -> int:
+        """Run the current model on the state's inputs and ablation; returns the request id.
+
+        During a load the run waits for it and then uses whichever model is current.
+        """
         if self._latest["load"] in self._pending:
-            # The model is about to change: run once the load has finished, on whichever model is
-            # then current (a run submitted now would show the old model's trace as the new one's).
-            self._deferred_run = (source, target)
+            self._run_after_load = True
             return -1
-        model = self.state.model
-        if model is None:
+        state = self.state
+        if state.model is None:
             self.runFailed.emit("no model is loaded: open a checkpoint first")
             return -1
-        ablate = tuple(sorted(self.state.ablated))
-        return self._submit("run", lambda: model.run(source, target or None, ablate=ablate), "",
-                            "Running the model…")
+        if not state.source_text.strip():
+            self.runFailed.emit("type a source sentence first")
+            return -1
+        model, inputs = state.model, (state.source_text, state.target_text)
+        ablate = tuple(sorted(state.ablated))
+        return self._submit("run", lambda: model.run(inputs[0], inputs[1] or None, ablate=ablate), "",
+                            "Running the model…", inputs)
+
+    def _on_ablation_changed(self) -> None:
+        # The trace on screen must always be of the heads the user sees as ablated.
+        if self.state.model is not None and self.state.source_text.strip():
+            self.run()
 
     @property
     def busy(self) -> bool:
@@ -94,11 +112,12 @@ class ModelController(QObject):
         self._pool.waitForDone()
 
     # ---- plumbing ------------------------------------------------------------------------
-    def _submit(self, what: str, function, path: str, description: str) -> int:
-        rid = self._next_id
-        self._next_id += 1
+    def _submit(self, what: str, function, path: str, description: str,
+                inputs: tuple[str, str] = ("", "")) -> int:
+        rid = self._generation
+        self._generation += 1
         self._latest[what] = rid
-        self._pending[rid] = (what, path)
+        self._pending[rid] = (what, path, inputs)
         self.busyChanged.emit(True, description)
         self._pool.start(Task(rid, function, self._signals, self._is_current))
         return rid
@@ -106,8 +125,10 @@ class ModelController(QObject):
     def _is_current(self, rid: int) -> bool:
         return rid in self._latest.values()  # read from pool threads: a dict lookup is atomic enough
 
-    def _finish(self, rid: int) -> tuple[str, str] | None:
+    def _finish(self, rid: int):
         entry = self._pending.pop(rid, None)
+        if entry is not None and entry[0] == "load" and rid == self._latest["load"]:
+            self.state.set_loading("")
         if not self._pending:
             self.busyChanged.emit(False, "")
         return entry if entry is not None and self._is_current(rid) else None
@@ -116,29 +137,28 @@ class ModelController(QObject):
         entry = self._finish(rid)
         if entry is None:
             return  # stale: a newer request of the same kind was made meanwhile
-        what, path = entry
-        if what == "load":
-            self.state.set_model(result)
-            self.modelLoaded.emit(result, path)
-            deferred, self._deferred_run = self._deferred_run, None
-            if deferred is not None and self._latest["run"] <= rid:  # no listener has run it yet
-                self.run(*deferred)
-        else:
-            self.state.set_trace(result)
-            self.traceReady.emit(result)
+        what, path, inputs = entry
+        if what == "run":
+            self.state.set_trace(result, inputs)
+            return
+        # Every model opens on its most telling head, when its training summary names one.
+        self.state.set_model(result, startup_defaults.opening_selection(result))
+        self.modelLoaded.emit(result, path)  # listeners may fill in an example sentence
+        self._run_after_load = False
+        self.run()
 
     def _on_task_failed(self, rid: int, error) -> None:
         entry = self._finish(rid)
         if entry is None:
             return
-        what, path = entry
-        if what == "load":
-            self.loadFailed.emit(path, _describe(error))
-            deferred, self._deferred_run = self._deferred_run, None
-            if deferred is not None and self.state.model is not None:
-                self.run(*deferred)
-        else:
+        what, path, _inputs = entry
+        if what == "run":
             self.runFailed.emit(_describe(error))
+            return
+        self.loadFailed.emit(path, _describe(error))
+        if self._run_after_load and self.state.model is not None:
+            self._run_after_load = False
+            self.run()
 
     def _on_task_skipped(self, rid: int) -> None:
         self._finish(rid)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from .ablation_bar import AblationBar
-from .app_state import HEAD_MODES, AppState
+from engine.kinds import HEAD_MODES, head_title, kind_title
 
-KIND_NAMES = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention",
-              "cross": "Cross-attention"}
-HEAD_MODE_NAMES = {"mean": "Mean of heads", "max": "Max of heads"}
+from ..state.app_state import AppState
+from .ablation_bar import AblationBar
 
 
 class SelectionBar(QWidget):
@@ -30,6 +28,8 @@ class SelectionBar(QWidget):
         self.layer_selector.setToolTip("Layer (↑/↓ in the attention view)")
         self.head_selector.setToolTip("Head, or a summary over all heads (←/→ in the attention view)")
         self.kind_selector.setMinimumContentsLength(18)
+        selectors = (self.kind_selector, self.layer_selector, self.head_selector)
+        self._tooltips = {w: w.toolTip() for w in selectors}
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
@@ -48,6 +48,7 @@ class SelectionBar(QWidget):
         state.selectionChanged.connect(self._on_selection_changed)
         state.traceChanged.connect(self._on_trace_changed)
         self._navigation = _ArrowKeys(self)
+        self._selection_enabled = True
         self._rebuild()
 
     # ---- user picks ---------------------------------------------------------------------------
@@ -59,6 +60,11 @@ class SelectionBar(QWidget):
 
     def _on_head_picked(self, index: int) -> None:
         self.state.set_selection(head=self.head_selector.itemData(index))
+
+    def set_selection_enabled(self, enabled: bool) -> None:
+        """Panes that do not show the selected head (activations, depth) turn the selectors off."""
+        self._selection_enabled = enabled
+        self._rebuild()
 
     # ---- keyboard -----------------------------------------------------------------------------
     def install_navigation(self, *widgets: QWidget) -> None:
@@ -91,12 +97,14 @@ class SelectionBar(QWidget):
         state = self.state
         kinds = state.kinds()
         heads = list(range(state.n_heads()))
-        _fill(self.kind_selector, [(KIND_NAMES.get(k, k), k) for k in kinds], state.kind)
+        _fill(self.kind_selector, [(kind_title(k), k) for k in kinds], state.kind)
         _fill(self.layer_selector, [(f"Layer {i}", i) for i in range(state.n_layers())], state.layer)
         _fill(self.head_selector, [(f"Head {h}", h) for h in heads]
-              + [(HEAD_MODE_NAMES[m], m) for m in HEAD_MODES if heads], state.head)
+              + [(head_title(m).capitalize(), m) for m in HEAD_MODES if heads], state.head)
         for widget in (self.kind_selector, self.layer_selector, self.head_selector):
-            widget.setEnabled(widget.count() > 0)
+            widget.setEnabled(widget.count() > 0 and self._selection_enabled)
+            widget.setToolTip(self._tooltips[widget] if self._selection_enabled else
+                              "The pane in front does not use the attention selection")
 
 
 def _fill(combo: QComboBox, items: list[tuple[str, object]], current) -> None:

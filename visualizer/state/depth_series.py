@@ -43,3 +43,29 @@ def norm_statistic(trace, stack: str, statistic: str) -> tuple[list[str], np.nda
     if not columns:
         return None
     return labels, np.stack(columns, axis=1).astype(np.float32)
+
+
+def depth_stacks(trace) -> list[str]:
+    """The stacks with residual points recorded, encoder first."""
+    return [] if trace is None else [s for s in ("encoder", "decoder")
+                                     if f"{s}.0.resid_pre" in trace.activations]
+
+
+def shown_stack(state) -> str:
+    """The depth pane's stack: the one chosen, else the stack of the attention kind in view."""
+    stacks = depth_stacks(state.trace)
+    if state.depth_stack in stacks:
+        return state.depth_stack
+    by_kind = "encoder" if state.kind == "encoder" else "decoder"
+    return by_kind if by_kind in stacks else (stacks[0] if stacks else "")
+
+
+def depth_series(trace, stack: str) -> dict[str, tuple[list[str], np.ndarray]]:
+    """"resid", "mean" and "std" (those the stack records) -> (depth labels, ``[tokens, points]``)."""
+    series = {}
+    for key, found in (("resid", residual_norms(trace, stack)),
+                       ("mean", norm_statistic(trace, stack, "mean")),
+                       ("std", norm_statistic(trace, stack, "std"))):
+        if found is not None:
+            series[key] = found
+    return series

@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-FORMATS = {"png": "PNG image (*.png)", "svg": "SVG vector drawing (*.svg)",
-           "pdf": "PDF document (*.pdf)"}
-DEFAULT_DPI = 150
-POINTS_PER_INCH = 72.0
+from ..export.formats import formats_for
+from ..figures.output import DEFAULT_DPI
+from ..figures.painting import POINTS_PER_INCH
+
+FORMATS = {f.suffix: f.dialog_filter for f in formats_for("figure")}  # suffix -> file dialog filter
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from .app_state import AppState
+from engine.kinds import KINDS
 
-SHORT_KIND = {"encoder": "enc", "decoder": "dec", "cross": "cross"}
+from ..state.app_state import AppState
 
 
 def describe(ablated) -> str:
     """``cross L0 H2, enc L1 H3`` for the ablated heads, in a stable order."""
-    return ", ".join(f"{SHORT_KIND.get(k, k)} L{layer} H{head}" for k, layer, head in sorted(ablated))
+    return ", ".join(f"{KINDS[k].short if k in KINDS else k} L{layer} H{head}"
+                     for k, layer, head in sorted(ablated))
 
 
 class AblationBar(QWidget):

@@ -1,0 +1,40 @@
+"""Pane: one tab of the window, with how it makes its figure and its data from a ViewState.
+
+Figures and data are made from the Qt-free state alone, never read off a widget, so the GUI's
+File → Export and ``python main.py export --view NAME`` write the same file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Pane:
+    """A registered pane.
+
+    ``widget(app_state)`` builds its view; ``figure(state)`` returns a figure (``natural_size``,
+    ``paint``, ``title``) and ``data(state)`` a ``DataTable``; either may be None when the pane
+    has no such output, and either raises ValueError when the state gives it nothing to show.
+    """
+
+    name: str  # the CLI's --view NAME and ViewState.front_pane
+    title: str  # the tab's text
+    object_name: str  # the tab page's object name (ends in "Pane")
+    tooltip: str
+    widget: Callable
+    figure: Callable | None = None
+    data: Callable | None = None
+    file_what: Callable | None = None  # state -> what a suggested file name says ("cross-L1-H0")
+    uses_selection: bool = True  # whether the kind / layer / head bar drives this pane
+
+    def file_stem(self, state) -> str:
+        """A file name that says what is in it: translator-cross-L1-Hmean, …-encoder-all-heads."""
+        what = self.file_what(state) if self.file_what else self.name
+        return re.sub(r"[^\w.-]+", "-", f"{state.model_name()}-{what}").strip("-") or self.name
+
+
+def selection_what(state) -> str:
+    return f"{state.kind}-L{state.layer}-H{state.head}"

@@ -1,0 +1,190 @@
+"""ViewState: everything the app shows, as plain Python. The GUI and the CLI build the same one.
+
+No Qt here: the window wraps it in ``AppState`` (signals), ``python main.py export`` fills one
+from its arguments, and both hand it to the same pane code to make figures and data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.kinds import KINDS
+
+COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually uniform
+
+# Every view option, with its default. Panes read them here, never from their widgets.
+OPTIONS: dict[str, object] = {
+    "colormap": "viridis",  # attention colormap
+    "auto_levels": False,  # False: attention levels fixed to 0..1
+    "label_rows_by_prediction": False,  # decoder rows labelled by the predicted next token
+    "lines_all_heads": False,  # head lines: every head of the layer, one colour each
+    "activation_head": "all",  # q/k/v/z hooks: one head, or "all" side by side
+    "clip_outliers": False,  # activation colours at the 99th percentile of |value|
+    "depth_stack": "",  # depth plots: "encoder", "decoder", or "" to follow the attention kind
+    "depth_log_scale": False,
+}
+CHANGES = ("model", "inputs", "trace", "selection", "options", "ablation", "hover", "pane", "loading")
+
+
+class ViewState:
+    """The model, the inputs, the trace, the selection, every view option and the pane in front.
+
+    ``subscribe(listener)`` registers ``listener(change)``, called with one of ``CHANGES`` after
+    the state changed; setters notify only when something did change.
+    """
+
+    def __init__(self) -> None:
+        self.model = None  # engine.InspectableModel
+        self.trace = None  # engine.Trace
+        self.source_text = ""  # what the input boxes hold now
+        self.target_text = ""
+        self.trace_inputs: tuple[str, str] = ("", "")  # (source, target) the trace was run on
+        self.kind = "encoder"
+        self.layer = 0
+        self.head: int | str = 0  # an index, "mean" or "max"
+        self.hook = ""  # the activation hook shown in the activations pane
+        self.hover: tuple[str, int] = ("", -1)  # ("source" | "target", position); -1 for none
+        self.ablated: frozenset[tuple[str, int, int]] = frozenset()  # (kind, layer, head)
+        self.front_pane = "attention"
+        self.loading = ""  # the name of the checkpoint being opened, "" when none is
+        for name, value in OPTIONS.items():
+            setattr(self, name, value)
+        self._listeners: list[Callable[[str], None]] = []
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self, change: str) -> None:
+        for listener in list(self._listeners):
+            listener(change)
+
+    # ---- setters --------------------------------------------------------------------------
+    def set_model(self, model, selection: dict | None = None) -> None:
+        """A new model: the trace and ablation are cleared; ``selection`` (kind/layer/head) applies."""
+        self.model = model
+        self.trace = None
+        self.ablated = frozenset()  # another model's heads mean nothing here
+        self.hover = ("", -1)
+        kinds = self.kinds()
+        if kinds and self.kind not in kinds:
+            self.kind = "cross" if "cross" in kinds else kinds[0]
+        for name, value in (selection or {}).items():
+            setattr(self, name, value)
+        self._clamp_selection()
+        self._notify("model")
+        self._notify("trace")
+        self._notify("selection")
+        self._notify("hover")
+
+    def set_inputs(self, source: str, target: str = "") -> None:
+        if (source, target) != (self.source_text, self.target_text):
+            self.source_text, self.target_text = source, target
+            self._notify("inputs")
+
+    def set_trace(self, trace, inputs: tuple[str, str] | None = None) -> None:
+        """Show ``trace``, run on ``inputs`` (default: the current input texts)."""
+        self.trace = trace
+        self.trace_inputs = inputs if inputs is not None else (self.source_text, self.target_text)
+        if trace is not None and trace.attention and self.kind not in trace.attention:
+            self.kind = next(iter(trace.attention))
+        self._clamp_selection()
+        self._notify("trace")
+
+    def set_selection(self, kind: str | None = None, layer: int | None = None,
+                      head: int | str | None = None, hook: str | None = None) -> None:
+        before = (self.kind, self.layer, self.head, self.hook)
+        for name, value in (("kind", kind), ("layer", layer), ("head", head), ("hook", hook)):
+            if value is not None:
+                setattr(self, name, value)
+        self._clamp_selection()
+        if (self.kind, self.layer, self.head, self.hook) != before:
+            self._notify("selection")
+
+    def set_hover(self, side: str, position: int) -> None:
+        if (side, position) != self.hover:
+            self.hover = (side, position)
+            self._notify("hover")
+
+    def set_option(self, **options) -> None:
+        """Change view options (the names in ``OPTIONS``); AttributeError for any other name."""
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise AttributeError(f"unknown view option {unknown[0]!r}; options: {', '.join(OPTIONS)}")
+        changed = [name for name, value in options.items() if getattr(self, name) != value]
+        for name in changed:
+            setattr(self, name, options[name])
+        if changed:
+            self._notify("options")
+
+    def set_front_pane(self, name: str) -> None:
+        if name != self.front_pane:
+            self.front_pane = name
+            self._notify("pane")
+
+    def set_loading(self, name: str) -> None:
+        if name != self.loading:
+            self.loading = name
+            self._notify("loading")
+
+    def toggle_ablation(self, kind: str, layer: int, head: int) -> None:
+        """Ablate the head if it is not, restore it if it is."""
+        self.ablated = self.ablated ^ {(kind, layer, head)}
+        self._notify("ablation")
+
+    def clear_ablation(self) -> None:
+        if self.ablated:
+            self.ablated = frozenset()
+            self._notify("ablation")
+
+    # ---- derived values ---------------------------------------------------------------------
+    def kinds(self) -> tuple[str, ...]:
+        return self.model.kinds if self.model is not None else ()
+
+    def n_layers(self, kind: str | None = None) -> int:
+        return self.model.n_layers(kind or self.kind) if self.model is not None else 0
+
+    def n_heads(self) -> int:
+        return self.model.config.n_heads if self.model is not None else 0
+
+    def model_name(self) -> str:
+        if self.trace is not None and self.trace.model_name:
+            return self.trace.model_name
+        return self.model.name if self.model is not None else ""
+
+    def attention_matrix(self, kind=None, layer=None, head=None) -> np.ndarray | None:
+        """The ``[queries, keys]`` matrix of a selection (default: the current one), or None."""
+        if self.trace is None:
+            return None
+        kind = kind or self.kind
+        try:
+            return self.trace.matrix(kind, self.layer if layer is None else layer,
+                                     self.head if head is None else head)
+        except ValueError:
+            return None
+
+    def rows_by_prediction(self, kind: str | None = None) -> bool:
+        """Whether rows show the predicted next tokens (decoder queries only, when asked)."""
+        kind = kind or self.kind
+        return (self.label_rows_by_prediction and KINDS[kind].queries == "target"
+                and self.trace is not None and bool(self.trace.predicted_tokens))
+
+    def query_labels(self, kind=None) -> list[str]:
+        """Row labels: the tokens at each query position, or the predicted next tokens."""
+        if self.trace is None:
+            return []
+        kind = kind or self.kind
+        if self.rows_by_prediction(kind):
+            return list(self.trace.predicted_tokens)
+        return list(self.trace.query_tokens(kind))
+
+    def key_labels(self, kind=None) -> list[str]:
+        return [] if self.trace is None else list(self.trace.key_tokens(kind or self.kind))
+
+    def _clamp_selection(self) -> None:
+        if self.model is None:
+            return
+        self.layer = max(0, min(self.layer, self.n_layers() - 1))
+        if isinstance(self.head, int):
+            self.head = max(0, min(self.head, self.n_heads() - 1))

@@ -1,0 +1,1 @@
+"""The widgets inside panes: heatmaps, the head grid, head lines, activations and depth plots."""
