@@ -79,7 +79,8 @@ def test_exported_pdf_is_one_valid_page(window, tmp_path, exported):
     window.state.set_selection(head="mean")
     path = exported(lambda: window.export_actions.export_plot(tmp_path / "head.pdf", width=1500, height=1000,
                                                               dpi=300))
-    assert_pdf(path, title="tiny encoder-decoder — Cross-attention (decoder → encoder), layer 1, mean of heads",
+    assert_pdf(path, title="tiny encoder-decoder — Cross-attention (decoder → encoder), layer 1, "
+                           "mean of heads",
                page_points=(1500 * 72 / 300, 1000 * 72 / 300))
 
 
@@ -271,7 +272,8 @@ def test_export_data_from_the_menu_names_the_file_and_honours_the_chosen_format(
 
     def save_as(parent, caption, suggested, filters):
         asked["suggested"] = suggested
-        return str(tmp_path / "typed-without-suffix"), next(f.dialog_filter for f in FORMATS if f.suffix == "csv")
+        csv_filter = next(f.dialog_filter for f in FORMATS if f.suffix == "csv")
+        return str(tmp_path / "typed-without-suffix"), csv_filter
 
     monkeypatch.setattr(export_actions.QFileDialog, "getSaveFileName", save_as)
     exported(window.export_actions.data_action.trigger)

@@ -61,7 +61,8 @@ def test_every_registered_pane_is_a_named_tab_and_actions_can_join_the_file_menu
     tabs = window.view_tabs
     assert [tabs.tabText(i) for i in range(tabs.count())] == [p.title for p in PANES]
     assert [tabs.widget(i).objectName() for i in range(tabs.count())] == [p.object_name for p in PANES]
-    assert all(p.object_name.endswith("Pane") and tabs.tabToolTip(i) == p.tooltip for i, p in enumerate(PANES))
+    assert all(p.object_name.endswith("Pane") and tabs.tabToolTip(i) == p.tooltip
+               for i, p in enumerate(PANES))
     for i, pane in enumerate(PANES):
         tabs.setCurrentIndex(i)
         assert window.state.front_pane == pane.name
