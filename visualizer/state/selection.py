@@ -38,6 +38,7 @@ class AttentionSelection:
     title_text: str = ""  # replaces the attention title (activations, all heads of a layer)
     axis_names: tuple[str, str] | None = None  # (rows, columns); default from the kind
     heads: np.ndarray | None = field(default=None, repr=False)
+    masked: np.ndarray | None = field(default=None, repr=False)  # True where a mask hides the key
 
     @property
     def title(self) -> str:
@@ -95,4 +96,5 @@ def attention_selection(state, kind: str | None = None, layer: int | None = None
         model=state.model_name(), kind=kind, layer=layer, head=head, source=source,
         target=target or trace.output_text, colormap=state.colormap,
         levels=levels_for(matrix, state.auto_levels), auto_levels=state.auto_levels,
-        rows_are_predictions=state.rows_by_prediction(kind), heads=trace.attention[kind])
+        rows_are_predictions=state.rows_by_prediction(kind), heads=trace.attention[kind],
+        masked=state.masked_cells(kind, layer))

@@ -164,6 +164,22 @@ class ViewState:
         except ValueError:
             return None
 
+    def masked_cells(self, kind=None, layer=None) -> np.ndarray | None:
+        """``[queries, keys]`` booleans, True where a mask hides the key from the query (causal,
+        padding or local window): those weights are exactly 0 by construction, not learned.
+
+        Read from the recorded softmax input, which is -inf exactly there; None without one.
+        """
+        if self.trace is None:
+            return None
+        kind = kind or self.kind
+        layer = self.layer if layer is None else layer
+        scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
+        if scores is None:
+            return None
+        masked = np.isneginf(scores).all(axis=0)
+        return masked if masked.any() else None
+
     def rows_by_prediction(self, kind: str | None = None) -> bool:
         """Whether rows show the predicted next tokens (decoder queries only, when asked)."""
         kind = kind or self.kind
