@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from timing import median_ms  # noqa: E402
 
 import engine  # noqa: E402
-from engine.recorder import Recorder  # noqa: E402
-from engine.trace import collect  # noqa: E402
+from engine.hooks import collect, interventions  # noqa: E402
+from engine.model import Transformer  # noqa: E402
 
 LAYERS, HEADS, D_MODEL, D_FF, VOCAB = 6, 12, 384, 1536, 1000
 
@@ -32,15 +32,14 @@ def ours(length: int, record: bool):
                                 n_heads=HEADS, n_encoder_layers=LAYERS, d_ff=D_FF, dropout=0.0,
                                 positions="learned", max_positions=2048, activation="gelu",
                                 embed_norm=True, scale_embeddings=False, output_head=False)
-    module = engine.model.Transformer(config).eval()
+    module = Transformer(config).eval()
     ids = torch.randint(4, VOCAB, (1, length))
 
     def run():
-        rec = Recorder(enabled=record)
-        with torch.inference_mode():
-            module(ids, None, rec)
+        with interventions(module, record=record) as hooks, torch.inference_mode():
+            module(ids)
         if record:
-            collect(rec.values, ("encoder",), {"encoder": LAYERS})
+            collect(hooks.values, ("encoder",), {"encoder": LAYERS})
 
     return run
 
