@@ -1,0 +1,159 @@
+"""Registered panes: each exports its own content, the same file as the CLI, and the window adapts."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+import engine
+from main import main
+from tests.conftest import make_tiny_model
+from tests.export_checks import svg_texts
+from visualizer.panes import PANES, pane_named
+
+TIMEOUT = 60_000
+SOURCE, TARGET = "the small cat sees a red house .", "le petit chat voit"
+
+
+@pytest.fixture
+def window(window, qtbot):
+    """The tiny model's window after a source and target run, on decoder layer 1, head 2."""
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
+        window.run(SOURCE, TARGET)
+    window.state.set_selection(kind="decoder", layer=1, head=2, hook="decoder.1.norm_ffn.input")
+    return window
+
+
+def expected_matrix(window, name: str) -> np.ndarray:
+    """What each pane shows as its main matrix, computed here independently of the pane code."""
+    state, trace = window.state, window.state.trace
+    if name in ("attention", "all-heads", "head-lines"):
+        return trace.attention["decoder"][1, 2]
+    if name == "activations":
+        return trace.activations["decoder.1.norm_ffn.input"]
+    # depth: the decoder's residual-stream norm at every point, each token a row
+    points = ["decoder.0.resid_pre"] + [f"decoder.{i}.{p}" for i in range(2)
+                                        for p in ("resid_mid", "resid_cross", "resid_post")]
+    assert state.kind == "decoder"
+    return np.stack([np.linalg.norm(trace.activations[p].astype(np.float64), axis=-1) for p in points],
+                    axis=1)
+
+
+@pytest.mark.parametrize("name", [p.name for p in PANES])
+def test_export_from_each_pane_writes_that_panes_content(window, tmp_path, name):
+    window.show_pane(name)
+    pane, actions = pane_named(name), window.export_actions
+    assert actions.data_action.isEnabled() == (pane.data is not None)
+    assert actions.plot_action.isEnabled() == (pane.figure is not None)
+    data = window.export_front_pane(tmp_path / f"{name}.npz")
+    with np.load(data, allow_pickle=False) as arrays:
+        np.testing.assert_allclose(arrays["matrix"], expected_matrix(window, name), rtol=1e-6)
+        assert ("all_heads" in arrays) == (name == "all-heads")
+        if name == "all-heads":
+            np.testing.assert_array_equal(arrays["all_heads"], window.state.trace.attention["decoder"])
+    if pane.figure is None:
+        with pytest.raises(ValueError, match=f"the {pane.title} pane has no figure"):
+            window.export_front_pane(tmp_path / f"{name}.svg")
+        assert not (tmp_path / f"{name}.svg").exists()
+        return
+    texts = " ".join(svg_texts(window.export_front_pane(tmp_path / f"{name}.svg")))
+    title = {"attention": "Decoder self-attention, layer 1, head 2",
+             "all-heads": "Decoder self-attention, all 2 layers × 4 heads",
+             "head-lines": "Decoder self-attention, layer 1, head 2",
+             "activations": "decoder.1.norm_ffn.input"}[name]
+    assert title in texts
+
+
+def test_an_unknown_format_names_the_formats_that_work(window, tmp_path):
+    with pytest.raises(ValueError, match=r"unknown format '\.gif'; use \.png, \.svg, \.pdf, \.npz, \.csv"):
+        window.export_front_pane(tmp_path / "plot.gif")
+
+
+@pytest.mark.parametrize("view, args", [
+    ("attention", ["--kind", "decoder", "--layer", "1", "--head", "2"]),
+    ("activations", ["--hook", "decoder.1.norm_ffn.input"]),
+    ("depth", ["--kind", "decoder"]),
+])
+def test_the_cli_writes_the_same_numbers_as_the_window(window, tmp_path, tiny_checkpoint, view, args, qapp):
+    window.show_pane(view)
+    from_window = window.export_front_pane(tmp_path / "window.npz")
+    headless = tmp_path / "cli.npz"
+    assert main(["export", "--view", view, "--checkpoint", str(tiny_checkpoint), "--source", SOURCE,
+                 "--target", TARGET, *args, "--out", str(headless)]) == 0
+    with np.load(from_window) as a, np.load(headless) as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            if a[key].dtype.kind == "f":
+                np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6, err_msg=key)
+            else:
+                assert a[key].tolist() == b[key].tolist(), key
+
+
+def test_panes_that_ignore_the_selection_turn_the_selection_bar_off(window):
+    bar = window.selection_bar
+    for pane in PANES:
+        window.show_pane(pane.name)
+        selectors = (bar.kind_selector, bar.layer_selector, bar.head_selector)
+        assert all(s.isEnabled() == pane.uses_selection for s in selectors), pane.name
+    window.show_pane("attention")
+    assert bar.layer_selector.isEnabled()
+
+
+def test_ctrl_enter_runs_from_anywhere_in_the_window(window, qtbot):
+    """Not only Enter in a text box: the shortcut works with the heatmap focused too."""
+    window.state.set_inputs("the dog runs", "")
+    view = window.attention_view
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus, timeout=2000)
+    with qtbot.waitSignal(window.traceChanged, timeout=10_000) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert blocker.args[0].source_tokens[:3] == ["the", "dog", "runs"]
+
+
+def test_every_opened_model_starts_on_its_own_aligning_head(window, qtbot, tmp_path):
+    paths = []
+    for head in ([0, 1], [1, 3]):
+        model = make_tiny_model(seed=head[1])
+        model.training = {"eval": {"best_alignment_head": head, "alignment_accuracy": 0.9}}
+        paths.append(tmp_path / f"aligned-{head[1]}.safetensors")
+        model.save(paths[-1])
+    window.state.set_selection(kind="encoder", layer=1, head="mean")
+    for path, (layer, head) in zip(paths, ([0, 1], [1, 3]), strict=True):
+        with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
+            window.load_checkpoint(path)
+        assert (window.state.kind, window.state.layer, window.state.head) == ("cross", layer, head)
+        assert window.selection_bar.head_selector.currentData() == head
+
+
+def test_the_help_menu_lists_the_shortcuts(window, qtbot):
+    from PySide6.QtWidgets import QMessageBox
+
+    titles = [a.text() for a in window.help_menu.actions()]
+    assert titles == ["&Keyboard shortcuts…", "&About Transformer Inspector…"]
+    window.help_menu.actions()[0].trigger()
+    box = window.findChild(QMessageBox, "shortcutsBox")
+    assert box is not None and box.isVisible()
+    for keys in ("Ctrl+Enter", "← / →", "↑ / ↓", "Ctrl+E"):
+        assert keys in box.text()
+    box.close()
+
+
+def test_the_all_heads_figure_is_never_narrower_than_its_title(window):
+    from visualizer.figures.painting import Fonts, text_width
+
+    window.state.set_selection(kind="cross")
+    figure = pane_named("all-heads").figure(window.state.core)
+    assert text_width(Fonts().title, figure.title) <= figure.natural_size().width() - 20
+
+
+def test_a_failed_run_keeps_the_trace_and_names_the_problem(window, qtbot, monkeypatch):
+    before = window.state.trace
+
+    def refuse(*_args, **_kwargs):
+        raise engine.InputError("600 tokens; this model accepts at most 512")
+
+    monkeypatch.setattr(window.state.model, "run", refuse)
+    with qtbot.waitSignal(window.errorOccurred, timeout=TIMEOUT) as blocker:
+        window.run("the dog runs")
+    assert "600 tokens; this model accepts at most 512" in blocker.args[0]
+    assert window.state.trace is before
+    assert "600 tokens" in window.statusBar().currentMessage()  # the message stays on screen
