@@ -51,3 +51,21 @@ def test_ablation_needs_a_single_head_and_is_cleared_by_a_new_model(window, qtbo
         window.load_checkpoint(tiny_checkpoint)
     assert window.state.ablated == frozenset()
     assert blocker.args[0].ablated == ()
+
+
+def test_many_ablated_heads_keep_the_window_and_input_panel_their_size(window, qtbot):
+    """Sixteen heads are a count with the list in its tooltip, not a label that widens the window."""
+    qtbot.wait(50)  # let the first layout settle
+    width, panel_width = window.width(), window.input_panel.width()
+    heads = [(kind, layer, head) for kind in ("encoder", "cross") for layer in (0, 1) for head in range(4)]
+    for kind, layer, head in heads:
+        window.state.toggle_ablation(kind, layer, head)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=TIMEOUT)
+    qtbot.wait(50)
+    assert len(window.state.trace.ablated) == 16
+    assert (window.width(), window.input_panel.width()) == (width, panel_width)
+    summary = window.findChild(QLabel, "ablationSummary")
+    assert summary.text() == "16 heads ablated"
+    for name in ("enc L0 H0", "enc L1 H3", "cross L0 H2", "cross L1 H3"):
+        assert name in summary.toolTip()
+    assert len(summary.toolTip().splitlines()) == 1 + 16  # a heading, then every head

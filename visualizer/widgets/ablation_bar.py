@@ -9,10 +9,28 @@ from engine.kinds import KINDS
 from ..state.app_state import AppState
 
 
+def head_names(ablated) -> list[str]:
+    """``["cross L0 H2", "enc L1 H3"]`` for the ablated heads, in a stable order."""
+    return [f"{KINDS[k].short if k in KINDS else k} L{layer} H{head}" for k, layer, head in sorted(ablated)]
+
+
 def describe(ablated) -> str:
-    """``cross L0 H2, enc L1 H3`` for the ablated heads, in a stable order."""
-    return ", ".join(f"{KINDS[k].short if k in KINDS else k} L{layer} H{head}"
-                     for k, layer, head in sorted(ablated))
+    """``cross L0 H2, enc L1 H3`` for the ablated heads."""
+    return ", ".join(head_names(ablated))
+
+
+def summarize(ablated) -> str:
+    """What the bar shows: the one head by name, else a count (a list would widen the window)."""
+    if len(ablated) == 1:
+        return f"Ablated: {describe(ablated)}"
+    return f"{len(ablated)} heads ablated" if ablated else ""
+
+
+def tooltip(ablated) -> str:
+    """Every ablated head, one per line: the count's full story."""
+    if not ablated:
+        return ""
+    return "Ablated heads (output zeroed):\n" + "\n".join(head_names(ablated))
 
 
 class AblationBar(QWidget):
@@ -55,5 +73,6 @@ class AblationBar(QWidget):
         current = (state.kind, state.layer, state.head) in state.ablated
         self.toggle_button.setChecked(single_head and current)
         self.toggle_button.setText("Ablated ✓" if single_head and current else "Ablate head")
-        self.summary.setText(f"Ablated: {describe(state.ablated)}" if state.ablated else "")
+        self.summary.setText(summarize(state.ablated))
+        self.summary.setToolTip(tooltip(state.ablated))
         self.clear_button.setVisible(bool(state.ablated))
