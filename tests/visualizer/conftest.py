@@ -39,6 +39,17 @@ def window(qtbot, tiny_checkpoint):
     win.close()
 
 
+PAIR = ("the small cat sees a red house .", "le petit chat voit")  # a source and a target
+
+
+@pytest.fixture
+def traced_window(window, qtbot):
+    """The tiny model's window after a run on ``PAIR`` (source and given target)."""
+    with qtbot.waitSignal(window.traceChanged, timeout=60_000):
+        window.run(*PAIR)
+    return window
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path):
     """Recent files and other QSettings go to a fresh folder, never the user's real settings."""

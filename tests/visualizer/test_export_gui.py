@@ -16,6 +16,7 @@ from tests.export_checks import (
     pixel_rgb,
     svg_texts,
 )
+from tests.visualizer.conftest import PAIR
 from visualizer import MainWindow
 from visualizer.export.formats import FORMATS
 from visualizer.figures import GridFigure, HeatmapFigure
@@ -25,16 +26,14 @@ from visualizer.state.selection import attention_selection
 from visualizer.widgets.export_dialog import ExportDialog
 
 TIMEOUT = 60_000
-SOURCE, TARGET = "the small cat sees a red house .", "le petit chat voit"
+SOURCE, TARGET = PAIR
 
 
 @pytest.fixture
-def window(window, qtbot):
+def window(traced_window):
     """The tiny model's window after a source and target run, showing cross layer 1 head 2."""
-    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
-        window.run(SOURCE, TARGET)
-    window.state.set_selection(kind="cross", layer=1, head=2)
-    return window
+    traced_window.state.set_selection(kind="cross", layer=1, head=2)
+    return traced_window
 
 
 @pytest.fixture

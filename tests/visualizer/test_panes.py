@@ -8,19 +8,18 @@ import engine
 from main import main
 from tests.conftest import make_tiny_model
 from tests.export_checks import svg_texts
+from tests.visualizer.conftest import PAIR
 from visualizer.panes import PANES, pane_named
 
 TIMEOUT = 60_000
-SOURCE, TARGET = "the small cat sees a red house .", "le petit chat voit"
+SOURCE, TARGET = PAIR
 
 
 @pytest.fixture
-def window(window, qtbot):
+def window(traced_window):
     """The tiny model's window after a source and target run, on decoder layer 1, head 2."""
-    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
-        window.run(SOURCE, TARGET)
-    window.state.set_selection(kind="decoder", layer=1, head=2, hook="decoder.1.norm_ffn.input")
-    return window
+    traced_window.state.set_selection(kind="decoder", layer=1, head=2, hook="decoder.1.norm_ffn.input")
+    return traced_window
 
 
 def expected_matrix(window, name: str) -> np.ndarray:
