@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from . import startup_defaults
 from .export.export_actions import ExportActions
-from .panes import PANES, pane_named
+from .panes import PANES
 from .run_controller import RunController
 from .state.app_state import AppState
 from .widgets.help_menu import add_help_menu
@@ -70,7 +70,8 @@ class MainWindow(QMainWindow):
         self.view_tabs = QTabWidget(objectName="viewTabs")
         self.view_tabs.setDocumentMode(True)
         self.views: dict[str, QWidget] = {}  # pane name -> its view
-        for pane in PANES:
+        self.panes = PANES  # the registry, in tab order
+        for pane in self.panes:
             self._add_pane(pane)
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
         # A click in the all-heads grid opens that head in the attention pane, large and labelled.
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.controller.loadFailed.connect(self._on_load_failed)
         self.controller.runFailed.connect(self._on_run_failed)
         self.state.traceChanged.connect(self._on_trace_changed)  # after every view: they drew first
+        self.state.modelChanged.connect(self._on_model_changed)
         self.resize(1400, 900)
         self._restore_layout()
 
@@ -140,19 +142,26 @@ class MainWindow(QMainWindow):
 
     def show_pane(self, name: str) -> None:
         """Bring the pane called ``name`` to the front."""
-        self.view_tabs.setCurrentIndex([p.name for p in PANES].index(name))
+        self.view_tabs.setCurrentIndex([p.name for p in self.panes].index(name))
 
     def front_pane(self):
-        return pane_named(self.state.front_pane)
+        return next(p for p in self.panes if p.name == self.state.front_pane)
 
     def export_front_pane(self, path) -> Path:
         """Write what File → Export plot / Export data would write for the pane in front (the
         format from the extension), synchronously. ValueError when that pane has no such output."""
         return self.export_actions.write_now(path)
 
+    def _on_model_changed(self, model) -> None:
+        """Show the panes that apply to this model (derived from its kinds), hide the others."""
+        for index, pane in enumerate(self.panes):
+            self.view_tabs.setTabVisible(index, pane.applies_to(model))
+        if not self.front_pane().applies_to(model):
+            self.show_pane(self.panes[0].name)
+
     def _on_tab_changed(self, index: int) -> None:
-        if 0 <= index < len(PANES):
-            pane = PANES[index]
+        if 0 <= index < len(self.panes):
+            pane = self.panes[index]
             self.state.set_front_pane(pane.name)
             self.selection_bar.set_selection_enabled(pane.uses_selection)
 

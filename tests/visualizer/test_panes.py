@@ -156,3 +156,32 @@ def test_a_failed_run_keeps_the_trace_and_names_the_problem(window, qtbot, monke
     assert "600 tokens; this model accepts at most 512" in blocker.args[0]
     assert window.state.trace is before
     assert "600 tokens" in window.statusBar().currentMessage()  # the message stays on screen
+
+
+def test_panes_that_do_not_apply_to_a_model_are_hidden(qtbot, monkeypatch, tiny_checkpoint,
+                                                       tiny_decoder_only_checkpoint):
+    """Which tabs appear is derived from the model: a cross-attention-only pane leaves with it."""
+    import dataclasses
+
+    import visualizer.main_window as main_window
+    from visualizer import MainWindow
+
+    cross_only = dataclasses.replace(pane_named("head-lines"), name="cross-lines", title="Cross lines",
+                                     object_name="crossLinesPane",
+                                     shown_for=lambda model: "cross" in model.kinds)
+    monkeypatch.setattr(main_window, "PANES", (*PANES, cross_only))
+    win = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
+        win.show()
+    last = win.view_tabs.count() - 1
+    assert win.view_tabs.isTabVisible(last)
+    win.show_pane("cross-lines")
+    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
+        win.load_checkpoint(tiny_decoder_only_checkpoint)
+    assert not win.view_tabs.isTabVisible(last)
+    # Not left on a pane that no longer applies: the state follows the tab Qt moved to.
+    assert win.state.front_pane != "cross-lines"
+    assert win.view_tabs.isTabVisible(win.view_tabs.currentIndex())
+    assert win.state.front_pane == win.panes[win.view_tabs.currentIndex()].name
+    win.close()

@@ -85,7 +85,7 @@ class ExportActions(QObject):
                               else f"The {pane.title} pane has no {what} to export")
 
     def front_pane(self):
-        return pane_named(self.state.front_pane)
+        return self.window.front_pane()
 
     # ---- the exports (a path skips the dialog: scripts and tests use it) ------------------
     def export_plot(self, path=None, width: int | None = None, height: int | None = None,

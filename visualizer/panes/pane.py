@@ -29,6 +29,10 @@ class Pane:
     data: Callable | None = None
     file_what: Callable | None = None  # state -> what a suggested file name says ("cross-L1-H0")
     uses_selection: bool = True  # whether the kind / layer / head bar drives this pane
+    shown_for: Callable | None = None  # model -> whether the pane applies (None: every model)
+
+    def applies_to(self, model) -> bool:
+        return model is None or self.shown_for is None or bool(self.shown_for(model))
 
     def file_stem(self, state) -> str:
         """A file name that says what is in it: translator-cross-L1-Hmean, …-encoder-all-heads."""
