@@ -5,7 +5,17 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..state.app_state import AppState
 
@@ -74,6 +84,23 @@ def tokens_html(tokens: list[str], side: str, hovered: int = -1) -> str:
     return " ".join(chips) if chips else "<i>none</i>"
 
 
+OUTPUT_PLACEHOLDER = "The model's output appears here"
+ENDED_AT_ONCE = "(the model ended at once: empty output)"
+
+
+def output_line(trace, target_given: bool) -> str:
+    """What the Output box says about ``trace``: never silently empty once the model ran.
+
+    Decoded: the text the model wrote, or that it wrote nothing. Given a target (nothing is
+    decoded): the token the model predicts at each position, so the user sees what it would write.
+    """
+    if not target_given and trace.target_ids:  # the model decoded (an encoder-only model cannot)
+        return trace.output_text if trace.output_text.strip() else ENDED_AT_ONCE
+    if trace.predicted_tokens:
+        return "Predicted: " + " ".join(t if t.strip() else repr(t) for t in trace.predicted_tokens)
+    return ""
+
+
 INPUT_ROLES = {  # architecture -> (source label, target label, target placeholder)
     "encoder-decoder": ("Source:", "Target:", "Empty: the model writes it"),
     "decoder-only": ("Prompt:", "Continuation:", "Empty: the model continues the prompt"),
@@ -103,13 +130,18 @@ class InputPanel(QWidget):
         self.run_button = QPushButton("Run  (Ctrl+Enter)", objectName="runButton")
         self.run_button.setToolTip("Run the model on the source (and target) text")
         self.output_view = QLineEdit(objectName="outputView", readOnly=True)
-        self.output_view.setPlaceholderText("The model's output appears here")
+        self.output_view.setPlaceholderText(OUTPUT_PLACEHOLDER)
         self.facts_label = QLabel(objectName="modelFacts", wordWrap=True)
         self.facts_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.tokens_label = QLabel(objectName="tokensView", wordWrap=True)
         self.tokens_label.setTextFormat(Qt.RichText)
         self.tokens_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.tokens_label.linkHovered.connect(self._on_token_hovered)
+        # Long inputs make more chips than the panel is tall: scroll them, never clip the target.
+        self.tokens_scroll = QScrollArea(objectName="tokensScroll", widgetResizable=True)
+        self.tokens_scroll.setFrameShape(QFrame.NoFrame)
+        self.tokens_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # chips wrap instead
+        self.tokens_scroll.setWidget(self.tokens_label)
 
         inputs = QFormLayout()
         self.source_label, self.target_label = QLabel("Source:"), QLabel("Target:")
@@ -122,7 +154,7 @@ class InputPanel(QWidget):
         facts_box = QGroupBox("Model")
         QVBoxLayout(facts_box).addWidget(self.facts_label)
         tokens_box = QGroupBox("Tokens, as the model sees them")
-        QVBoxLayout(tokens_box).addWidget(self.tokens_label)
+        QVBoxLayout(tokens_box).addWidget(self.tokens_scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(input_box)
@@ -182,7 +214,10 @@ class InputPanel(QWidget):
             self.target_input.clear()
 
     def _on_trace_changed(self, trace) -> None:
-        self.output_view.setText(trace.output_text if trace is not None else "")
+        text = output_line(trace, bool(self.state.trace_inputs[1])) if trace is not None else ""
+        self.output_view.setText(text)
+        self.output_view.setCursorPosition(0)  # a long line shows its start, not its end
+        self.output_view.setToolTip(text)
         self._show_tokens()
 
     def _on_hover_changed(self, _side: str, _position: int) -> None:
