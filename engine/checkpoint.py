@@ -25,7 +25,10 @@ from .inspectable_model import InspectableModel
 from .model import Transformer
 from .tokenizer import tokenizer_from_json
 
-FORMAT = "transformer-inspector/1"
+# /2: tensors named as the hook points are (norm_self, embed_norm, position_table). /1 files
+# (the shipped demo models among them) still load: their names are translated on loading.
+FORMAT = "transformer-inspector/2"
+READABLE_FORMATS = ("transformer-inspector/1", FORMAT)
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 
@@ -122,7 +125,7 @@ def _load_safetensors(path: Path) -> InspectableModel:
     header = read_safetensors_header(path)
     metadata = header.get("__metadata__") or {}
     # Hugging Face writes format "pt" and no config: such a file belongs to its folder.
-    if metadata.get("format") != FORMAT and "config" not in metadata:
+    if metadata.get("format") not in READABLE_FORMATS and "config" not in metadata:
         if (path.parent / "config.json").exists():
             from .importers import load_hf_folder
 
@@ -171,9 +174,9 @@ def _load_torch(path: Path) -> InspectableModel:
 # ---- shared ------------------------------------------------------------------------
 def _build(path: Path, metadata: dict, state: dict) -> InspectableModel:
     fmt = metadata.get("format")
-    if fmt != FORMAT:
+    if fmt not in READABLE_FORMATS:
         raise CheckpointError(f"{path.name}: unsupported checkpoint format {fmt!r}; "
-                              f"this version reads {FORMAT!r}")
+                              f"this version reads {' and '.join(map(repr, READABLE_FORMATS))}")
     try:
         config = ModelConfig.from_json(metadata["config"])
     except (KeyError, TypeError, ValueError) as error:
@@ -188,6 +191,8 @@ def _build(path: Path, metadata: dict, state: dict) -> InspectableModel:
     if expected_digest and tensor_digest(state) != expected_digest:
         raise CheckpointError(f"{path.name}: corrupt file: the tensor data does not match "
                               "the checksum written when it was saved")
+    if fmt != FORMAT:
+        state = {current_name(name): tensor for name, tensor in state.items()}
     module = Transformer(config)
     load_state(module, state, path.name)
     training = json.loads(metadata.get("training") or "{}")
@@ -217,7 +222,6 @@ def current_name(name: str) -> str:
 
 def load_state(module: torch.nn.Module, state: dict[str, torch.Tensor], label: str) -> None:
     """Copy ``state`` into ``module``; every missing, unexpected or misshaped tensor is named."""
-    state = {current_name(name): tensor for name, tensor in state.items()}
     expected = module.state_dict()
     problems = []
     for name in sorted(set(expected) - set(state)):

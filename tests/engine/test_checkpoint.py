@@ -195,8 +195,9 @@ def test_a_file_with_the_names_of_earlier_versions_still_loads(tmp_path):
     state = {legacy_name(k): v.contiguous() for k, v in model.module.state_dict().items()}
     assert {"encoder.embed.learned_positions.weight", "decoder.embed.norm.bias",
             "decoder.layers.1.cross_attn_sublayer.norm.weight"} <= set(state)
-    metadata = {"format": FORMAT, "config": model.config.to_json(), "tokenizer": model.tokenizer.to_json(),
-                "name": "old", "training": "{}", "sha256": tensor_digest(state)}  # over the stored names
+    metadata = {"format": "transformer-inspector/1", "config": model.config.to_json(),
+                "tokenizer": model.tokenizer.to_json(), "name": "old", "training": "{}",
+                "sha256": tensor_digest(state)}  # over the stored names
     path = tmp_path / "old.safetensors"
     save_file(state, str(path), metadata=metadata)
     loaded = engine.load(path)
