@@ -28,10 +28,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+NO_DISPLAY_MESSAGE = ("transformer-inspector: no display found (DISPLAY and WAYLAND_DISPLAY are unset); "
+                      "without one, render the window with `python main.py --screenshot FILE.png` or "
+                      "write plots and data with `python main.py export` (see --help)")
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window: a display on Linux, a chosen platform, or another OS."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_app(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # screenshots work on a headless box
+    if not has_display():
+        # Qt would abort on its xcb plugin with a message about libraries, not about the display.
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return 2
 
     from PySide6.QtWidgets import QApplication
 
