@@ -19,19 +19,27 @@ def pixel_rgb(image, x: float, y: float) -> tuple[int, int, int]:
     return color.red(), color.green(), color.blue()
 
 
-def sample_cells(matrix: np.ndarray) -> list[tuple[int, int]]:
-    """Corners, the centre, and the largest and smallest values: cells whose colours differ."""
+def sample_cells(matrix: np.ndarray, masked: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Corners, the centre, and the largest and smallest values: cells whose colours differ.
+
+    With a mask, also a masked cell and the smallest weight no mask hides.
+    """
     rows, cols = matrix.shape
     high = np.unravel_index(np.argmax(matrix), matrix.shape)
     low = np.unravel_index(np.argmin(matrix), matrix.shape)
     cells = [(0, 0), (rows - 1, cols - 1), (rows // 2, cols // 2), tuple(map(int, high)),
              tuple(map(int, low))]
+    if masked is not None and masked.any():
+        cells.append(tuple(map(int, np.argwhere(masked)[0])))
+        if not masked.all():
+            low_weight = np.unravel_index(np.argmin(np.where(masked, np.inf, matrix)), matrix.shape)
+            cells.append(tuple(map(int, low_weight)))
     return list(dict.fromkeys(cells))
 
 
 def assert_heatmap_png(path, figure, width: int, height: int, dpi: float) -> None:
     """The PNG has the requested size and DPI, and sampled cells show the colormap of the
-    matrix values (so a blank, shifted or transposed image fails)."""
+    matrix values (so a blank, shifted or transposed image fails); masked cells show the grey."""
     from PySide6.QtCore import QSizeF
     from PySide6.QtGui import QImage
 
@@ -43,11 +51,12 @@ def assert_heatmap_png(path, figure, width: int, height: int, dpi: float) -> Non
     assert abs(image.dotsPerMeterX() * 0.0254 - dpi) < 1
     selection = figure.selection
     matrix = selection.matrix
-    expected = colors_of(matrix, selection.levels, selection.colormap)
+    levels = getattr(figure, "levels", selection.levels)  # the figure's levels skip masked cells
+    expected = colors_of(matrix, levels, selection.colormap, selection.masked)
     rect = figure.layout(QSizeF(width * 72 / dpi, height * 72 / dpi)).heatmap
     scale = dpi / 72
     rows, cols = matrix.shape
-    cells = sample_cells(matrix)
+    cells = sample_cells(matrix, selection.masked)
     assert len({tuple(expected[r, c]) for r, c in cells}) > 1, "pick values with different colours"
     for r, c in cells:
         x = (rect.left() + (c + 0.5) * rect.width() / cols) * scale

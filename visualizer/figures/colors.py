@@ -15,6 +15,9 @@ from PySide6.QtGui import QImage
 from ..state.view_state import COLORMAPS
 
 LUT_SIZE = 256
+# Cells a mask hides (causal, padding, local window): their weight is 0 by construction, not
+# learned, so they get a neutral grey that no colormap entry is, on screen and in every file.
+MASKED_COLOR = (200, 200, 200)
 
 
 @lru_cache(maxsize=16)
@@ -39,19 +42,41 @@ def color_indices(matrix: np.ndarray, levels: tuple[float, float]) -> np.ndarray
     return np.clip(np.floor(scaled), 0, LUT_SIZE - 1).astype(np.intp)
 
 
-def colors_of(matrix: np.ndarray, levels: tuple[float, float], colormap: str) -> np.ndarray:
-    """``[..., 3]`` uint8 RGB colours of the values: what a screen pixel of each cell shows."""
-    return lookup_table(colormap)[color_indices(matrix, levels)]
+def colors_of(matrix: np.ndarray, levels: tuple[float, float], colormap: str,
+              masked: np.ndarray | None = None) -> np.ndarray:
+    """``[..., 3]`` uint8 RGB colours of the values: what a screen pixel of each cell shows.
+
+    Cells where ``masked`` is True are ``MASKED_COLOR``.
+    """
+    rgb = lookup_table(colormap)[color_indices(matrix, levels)]
+    if masked is not None:
+        rgb[np.broadcast_to(masked, rgb.shape[:-1])] = MASKED_COLOR
+    return rgb
+
+
+def unmasked_levels(matrix: np.ndarray, masked: np.ndarray | None, auto: bool,
+                    levels: tuple[float, float] = (0.0, 1.0)) -> tuple[float, float]:
+    """Auto levels over the cells no mask hides (their zeros are not weights); else ``levels``."""
+    if not auto:
+        return levels
+    keep = np.isfinite(matrix)
+    if masked is not None:
+        keep &= ~np.broadcast_to(masked, matrix.shape)
+    if not keep.any():
+        return levels
+    low = float(np.min(matrix, where=keep, initial=np.inf))
+    high = float(np.max(matrix, where=keep, initial=-np.inf))
+    return (low, high) if high > low else (low, low + 1e-6)
 
 
 def matrix_image(matrix: np.ndarray, levels: tuple[float, float], colormap: str,
-                 upscale: int = 1) -> QImage:
+                 upscale: int = 1, masked: np.ndarray | None = None) -> QImage:
     """An RGB QImage with one pixel per cell (``upscale`` × ``upscale`` pixels per cell).
 
     Vector outputs embed this image; upscaling by whole pixels keeps the cells crisp in viewers
-    that smooth embedded images.
+    that smooth embedded images. Cells where ``masked`` is True are ``MASKED_COLOR``.
     """
-    rgb = colors_of(matrix, levels, colormap)
+    rgb = colors_of(matrix, levels, colormap, masked)
     if upscale > 1:
         rgb = np.repeat(np.repeat(rgb, upscale, axis=0), upscale, axis=1)
     rgb = np.ascontiguousarray(rgb)
@@ -82,3 +107,8 @@ def reduce_for_thumbnail(matrix: np.ndarray, limit: int) -> np.ndarray:
     padded[:rows, :cols] = matrix
     blocks = padded.reshape(padded.shape[0] // row_step, row_step, padded.shape[1] // col_step, col_step)
     return blocks.max(axis=(1, 3))
+
+
+def reduce_mask_for_thumbnail(masked: np.ndarray, limit: int) -> np.ndarray:
+    """The mask of ``reduce_for_thumbnail``'s blocks: a block is masked when all its cells are."""
+    return reduce_for_thumbnail((~masked).astype(np.float32), limit) <= 0

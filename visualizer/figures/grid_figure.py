@@ -15,8 +15,8 @@ from PySide6.QtGui import QColor, QPainter
 
 from engine.kinds import kind_title
 
-from ..state.selection import AttentionSelection, levels_for
-from .colors import matrix_image, reduce_for_thumbnail
+from ..state.selection import AttentionSelection
+from .colors import matrix_image, reduce_for_thumbnail, reduce_mask_for_thumbnail, unmasked_levels
 from .painting import (
     Fonts,
     colorbar_width,
@@ -42,15 +42,32 @@ class GridLayout:
     row_header_width: float
 
 
-class GridFigure:
-    """All heads of ``selection.kind`` (needs ``selection.heads``: ``[layers, heads, q, k]``)."""
+def layer_masks(state, kind: str | None = None) -> list[np.ndarray | None]:
+    """Every layer's masked cells of ``kind`` (``state.masked_cells``), for ``GridFigure``."""
+    kind = kind or state.kind
+    return [state.masked_cells(kind, layer) for layer in range(state.n_layers(kind))]
 
-    def __init__(self, selection: AttentionSelection):
+
+class GridFigure:
+    """All heads of ``selection.kind`` (needs ``selection.heads``: ``[layers, heads, q, k]``).
+
+    ``layer_masks`` (one ``[q, k]`` bool array or None per layer, see ``layer_masks(state)``)
+    greys the cells a mask hides; each layer has its own (local windows differ by layer).
+    """
+
+    def __init__(self, selection: AttentionSelection, layer_masks: list | None = None):
         if selection.heads is None:
             raise ValueError("the all-heads figure needs the whole attention stack")
         self.selection = selection
         self.heads = np.asarray(selection.heads, dtype=np.float32)
-        self.levels = levels_for(self.heads, selection.auto_levels)
+        self.masks = list(layer_masks) if layer_masks is not None else [None] * self.heads.shape[0]
+        stacked = None
+        if any(mask is not None for mask in self.masks):
+            stacked = np.zeros((self.heads.shape[0], 1, *self.heads.shape[2:]), dtype=bool)
+            for layer, mask in enumerate(self.masks):
+                if mask is not None:
+                    stacked[layer, 0] = mask
+        self.levels = unmasked_levels(self.heads, stacked, selection.auto_levels)
         kind = kind_title(selection.kind)
         what = f"{kind}, all {self.heads.shape[0]} layers × {self.heads.shape[1]} heads"
         self.title = f"{selection.model} — {what}" if selection.model else what
@@ -121,6 +138,9 @@ class GridFigure:
                     draw_text(painter, QRectF(rect.left(), rect.top() - label_h - 2 * fonts.scale,
                                               rect.width(), label_h), name, fonts.label)
                 matrix = reduce_for_thumbnail(self.heads[layer, head], THUMBNAIL_CELLS)
+                mask = self.masks[layer]
+                if mask is not None:
+                    mask = reduce_mask_for_thumbnail(mask, THUMBNAIL_CELLS)
                 upscale = max(1, 256 // max(matrix.shape)) if vector else 1
-                draw_matrix_image(painter, rect, matrix_image(matrix, self.levels, colormap, upscale))
+                draw_matrix_image(painter, rect, matrix_image(matrix, self.levels, colormap, upscale, mask))
         draw_colorbar(painter, layout.colorbar, colormap, self.levels, fonts)

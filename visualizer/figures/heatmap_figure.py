@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from ..state.selection import AttentionSelection
-from .colors import matrix_image
+from .colors import matrix_image, unmasked_levels
 from .painting import (
     FRAME_COLOR,
     Fonts,
@@ -53,6 +53,9 @@ class HeatmapFigure:
     def __init__(self, selection: AttentionSelection):
         self.selection = selection
         self.title = selection.title
+        # Auto levels span the weights only: a mask's zeros would stretch the scale to 0.
+        self.levels = selection.levels if selection.masked is None else unmasked_levels(
+            selection.matrix, selection.masked, selection.auto_levels, selection.levels)
         self.rows = [shown_token(t) for t in selection.query_tokens]
         self.columns = [shown_token(t) for t in selection.key_tokens]
 
@@ -63,7 +66,7 @@ class HeatmapFigure:
         row_w = max((text_width(fonts.label, t) for t in self.rows), default=0) + 6 * s
         col_h = max((text_width(fonts.label, t) for t in self.columns), default=0) + 6 * s
         axis = line_height(fonts.axis)
-        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.selection.levels)
+        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.levels)
         height = 2 * 10 * s + line_height(fonts.title) * 1.3 + 6 * s + col_h + axis
         return width, height
 
@@ -90,7 +93,7 @@ class HeatmapFigure:
         title_h = line_height(fonts.title) * 1.3
         left = pad + axis + row_w
         top = pad + title_h + 6 * s
-        width = max(1.0, size.width() - left - colorbar_width(fonts, self.selection.levels) - pad)
+        width = max(1.0, size.width() - left - colorbar_width(fonts, self.levels) - pad)
         height = max(1.0, size.height() - top - col_h - axis - pad)
         heatmap = QRectF(left, top, width, height)
         bar = QRectF(heatmap.right() + 14 * s, top, 12 * s, height)
@@ -112,9 +115,9 @@ class HeatmapFigure:
         draw_title(painter, layout.title, self.title, fonts)
 
         upscale = max(1, min(64, VECTOR_IMAGE_PIXELS // max(rows, cols, 1))) if vector else 1
-        draw_matrix_image(painter, heat, matrix_image(selection.matrix, selection.levels,
-                                                      selection.colormap, upscale))
-        draw_colorbar(painter, layout.colorbar, selection.colormap, selection.levels, fonts)
+        draw_matrix_image(painter, heat, matrix_image(selection.matrix, self.levels, selection.colormap,
+                                                      upscale, selection.masked))
+        draw_colorbar(painter, layout.colorbar, selection.colormap, self.levels, fonts)
         self._paint_row_labels(painter, layout)
         self._paint_column_labels(painter, layout)
         self._paint_axis_titles(painter, layout)

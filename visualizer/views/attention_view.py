@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from engine.kinds import KINDS, head_title, kind_title
 
+from ..figures.colors import unmasked_levels
 from ..state.app_state import AppState
 from ..state.view_state import COLORMAPS
+from . import look
 from .hover_marks import HoverMarks
 from .token_axis import TokenAxis
 
-READOUT_HINT = ("Hover a cell for its weight · click the heatmap, then ←/→ change the head and ↑/↓ the "
-                "layer · wheel to zoom")
+READOUT_HINT = ("Hover a cell for its weight (grey: masked, 0 by construction) · click the heatmap, "
+                "then ←/→ change the head and ↑/↓ the layer · wheel to zoom")
 HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
+# The mask overlay is an indexed image: 0 transparent, 1 the masked grey.
+MASK_LUT = np.array([(0, 0, 0, 0), (*look.MASKED_COLOR, 255)], dtype=np.uint8)
 
 
 class AttentionView(QWidget):
     """Heatmap of ``state.attention_matrix()`` with token axes, a colour bar and a hover readout.
 
     The image is fed exactly the matrix of the trace (float32, row-major), so what a user reads
-    off a cell is the number the model computed.
+    off a cell is the number the model computed. Cells a mask hides are covered by a grey overlay
+    image, made once per kind and layer, so stepping through heads never rebuilds it.
     """
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
@@ -32,6 +37,9 @@ class AttentionView(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         self.state = state
         self._matrix: np.ndarray | None = None
+        self._masked: np.ndarray | None = None  # True where a mask hides the key from the query
+        self._mask_source: tuple = (None, "", -1)  # (trace, kind, layer) that ``_masked`` is of
+        self._mouse_pos: QPointF | None = None  # scene position of the mouse while over the plot
 
         self.colormap_selector = QComboBox(objectName="colormapSelector")
         self.colormap_selector.addItems(COLORMAPS)
@@ -40,22 +48,23 @@ class AttentionView(QWidget):
         self.auto_levels_box.setToolTip("Stretch the colours to this matrix's min..max instead of 0..1")
         self.predicted_rows_box = QCheckBox("Label rows by predicted token", objectName="predictedRowsBox")
         self.predicted_rows_box.setToolTip("Decoder rows: show the token predicted at each position")
-        self.readout = QLabel(READOUT_HINT, objectName="attentionReadout")
+        self.readout = QLabel(READOUT_HINT, objectName="hoverReadout")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
         self.plot_widget = pg.GraphicsLayoutWidget()
-        self.plot_widget.setBackground("w")
+        look.style_graphics(self.plot_widget)
         self.left_axis = TokenAxis("left")
         self.bottom_axis = TokenAxis("bottom")
         self.plot = self.plot_widget.addPlot(axisItems={"left": self.left_axis, "bottom": self.bottom_axis})
         self.plot.invertY(True)  # query 0 on top, as in every attention figure
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        for axis in (self.left_axis, self.bottom_axis):
-            axis.setPen(pg.mkPen("#444"))
-            axis.setTextPen(pg.mkPen("#111"))
+        look.style_plot(self.plot)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image_item)
+        self.mask_item = pg.ImageItem(axisOrder="row-major")
+        self.mask_item.setZValue(1)  # above the weights, below the hover bands
+        self.plot.addItem(self.mask_item)
         # Bands over the row and column of a token hovered in any pane (the activation view too).
         self.row_band, self.column_band = (
             pg.LinearRegionItem(orientation=o, movable=False, brush=HOVER_BRUSH, pen=pg.mkPen(None))
@@ -67,8 +76,9 @@ class AttentionView(QWidget):
         self.color_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"),
                                          interactive=False, width=18, colorMapMenu=False)
         self.color_bar.setImageItem(self.image_item, insert_in=self.plot)
-        self.color_bar.axis.setTextPen(pg.mkPen("#111"))  # pyqtgraph's grey is faint on white
+        look.style_color_bar(self.color_bar)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot_widget.viewport().installEventFilter(self)  # leaving the plot resets the readout
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Colormap:"))
@@ -90,6 +100,7 @@ class AttentionView(QWidget):
         state.optionsChanged.connect(self._on_options_changed)
         state.modelChanged.connect(self._on_model_changed)
         state.hoverChanged.connect(self._on_hover_changed)
+        state.loadingChanged.connect(self._on_loading_changed)
         # A token hovered in any pane is outlined here as a query row and/or key column.
         self.hover_marks = HoverMarks(state, self.plot,
                                       lambda: (KINDS[state.kind].queries, KINDS[state.kind].keys),
@@ -103,6 +114,9 @@ class AttentionView(QWidget):
 
     def _on_trace_changed(self, _trace) -> None:
         self.redraw(reset_range=True)
+
+    def _on_loading_changed(self, _name: str) -> None:
+        self.redraw()
 
     def _on_selection_changed(self) -> None:
         self.redraw()
@@ -124,33 +138,53 @@ class AttentionView(QWidget):
         matrix = state.attention_matrix()
         shape_changed = matrix is None or self._matrix is None or matrix.shape != self._matrix.shape
         self._matrix = matrix
+        self._update_mask()
         self._on_hover_changed(*state.hover)  # bands follow the new shape and kind
         self.predicted_rows_box.setEnabled(state.kind != "encoder")
         if matrix is None:
             self.image_item.clear()
             self.left_axis.set_tokens([])
             self.bottom_axis.set_tokens([])
-            self.plot.setTitle("Run a sentence to see its attention" if state.model else
-                               "No model open yet (File → Open checkpoint…)", color="#222", size="11pt")
+            self.plot.setTitle(look.placeholder(state, "Run a sentence to see its attention"),
+                               color=look.TITLE_COLOR, size="11pt")
+            self.refresh_readout()
             return
         image = np.ascontiguousarray(matrix, dtype=np.float32)
-        low, high = (0.0, 1.0)
-        if state.auto_levels:
-            low, high = float(image.min()), float(image.max())
-            high = high if high > low else low + 1e-6
+        # Auto levels span the weights only: a mask's zeros are not weights.
+        low, high = unmasked_levels(image, self._masked, state.auto_levels)
         self.image_item.setImage(image, autoLevels=False)
         self.color_bar.setLevels((low, high))
         self.left_axis.set_tokens(state.query_labels())
         self.bottom_axis.set_tokens(state.key_labels())
         kind = KINDS[state.kind]
-        self.plot.setLabel("left", f"query: {kind.queries} token", color="#333")
-        self.plot.setLabel("bottom", f"key: {kind.keys} token", color="#333")
+        self.plot.setLabel("left", f"query: {kind.queries} token", color=look.TEXT_COLOR)
+        self.plot.setLabel("bottom", f"key: {kind.keys} token", color=look.TEXT_COLOR)
         self.plot.setTitle(f"{state.model_name()} — {kind_title(state.kind)}, layer {state.layer}, "
-                           f"{head_title(state.head)}", color="#222", size="11pt")
+                           f"{head_title(state.head)}", color=look.TITLE_COLOR, size="11pt")
         rows, cols = image.shape
         self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
         if reset_range or shape_changed:
             self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
+        self.refresh_readout()
+
+    def _update_mask(self) -> None:
+        """Grey the masked cells; the mask depends on the kind and layer only, not on the head."""
+        state = self.state
+        source = (state.trace, state.kind, state.layer)
+        if self._matrix is None:
+            self._masked, self._mask_source = None, (None, "", -1)
+            self.mask_item.clear()
+            return
+        if source[0] is self._mask_source[0] and source[1:] == self._mask_source[1:]:
+            return
+        self._mask_source = source
+        masked = state.masked_cells()
+        self._masked = masked if masked is not None and masked.shape == self._matrix.shape else None
+        if self._masked is None:
+            self.mask_item.clear()
+        else:  # a zero-copy uint8 view of the booleans, coloured by the two-entry table
+            self.mask_item.setImage(np.ascontiguousarray(self._masked).view(np.uint8), lut=MASK_LUT,
+                                    levels=(0, 1), autoLevels=False)
 
     # ---- hover -------------------------------------------------------------------------------
     def _on_hover_changed(self, side: str, position: int) -> None:
@@ -165,9 +199,11 @@ class AttentionView(QWidget):
                 band.hide()
 
     def cell_text(self, row: int, col: int) -> str:
-        """The hover text of a cell: "query → key: 0.83"."""
+        """The hover text of a cell: "query → key: 0.833" (3 significant digits), or "masked"."""
         queries, keys = self.state.query_labels(), self.state.key_labels()
-        return f"{queries[row]} → {keys[col]}: {self._matrix[row, col]:.2f}"
+        if self._masked is not None and self._masked[row, col]:
+            return f"{queries[row]} → {keys[col]}: masked"
+        return f"{queries[row]} → {keys[col]}: {format(float(self._matrix[row, col]), '.3g')}"
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         if self._matrix is None or not self.plot.sceneBoundingRect().contains(scene_pos):
@@ -177,7 +213,20 @@ class AttentionView(QWidget):
         rows, cols = self._matrix.shape
         return (row, col) if 0 <= row < rows and 0 <= col < cols else None
 
+    def refresh_readout(self) -> None:
+        """Re-read the cell under the mouse (the matrix, kind or labels may have changed), or show
+        the hint when the mouse is not over a cell: the readout never shows a stale weight."""
+        if self._mouse_pos is None:
+            self.readout.setText(READOUT_HINT)
+            QToolTip.hideText()
+            return
+        self._show_cell_at(self._mouse_pos)
+
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        self._mouse_pos = QPointF(scene_pos)
+        self._show_cell_at(scene_pos)
+
+    def _show_cell_at(self, scene_pos: QPointF) -> None:
         cell = self.cell_at(scene_pos)
         if cell is None:
             self.readout.setText(READOUT_HINT)
@@ -189,3 +238,10 @@ class AttentionView(QWidget):
         view = self.plot_widget
         QToolTip.showText(view.mapToGlobal(view.mapFromScene(scene_pos)), text, view)
         self.state.set_hover(KINDS[self.state.kind].queries, cell[0])
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Leave and self._mouse_pos is not None:
+            self._mouse_pos = None
+            self.refresh_readout()
+            self.state.set_hover("", -1)
+        return super().eventFilter(watched, event)

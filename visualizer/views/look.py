@@ -1,0 +1,55 @@
+"""The one look of every pane: light background, dark axes and text, and the shared accent colours.
+
+Each view styles its pyqtgraph plots with ``style_plot`` and takes its colours from here, so all
+panes read alike on white (and as exported figures do).
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+from ..figures.colors import MASKED_COLOR
+
+__all__ = ["MASKED_COLOR", "placeholder", "style_axis", "style_graphics", "style_plot", "style_color_bar"]
+
+BACKGROUND = "w"
+AXIS_COLOR = "#444444"  # axis lines and ticks
+TEXT_COLOR = "#111111"  # tick labels, axis titles
+TITLE_COLOR = "#222222"
+HOVER_COLOR = (255, 150, 0)  # the token hovered in any pane: orange reads on white and on viridis
+SELECTED_COLOR = (20, 20, 20)  # the outline of the selected head in the all-heads grid
+GRID_ALPHA = 0.25
+# Distinct hues that read on white, cycled; orange is left out: it marks the hovered token.
+TOKEN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+                "#17becf", "#bcbd22", "#393b79", "#637939", "#7b4173", "#843c39")
+CROWD_COLOR = (31, 119, 180, 90)  # many tokens: one thin translucent blue, so the crowd reads as a band
+
+
+def style_axis(axis: pg.AxisItem) -> None:
+    """Dark axis line and text, and plain numbers: no "(x0.001)" SI-prefix rescaling."""
+    axis.setPen(pg.mkPen(AXIS_COLOR))
+    axis.setTextPen(pg.mkPen(TEXT_COLOR))
+    axis.enableAutoSIPrefix(False)
+
+
+def style_plot(plot: pg.PlotItem) -> None:
+    for name in ("left", "bottom", "top", "right"):
+        style_axis(plot.getAxis(name))
+
+
+def style_graphics(widget: pg.GraphicsView) -> None:
+    widget.setBackground(BACKGROUND)
+
+
+def style_color_bar(bar: pg.ColorBarItem) -> None:
+    bar.axis.setPen(pg.mkPen(AXIS_COLOR))
+    bar.axis.setTextPen(pg.mkPen(TEXT_COLOR))  # pyqtgraph's grey is faint on white
+
+
+def placeholder(state, no_trace: str) -> str:
+    """What a view says while it has nothing to draw: the load under way, no model, or ``no_trace``."""
+    if state.model is None:
+        if state.loading:
+            return f"Loading {state.loading}…"
+        return "No model open yet (File → Open checkpoint…)"
+    return no_trace
