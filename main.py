@@ -2,7 +2,7 @@
 
     python main.py [--checkpoint PATH] [--source TEXT] [--target TEXT] [--screenshot OUT.png]
     python main.py export [--checkpoint PATH] --source TEXT [--target TEXT] --kind cross \\
-        --layer 1 --head 0|mean|max --out FILE.png|.svg|.pdf|.npz|.csv
+        --layer 0 --head 0|mean|max --out FILE.png|.svg|.pdf|.npz|.csv
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``python main.py export``: any pane's figure (or its numbers) to a file, without a window.
 
-    python main.py export --source "the cat sleeps" --kind cross --layer 1 --head mean --out f.pdf
+    python main.py export --source "the cat sleeps" --kind cross --layer 0 --head mean --out f.pdf
     python main.py export --view activations --source S --hook encoder.1.resid_post --out a.npz
     python main.py export --checkpoint m.safetensors --source S --target T --kind encoder \\
         --layer 0 --head 3 --out heads.png --width 1600 --dpi 200
