@@ -133,5 +133,43 @@ def test_tooltip_names_the_head_and_the_weight_under_the_mouse(grid, tiny_run):
     text = view.describe_point(col + 3.5, row + 4.5)  # query 4, key 3 of layer 1, head 2
     weight = trace.attention["cross"][1, 2, 4, 3]
     assert text.startswith("layer 1, head 2")
-    assert f"{trace.target_tokens[4]} → {trace.source_tokens[3]}: {weight:.2f}" in text
+    assert f"{trace.target_tokens[4]} → {trace.source_tokens[3]}: {format(float(weight), '.3g')}" in text
     assert view.describe_point(-5, -5) == ""
+
+
+def _screen_rgb(view, x, y):
+    """The colour the screen shows at a mosaic point."""
+    image = view.graphics.grab().toImage()
+    point = view.graphics.mapFromScene(view.image.mapToScene(x, y))
+    color = image.pixelColor(point.x(), point.y())
+    return color.red(), color.green(), color.blue()
+
+
+def test_masked_cells_are_grey_in_every_decoder_thumbnail(grid, tiny_run):
+    from visualizer.figures.colors import MASKED_COLOR, colors_of
+
+    state, view = grid
+    trace = tiny_run[1]
+    state.set_selection(kind="decoder", layer=0, head=0)
+    stack = trace.attention["decoder"]
+    queries, keys = stack.shape[2:]
+    view.resize(900, 800)  # thumbnail cells of several screen pixels
+    for layer in range(stack.shape[0]):
+        mask = state.masked_cells("decoder", layer)
+        for head in range(stack.shape[1]):
+            row, col = view.tile_origin(layer, head)
+            np.testing.assert_array_equal(view.masked[row: row + queries, col: col + keys], mask)
+            np.testing.assert_array_equal(view.thumbnail(layer, head), stack[layer, head])  # exact weights
+    row, col = view.tile_origin(1, 2)
+    assert _screen_rgb(view, col + keys - 0.5, row + 0.5) == MASKED_COLOR  # query 0, the last key
+    weight_color = colors_of(stack[1, 2], (0.0, 1.0), "viridis")[queries - 1, 0]
+    assert _screen_rgb(view, col + 0.5, row + queries - 0.5) == tuple(int(v) for v in weight_color)
+    assert view.describe_point(col + keys - 0.5, row + 0.5).split("\n")[1].endswith(": masked")
+    assert "Grey: masked" in view.caption.text()
+    state.set_option(auto_levels=True)  # the levels span the weights, not the mask's zeros
+    weights = stack[np.broadcast_to(~np.stack([state.masked_cells("decoder", i) for i in range(2)])[:, None],
+                                    stack.shape)]
+    assert tuple(view.image.levels) == pytest.approx((weights.min(), weights.max()))
+    state.set_selection(kind="cross")  # cross-attention hides nothing here
+    assert view.masked is None and view.mask_image.image is None
+    assert "Grey" not in view.caption.text()

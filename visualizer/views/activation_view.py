@@ -29,8 +29,11 @@ from ..state.activation_hooks import (
     token_side,
 )
 from ..state.app_state import AppState
+from . import look
 from .hover_marks import HoverMarks
 from .token_axis import TokenAxis
+
+NO_TRACE = "Run a sentence to see its activations."
 
 
 class ActivationView(QWidget):
@@ -60,7 +63,7 @@ class ActivationView(QWidget):
         for box in (self.stack_selector, self.layer_selector, self.point_selector, self.head_selector):
             box.currentIndexChanged.connect(self._on_control_changed)
         self.clip_outliers.toggled.connect(lambda on: state.set_option(clip_outliers=on))
-        self.caption = QLabel("Run a sentence to see its activations.")
+        self.caption = QLabel(look.placeholder(state, NO_TRACE))
         controls = QHBoxLayout()
         for title, box in (("Stack:", self.stack_selector), ("Layer:", self.layer_selector),
                            ("Point:", self.point_selector), ("Head:", self.head_selector)):
@@ -70,8 +73,10 @@ class ActivationView(QWidget):
         controls.addStretch(1)
 
         self.graphics = pg.GraphicsLayoutWidget()
+        look.style_graphics(self.graphics)
         self.token_axis = TokenAxis("left")  # thins its labels to the room it has, at any zoom
         self.plot = self.graphics.addPlot(axisItems={"left": self.token_axis})
+        look.style_plot(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.invertY(True)
@@ -82,6 +87,7 @@ class ActivationView(QWidget):
         self.color_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING_COLORMAP),
                                          interactive=False, width=12)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
+        look.style_color_bar(self.color_bar)
         self.head_lines: list[pg.InfiniteLine] = []
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
@@ -94,6 +100,7 @@ class ActivationView(QWidget):
         state.traceChanged.connect(self._on_trace_changed)
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
+        state.loadingChanged.connect(self._on_loading_changed)
         # The hovered token's row, whichever pane it was hovered in (the hook's rows are tokens).
         self.hover_marks = HoverMarks(state, self.plot, lambda: (self.side, ""),
                                       lambda: None if self.matrix is None else self.matrix.shape, -0.5)
@@ -115,6 +122,10 @@ class ActivationView(QWidget):
         self.clip_outliers.setChecked(self.state.clip_outliers)
         self.clip_outliers.blockSignals(False)
         self._show(shown_hook(self.state))
+
+    def _on_loading_changed(self, _name: str) -> None:
+        if self.matrix is None:
+            self.caption.setText(look.placeholder(self.state, NO_TRACE))
 
     # ---- controls --------------------------------------------------------------
     def _on_control_changed(self) -> None:
@@ -164,7 +175,7 @@ class ActivationView(QWidget):
             self.matrix = None
             self.image.clear()
             self.hover_marks.refresh()
-            self.caption.setText("Run a sentence to see its activations.")
+            self.caption.setText(look.placeholder(self.state, NO_TRACE))
             return
         stack, layer, point = split_hook(hook)
         head = shown_head(self.state, hook)
@@ -210,7 +221,7 @@ class ActivationView(QWidget):
             self.state.set_hover(self.side, -1)
             return
         self.graphics.setToolTip(f"{self.row_tokens[row]!r} (position {row}) · feature {col}: "
-                                 f"{self.matrix[row, col]:.4g}")
+                                 f"{format(float(self.matrix[row, col]), '.3g')}")
         self.state.set_hover(self.side, row)
 
     # ---- helpers ---------------------------------------------------------------

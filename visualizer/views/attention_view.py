@@ -19,8 +19,6 @@ from .token_axis import TokenAxis
 READOUT_HINT = ("Hover a cell for its weight (grey: masked, 0 by construction) · click the heatmap, "
                 "then ←/→ change the head and ↑/↓ the layer · wheel to zoom")
 HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
-# The mask overlay is an indexed image: 0 transparent, 1 the masked grey.
-MASK_LUT = np.array([(0, 0, 0, 0), (*look.MASKED_COLOR, 255)], dtype=np.uint8)
 
 
 class AttentionView(QWidget):
@@ -180,11 +178,7 @@ class AttentionView(QWidget):
         self._mask_source = source
         masked = state.masked_cells()
         self._masked = masked if masked is not None and masked.shape == self._matrix.shape else None
-        if self._masked is None:
-            self.mask_item.clear()
-        else:  # a zero-copy uint8 view of the booleans, coloured by the two-entry table
-            self.mask_item.setImage(np.ascontiguousarray(self._masked).view(np.uint8), lut=MASK_LUT,
-                                    levels=(0, 1), autoLevels=False)
+        look.set_mask_image(self.mask_item, self._masked)
 
     # ---- hover -------------------------------------------------------------------------------
     def _on_hover_changed(self, side: str, position: int) -> None:

@@ -7,13 +7,17 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from engine.kinds import KINDS, kind_title
 
+from ..figures.colors import unmasked_levels
 from ..state.app_state import AppState
-from .head_mosaic import build_mosaic, pool_patterns
+from . import look
+from .head_mosaic import build_mosaic, pool_masks, pool_patterns
+
+NO_TRACE = "Run a sentence to see every head."
 
 
 def _count(n: int, noun: str) -> str:
@@ -24,7 +28,8 @@ class HeadGridView(QWidget):
     """A layers x heads grid of attention thumbnails (like BertViz's model view, but raster).
 
     One ImageItem holds the whole mosaic, so 12 x 12 heads at 512 tokens draws in one pass.
-    Thumbnails are max-pooled down to ``thumbnail_side`` pixels.
+    Thumbnails are max-pooled down to ``thumbnail_side`` pixels. A second, indexed image greys
+    the cells a mask hides (a pooled block when all of its cells are hidden).
 
     Signals:
         headActivated(str, int, int): (kind, layer, head) of a clicked thumbnail.
@@ -38,18 +43,21 @@ class HeadGridView(QWidget):
         self.state = state
         self.thumbnail_side = thumbnail_side
         self.mosaic: np.ndarray | None = None
+        self.masked: np.ndarray | None = None  # True where the mosaic pixel is masked, or None
         self.tile_shape = (0, 0)  # (rows, cols) of one thumbnail in mosaic pixels
         self.gap = 1
         self._shown_kind = ""
         self._dirty = True
-        self._mosaics: dict[str, tuple] = {}  # kind -> (tile shape, gap, mosaic) of the current trace
+        self._mosaics: dict[str, tuple] = {}  # kind -> (tile shape, gap, mosaic, masked) of the trace
 
         # The kind, layer and head selectors live in the window's selection bar, above the tabs.
-        self.caption = QLabel("Run a sentence to see every head.")
+        self.caption = QLabel(look.placeholder(state, NO_TRACE))
         self.caption.setWordWrap(True)
 
         self.graphics = pg.GraphicsLayoutWidget()
+        look.style_graphics(self.graphics)
         self.plot = self.graphics.addPlot()
+        look.style_plot(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.invertY(True)
@@ -60,18 +68,22 @@ class HeadGridView(QWidget):
         self.plot.getAxis("left").setLabel("layer")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
+        self.mask_image = pg.ImageItem(axisOrder="row-major")
+        self.mask_image.setZValue(1)
+        self.plot.addItem(self.mask_image)
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(state.colormap),
                                          interactive=False, width=12)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
+        look.style_color_bar(self.color_bar)
         self.highlight = QGraphicsRectItem()
-        pen = QPen(Qt.GlobalColor.white, 2)
+        pen = QPen(QColor(*look.SELECTED_COLOR), 2)  # drawn in the white gaps around the tile
         pen.setCosmetic(True)  # two screen pixels at any zoom, not two mosaic pixels
         self.highlight.setPen(pen)
         self.highlight.setZValue(10)
         self.highlight.hide()
         self.plot.addItem(self.highlight)
         # The hovered token's row (as a query) and column (as a key) in every thumbnail.
-        self.hover_marks = pg.PlotDataItem(pen=pg.mkPen((255, 170, 0, 220), width=1), connect="finite")
+        self.hover_marks = pg.PlotDataItem(pen=pg.mkPen((*look.HOVER_COLOR, 230), width=1), connect="finite")
         self.hover_marks.setZValue(9)
         self.plot.addItem(self.hover_marks)
         self.pool_factors = (1, 1)  # mosaic pixel = this many queries x keys
@@ -87,6 +99,7 @@ class HeadGridView(QWidget):
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
         state.hoverChanged.connect(self._on_hover_changed)
+        state.loadingChanged.connect(self._on_loading_changed)
         self._on_trace_changed(state.trace)
 
     # ---- public --------------------------------------------------------------
@@ -133,6 +146,10 @@ class HeadGridView(QWidget):
     def _on_options_changed(self) -> None:
         self._apply_colors()
 
+    def _on_loading_changed(self, _name: str) -> None:
+        if self.state.trace is None:
+            self.caption.setText(look.placeholder(self.state, NO_TRACE))
+
     def _on_hover_changed(self, side: str, position: int) -> None:
         if self.mosaic is None or position < 0:
             self.hover_marks.setData([], [])
@@ -176,21 +193,24 @@ class HeadGridView(QWidget):
         stack = state.trace.attention.get(state.kind) if state.trace is not None else None
         self._shown_kind = state.kind if stack is not None else ""
         if stack is None:
-            self.mosaic = None
+            self.mosaic = self.masked = None
             self.image.clear()
+            self.mask_image.clear()
             self.highlight.hide()
             self.hover_marks.setData([], [])
-            self.caption.setText("Run a sentence to see every head." if state.trace is None
+            self.caption.setText(look.placeholder(state, NO_TRACE) if state.trace is None
                                  else f"This model has no {state.kind} attention.")
             return
         if state.kind not in self._mosaics:  # switching kinds back and forth costs nothing
             tiles = pool_patterns(stack, self.thumbnail_side)
             gap = max(1, round(max(tiles.shape[2:]) / 16))
-            self._mosaics[state.kind] = (tiles.shape[2:], gap, build_mosaic(tiles, gap))
-        self.tile_shape, self.gap, self.mosaic = self._mosaics[state.kind]
+            self._mosaics[state.kind] = (tiles.shape[2:], gap, build_mosaic(tiles, gap),
+                                         self._masked_mosaic(state.kind, stack.shape, gap))
+        self.tile_shape, self.gap, self.mosaic, self.masked = self._mosaics[state.kind]
         self.pool_factors = (math.ceil(stack.shape[2] / self.thumbnail_side),
                              math.ceil(stack.shape[3] / self.thumbnail_side))
         self.image.setImage(self.mosaic, autoLevels=False)
+        look.set_mask_image(self.mask_image, self.masked)
         self._apply_colors()
         self._set_axis_ticks(stack.shape[0], stack.shape[1])
         self.plot.getViewBox().autoRange(padding=0.02)
@@ -200,9 +220,24 @@ class HeadGridView(QWidget):
         self.caption.setText(f"{kind_title(state.kind)}: "
                              f"{_count(stack.shape[0], 'layer')} × {_count(stack.shape[1], 'head')}; "
                              "rows are queries, "
-                             f"columns keys. Click a head to open it.{pooled}")
+                             f"columns keys. Click a head to open it.{pooled}"
+                             + (" Grey: masked (0 by construction)." if self.masked is not None else ""))
         self._place_highlight()
         self._on_hover_changed(*state.hover)
+
+    def _masked_mosaic(self, kind: str, shape: tuple, gap: int) -> np.ndarray | None:
+        """Each layer's masked cells (every head of a layer shares them), laid out as the mosaic."""
+        layers, heads, queries, keys = shape
+        masks = [self.state.masked_cells(kind, layer) for layer in range(layers)]
+        if all(mask is None for mask in masks):
+            return None
+        stacked = np.zeros((layers, queries, keys), dtype=bool)
+        for layer, mask in enumerate(masks):
+            if mask is not None:
+                stacked[layer] = mask
+        pooled = pool_masks(stacked, self.thumbnail_side).astype(np.float32)
+        tiles = np.broadcast_to(pooled[:, None], (layers, heads, *pooled.shape[1:]))
+        return build_mosaic(tiles, gap) == 1  # the gaps (NaN) are not masked
 
     def _set_axis_ticks(self, layers: int, heads: int) -> None:
         rows, cols = self.tile_shape
@@ -215,9 +250,8 @@ class HeadGridView(QWidget):
         colormap = pg.colormap.get(self.state.colormap)
         self.color_bar.setColorMap(colormap)
         levels = (0.0, 1.0)
-        if self.state.auto_levels and self.mosaic is not None and np.isfinite(self.mosaic).any():
-            low, high = float(np.nanmin(self.mosaic)), float(np.nanmax(self.mosaic))
-            levels = (low, high if high > low else low + 1e-6)
+        if self.mosaic is not None:  # auto levels span the weights: not the gaps, not masked cells
+            levels = unmasked_levels(self.mosaic, self.masked, self.state.auto_levels)
         self.color_bar.setLevels(levels)
 
     def _place_highlight(self) -> None:
@@ -261,12 +295,16 @@ class HeadGridView(QWidget):
         layer, head = hit
         row0, col0 = self.tile_origin(layer, head)
         row, col = math.floor(y) - row0, math.floor(x) - col0
-        value = self.mosaic[row0 + row, col0 + col]
+        value = format(float(self.mosaic[row0 + row, col0 + col]), ".3g")
+        if self.masked is not None and self.masked[row0 + row, col0 + col]:
+            value = "masked"
         text = f"layer {layer}, head {head}"
         if self.pool_factors == (1, 1):
             queries = self.state.query_labels(self._shown_kind)
             keys = self.state.key_labels(self._shown_kind)
-            text += f"\n{queries[row]} → {keys[col]}: {value:.2f}"
+            text += f"\n{queries[row]} → {keys[col]}: {value}"
+        elif value == "masked":
+            text += "\nevery cell of this block is masked"
         else:
-            text += f"\nstrongest weight in this block: {value:.2f}"
+            text += f"\nstrongest weight in this block: {value}"
         return text + "\nclick to open it"

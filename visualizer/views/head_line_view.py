@@ -11,6 +11,7 @@ from engine.kinds import KINDS, head_title
 
 from ..state.app_state import AppState
 from ..state.line_selection import MAX_LINES, MIN_WEIGHT, head_color, line_matrices, select_lines
+from . import look
 from .token_axis import shorten
 
 __all__ = ["MIN_WEIGHT", "HeadLineView"]
@@ -21,6 +22,7 @@ COLUMN_WIDTH = 140
 MARGIN = 10
 TOP = MARGIN + ROW_HEIGHT + 4  # the first token row starts below the column headings
 MAX_LINE_SPAN = 480
+NO_TRACE = "Run a sentence to see its attention lines."
 
 
 def side_of(kind: str, column: str) -> str:
@@ -63,7 +65,7 @@ class HeadLineCanvas(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
         painter = QPainter(self)
-        painter.fillRect(event.rect(), self.palette().base())
+        painter.fillRect(event.rect(), QColor(look.BACKGROUND_COLOR))  # light, whatever the system theme
         self._paint_lines(painter, event.rect())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._paint_tokens(painter, event.rect())
@@ -94,7 +96,7 @@ class HeadLineCanvas(QWidget):
         hover_column, hover_row = self.view.isolated
         first = max(0, int((exposed.top() - TOP) // ROW_HEIGHT))  # paint only the rows in view
         last = int((exposed.bottom() - TOP) // ROW_HEIGHT) + 1
-        painter.setPen(self.palette().text().color())
+        painter.setPen(QColor(look.TEXT_COLOR))
         kind = self.view.state.kind
         painter.setFont(self.font_bold)
         for rect, title, align in ((left, f"queries ({KINDS[kind].queries})", Qt.AlignmentFlag.AlignRight),
@@ -108,7 +110,7 @@ class HeadLineCanvas(QWidget):
                 cell = QRectF(rect.left(), TOP + row * ROW_HEIGHT, rect.width(), ROW_HEIGHT)
                 hovered = column == hover_column and row == hover_row
                 if hovered:
-                    painter.fillRect(cell, QColor(255, 170, 0, 90))
+                    painter.fillRect(cell, QColor(*look.HOVER_COLOR, 90))
                 painter.setFont(self.font_bold if hovered else self.font_normal)
                 painter.drawText(cell.adjusted(4, 0, -4, 0), align | Qt.AlignmentFlag.AlignVCenter,
                                  shorten(token))
@@ -149,7 +151,7 @@ class HeadLineView(QWidget):
         self.all_heads = QCheckBox("Every head of the layer, one color each",
                                    objectName="lineAllHeadsCheck")
         self.all_heads.toggled.connect(lambda on: state.set_option(lines_all_heads=on))
-        self.caption = QLabel("Run a sentence to see its attention lines.")
+        self.caption = QLabel(look.placeholder(state, NO_TRACE))
         header = QHBoxLayout()
         header.addWidget(self.caption, 1)
         header.addWidget(self.all_heads)
@@ -166,6 +168,7 @@ class HeadLineView(QWidget):
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
         state.hoverChanged.connect(self._on_hover_changed)
+        state.loadingChanged.connect(self._on_loading_changed)
         self._redraw()
 
     # ---- state handlers ------------------------------------------------------
@@ -180,6 +183,9 @@ class HeadLineView(QWidget):
         self.all_heads.setChecked(self.state.lines_all_heads)
         self.all_heads.blockSignals(False)
         self._redraw()  # row labels may switch to predicted tokens, or every head show
+
+    def _on_loading_changed(self, _name: str) -> None:
+        self._redraw()
 
     def _on_hover_changed(self, side: str, position: int) -> None:
         kind = self.state.kind
@@ -233,7 +239,7 @@ class HeadLineView(QWidget):
         self.matrices = line_matrices(state)
         title = KINDS[state.kind].title if state.kind in KINDS else state.kind
         if not self.matrices:
-            self.caption.setText("Run a sentence to see its attention lines." if state.trace is None
+            self.caption.setText(look.placeholder(state, NO_TRACE) if state.trace is None
                                  else f"This model has no {state.kind} attention.")
         elif state.lines_all_heads:
             self.caption.setText(f"{title}, layer {state.layer}, all {len(self.matrices)} heads "

@@ -19,6 +19,13 @@ def pool_patterns(stack: np.ndarray, max_side: int) -> np.ndarray:
     return _max_pool_axis(pooled, math.ceil(keys / max_side), axis=3)
 
 
+def pool_masks(masks: np.ndarray, max_side: int) -> np.ndarray:
+    """``[L, Q, K]`` masked cells pooled as ``pool_patterns`` pools: a block is masked when all of
+    its cells are (one visible weight keeps the block coloured)."""
+    visible = pool_patterns((~masks[:, None]).astype(np.float32), max_side)[:, 0]
+    return visible <= 0
+
+
 def _max_pool_axis(array: np.ndarray, factor: int, axis: int) -> np.ndarray:
     """Maxima of consecutive blocks of ``factor`` entries along ``axis`` (the last block may be short)."""
     if factor <= 1:

@@ -6,13 +6,16 @@ panes read alike on white (and as exported figures do).
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 
 from ..figures.colors import MASKED_COLOR
 
-__all__ = ["MASKED_COLOR", "placeholder", "style_axis", "style_graphics", "style_plot", "style_color_bar"]
+__all__ = ["MASKED_COLOR", "placeholder", "set_mask_image", "style_axis", "style_color_bar", "style_graphics",
+           "style_plot"]
 
-BACKGROUND = "w"
+BACKGROUND = "w"  # pyqtgraph's name for it
+BACKGROUND_COLOR = "#ffffff"  # the same for QPainter-drawn views
 AXIS_COLOR = "#444444"  # axis lines and ticks
 TEXT_COLOR = "#111111"  # tick labels, axis titles
 TITLE_COLOR = "#222222"
@@ -22,6 +25,8 @@ GRID_ALPHA = 0.25
 # Distinct hues that read on white, cycled; orange is left out: it marks the hovered token.
 TOKEN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
                 "#17becf", "#bcbd22", "#393b79", "#637939", "#7b4173", "#843c39")
+# Mask overlays are indexed images (uint8 0/1, a view of the booleans): 0 transparent, 1 the grey.
+MASK_LUT = np.array([(0, 0, 0, 0), (*MASKED_COLOR, 255)], dtype=np.uint8)
 CROWD_COLOR = (31, 119, 180, 90)  # many tokens: one thin translucent blue, so the crowd reads as a band
 
 
@@ -42,8 +47,17 @@ def style_graphics(widget: pg.GraphicsView) -> None:
 
 
 def style_color_bar(bar: pg.ColorBarItem) -> None:
-    bar.axis.setPen(pg.mkPen(AXIS_COLOR))
-    bar.axis.setTextPen(pg.mkPen(TEXT_COLOR))  # pyqtgraph's grey is faint on white
+    for name in ("left", "bottom", "top", "right"):  # the tick axis and the bar's frame
+        style_axis(bar.getAxis(name))  # pyqtgraph's grey is faint on white
+
+
+def set_mask_image(item: pg.ImageItem, masked: np.ndarray | None) -> None:
+    """Show ``masked`` (True = grey) on an overlay ImageItem, or clear it."""
+    if masked is None or not masked.any():
+        item.clear()
+    else:
+        item.setImage(np.ascontiguousarray(masked, dtype=bool).view(np.uint8), lut=MASK_LUT,
+                      levels=(0, 1), autoLevels=False)
 
 
 def placeholder(state, no_trace: str) -> str:
