@@ -7,7 +7,8 @@ from tests.conftest import make_tiny_model
 from tests.visualizer.shown_view import show_view
 from visualizer.state.app_state import AppState
 from visualizer.state.depth_series import norm_statistic, residual_norms
-from visualizer.views.depth_plot_view import DepthPlotView
+from visualizer.views.depth_plot_view import MAX_COLORED_TOKENS, DepthPlotView, residual_labels
+from visualizer.views.token_axis import shorten
 
 
 @pytest.fixture
@@ -15,10 +16,17 @@ def view_and_state(qtbot, tiny_run):
     return show_view(qtbot, tiny_run, DepthPlotView, (700, 700))
 
 
-def _lines(item, tokens, points):
+def _crowd_lines(item, tokens, points):
     """Split a NaN-separated crowd curve back into ``[tokens, points]``."""
     _, ys = item.getData()
     return ys.reshape(tokens, points + 1)[:, :points]
+
+
+def _lines(view, key, tokens, points):
+    """``[tokens, points]`` as drawn: one coloured curve per token, or the one crowd curve."""
+    if view.colored:
+        return np.stack([view.token_curves[key][i].getData()[1] for i in range(tokens)])
+    return _crowd_lines(view.crowd[key], tokens, points)
 
 
 def test_decoder_residual_norms_follow_every_residual_point(tiny_run):
@@ -44,8 +52,8 @@ def test_each_plot_draws_one_line_per_token_from_the_trace(view_and_state, tiny_
     assert view.stack == "decoder"
     tokens = len(trace.target_tokens)
     for key, (labels, values) in view.series.items():
-        np.testing.assert_array_equal(_lines(view.crowd[key], tokens, len(labels)), values)
-    stds = _lines(view.crowd["std"], tokens, 6)
+        np.testing.assert_array_equal(_lines(view, key, tokens, len(labels)), values)
+    stds = _lines(view, "std", tokens, 6)
     np.testing.assert_array_equal(stds[:, 0], trace.activations["decoder.0.norm_self.std"])
 
 
@@ -54,7 +62,8 @@ def test_stack_follows_the_kind_and_keeps_the_users_choice(view_and_state, tiny_
     trace = tiny_run[1]
     assert view.stack == "encoder"
     labels, values = view.series["resid"]
-    assert values.shape == (len(trace.source_tokens), 5)  # 0 pre, 0 mid, 0 post, 1 mid, 1 post
+    assert values.shape == (len(trace.source_tokens), 5)
+    assert labels == ["embed", "L0 attn", "L0 ffn", "L1 attn", "L1 ffn"]
     np.testing.assert_allclose(values[:, -1], np.linalg.norm(
         trace.activations["encoder.1.resid_post"], axis=-1), rtol=1e-5)
     view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
@@ -78,7 +87,7 @@ def test_hovering_near_a_line_publishes_that_token(qtbot, view_and_state, tiny_r
     state, view = view_and_state
     view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
     labels, values = view.series["resid"]
-    token = int(np.argmax(values[:, 3]))  # the top line at "0 post" is unambiguous
+    token = int(np.argmax(values[:, 3]))  # the top line at "L0 ffn" is unambiguous
     plot = view.plots["resid"]
     scene_point = plot.getViewBox().mapViewToScene(pg_point(3, values[token, 3]))
     with qtbot.waitSignal(state.hoverChanged, timeout=2000) as blocker:
@@ -145,3 +154,61 @@ def test_hovering_on_a_log_axis_still_finds_the_nearest_line(qtbot, view_and_sta
     scene_point = view.plots["std"].getViewBox().mapViewToScene(pg_point(0, np.log10(values[token, 0])))
     view.graphics.scene().sigMouseMoved.emit(scene_point)
     assert state.hover == ("target", token)
+
+
+def test_depth_points_have_readable_names_and_axes_have_units(view_and_state):
+    state, view = view_and_state
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    assert view.series["resid"][0] == ["embed", "L0 attn", "L0 cross", "L0 ffn", "L1 attn", "L1 cross",
+                                       "L1 ffn"]
+    assert view.shown_x_labels["resid"][:2] == ["embed", "L0 attn"]
+    assert view.series["std"][0] == ["L0 self", "L0 cross", "L0 ffn", "L1 self", "L1 cross", "L1 ffn"]
+    titles = {key: (plot.getAxis("left").labelText, plot.getAxis("bottom").labelText)
+              for key, plot in view.plots.items()}
+    assert titles == {"resid": ("L2 norm", "depth (sublayer)"),
+                      "mean": ("mean of the norm's input", "depth (sublayer)"),
+                      "std": ("std (divisor)", "depth (sublayer)")}
+    for plot in view.plots.values():  # plain numbers: never "mean (x0.001)"
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            assert not axis.autoSIPrefix and "(x" not in axis.labelString()
+
+
+def test_a_parallel_block_has_no_point_between_attention_and_ffn():
+    assert residual_labels(["0 pre", "0 post", "1 post"]) == ["embed", "L0 attn+ffn", "L1 attn+ffn"]
+
+
+def test_few_tokens_get_a_colour_and_a_legend_entry_each(view_and_state, tiny_run):
+    state, view = view_and_state
+    trace = tiny_run[1]
+    view.stack_selector.setCurrentIndex(view.stack_selector.findData("decoder"))
+    tokens = trace.target_tokens
+    assert len(tokens) <= MAX_COLORED_TOKENS and view.colored
+    colors = [view.token_curves["resid"][i].opts["pen"].color().name() for i in range(len(tokens))]
+    assert len(set(colors)) == len(tokens)  # distinct colours
+    assert view.crowd["resid"].getData()[0] is None or len(view.crowd["resid"].getData()[0]) == 0
+    assert view.legend.isVisible()
+    assert view.legend_names() == [f"{shorten(t)} ({i})" for i, t in enumerate(tokens)]
+    for key in ("mean", "std"):  # a token keeps its colour in every plot
+        assert view.token_curves[key][2].opts["pen"].color().name() == colors[2]
+    state.set_hover("target", 2)  # the hovered token is still drawn on top
+    np.testing.assert_array_equal(view.highlight["resid"].getData()[1], view.series["resid"][1][2])
+
+
+def test_long_inputs_stay_one_faded_curve_per_plot(qtbot, tiny_run):
+    model = tiny_run[0]
+    trace = model.run(("the small cat sees the red house . " * 70).strip(), "le chat")
+    assert len(trace.source_tokens) >= 512
+    state = AppState()
+    state.set_model(model)
+    state.set_trace(trace)
+    view = DepthPlotView(state)
+    qtbot.addWidget(view)
+    assert view.stack == "encoder" and not view.colored
+    labels, values = view.series["resid"]
+    np.testing.assert_array_equal(_crowd_lines(view.crowd["resid"], len(trace.source_tokens), len(labels)),
+                                  values)
+    drawn = [item for item in view.plots["resid"].listDataItems() if item.getData()[0] is not None
+             and len(item.getData()[0])]
+    assert drawn == [view.crowd["resid"]]  # one item for 500+ lines
+    assert not view.legend.isVisible() and view.legend_names() == []

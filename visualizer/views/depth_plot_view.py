@@ -11,21 +11,66 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 
 from ..state.app_state import AppState
 from ..state.depth_series import depth_series, depth_stacks, shown_stack
+from . import look
+from .token_axis import shorten
 
-PLOTS = (  # key, title, y label
-    ("resid", "Residual-stream L2 norm per token, through the layers", "norm"),
-    ("mean", "Each norm's input mean per token", "mean"),
-    ("std", "Each norm's divisor (std) per token", "std"),
+PLOTS = (  # key, title, y label (with its unit)
+    ("resid", "Residual stream: each token's L2 norm, through the layers", "L2 norm"),
+    ("mean", "Each norm's input: mean per token", "mean of the norm's input"),
+    ("std", "Each norm's divisor: std per token", "std (divisor)"),
 )
+X_LABEL = "depth (sublayer)"
+NO_TRACE = "Run a sentence to see how each token evolves with depth."
 LOG_SCALABLE = ("resid", "std")  # plots whose values are always positive
-FADED = (130, 170, 235, 150)  # every token: thin and translucent, so the crowd reads as a band
-HIGHLIGHT = (255, 150, 0)  # the hovered token, drawn on top
+MAX_COLORED_TOKENS = 12  # up to this many tokens: a colour and a legend entry each; more: one crowd
+# What the residual stream has been through at each point (depth_series names them "0 mid", …).
+RESIDUAL_NAMES = {"mid": "attn", "cross": "cross", "post": "ffn"}
+RESIDUAL_MEANINGS = {"embed": "the embeddings", "attn": "after attention", "cross": "after cross-attn",
+                     "ffn": "after FFN", "attn+ffn": "after the parallel attention and FFN"}
+
+
+def residual_labels(labels: list[str]) -> list[str]:
+    """Readable residual points: "0 pre" → "embed", "0 mid" → "L0 attn", "0 cross" → "L0 cross",
+    "0 post" → "L0 ffn" ("L0 attn+ffn" in a parallel block, which has no point between them)."""
+    with_mid = {label.split()[0] for label in labels if label.endswith(" mid")}
+    readable = []
+    for label in labels:
+        layer, _, point = label.partition(" ")
+        if point == "pre":
+            readable.append("embed")
+        elif point == "post" and layer not in with_mid:
+            readable.append(f"L{layer} attn+ffn")
+        else:
+            readable.append(f"L{layer} {RESIDUAL_NAMES.get(point, point)}")
+    return readable
+
+
+def norm_labels(labels: list[str]) -> list[str]:
+    """Readable norms: "0 self" → "L0 self", "0 self_attn.q_norm" → "L0 q norm"; "final" stays."""
+    readable = []
+    for label in labels:
+        layer, _, norm = label.partition(" ")
+        if not layer.isdigit():
+            readable.append(label)
+            continue
+        norm = norm.removeprefix("self_attn.").replace("_norm", " norm").replace("_", " ")
+        readable.append(f"L{layer} {norm}")
+    return readable
+
+
+def point_meaning(key: str, label: str) -> str:
+    """A depth label for a tooltip: "L0 attn (after attention)", "norm L0 self"."""
+    if key != "resid":
+        return f"norm {label}"
+    meaning = RESIDUAL_MEANINGS.get(label.partition(" ")[2] or label)
+    return f"{label} ({meaning})" if meaning else label
 
 
 class DepthPlotView(QWidget):
     """How every token's residual stream and norm statistics evolve with depth, for one stack.
 
-    All tokens of a plot share one curve item (NaN-separated), so 512 tokens stay fluid. The
+    Up to ``MAX_COLORED_TOKENS`` tokens each get a colour and a legend entry. Beyond that, all
+    tokens of a plot share one faded curve item (NaN-separated), so 512 tokens stay fluid. The
     hovered token (from any pane) is drawn thick on top; hovering a line here publishes it.
     """
 
@@ -43,7 +88,7 @@ class DepthPlotView(QWidget):
 
         self.stack_selector = QComboBox(objectName="depthStackSelector")
         self.stack_selector.currentIndexChanged.connect(self._on_stack_picked)
-        self.caption = QLabel("Run a sentence to see how each token evolves with depth.")
+        self.caption = QLabel(look.placeholder(state, NO_TRACE))
         self.caption.setWordWrap(True)  # a long caption must not set the view's minimum width
         header = QHBoxLayout()
         header.addWidget(QLabel("Stack:"))
@@ -56,21 +101,32 @@ class DepthPlotView(QWidget):
         header.addWidget(self.log_scale)
 
         self.graphics = pg.GraphicsLayoutWidget()
+        look.style_graphics(self.graphics)
         self.plots: dict[str, pg.PlotItem] = {}
-        self.crowd: dict[str, pg.PlotDataItem] = {}
+        self.crowd: dict[str, pg.PlotDataItem] = {}  # many tokens: all of them in one faded item
+        self.token_curves: dict[str, list[pg.PlotDataItem]] = {}  # few tokens: one coloured item each
         self.highlight: dict[str, pg.PlotDataItem] = {}
         for row, (key, title, y_label) in enumerate(PLOTS):
-            plot = self.graphics.addPlot(row=row, col=0, title=title)
+            plot = self.graphics.addPlot(row=row, col=0)
+            plot.setTitle(title, color=look.TITLE_COLOR)
             plot.setMenuEnabled(False)
             plot.hideButtons()
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.setLabel("left", y_label)
-            self.crowd[key] = plot.plot(pen=pg.mkPen(FADED, width=1), connect="finite")
-            self.highlight[key] = plot.plot(pen=pg.mkPen(HIGHLIGHT, width=3), symbol="o", symbolSize=6,
-                                            symbolBrush=HIGHLIGHT, symbolPen=None)
+            look.style_plot(plot)
+            plot.showGrid(x=True, y=True, alpha=look.GRID_ALPHA)
+            plot.setLabel("left", y_label, color=look.TEXT_COLOR)
+            plot.setLabel("bottom", X_LABEL, color=look.TEXT_COLOR)
+            self.crowd[key] = plot.plot(pen=pg.mkPen(look.CROWD_COLOR, width=1), connect="finite")
+            self.token_curves[key] = []
+            self.highlight[key] = plot.plot(pen=pg.mkPen(look.HOVER_COLOR, width=3), symbol="o",
+                                            symbolSize=6, symbolBrush=look.HOVER_COLOR, symbolPen=None)
             self.highlight[key].setZValue(10)
             self.plots[key] = plot
             plot.getViewBox().sigResized.connect(lambda _box, key=key: self._update_x_ticks(key))
+        # One legend for the three plots: a token has the same colour in each.
+        self.legend = pg.LegendItem(labelTextColor=look.TEXT_COLOR, pen=pg.mkPen("#bbbbbb"),
+                                    brush=pg.mkBrush(255, 255, 255, 230))
+        self.graphics.addItem(self.legend, row=0, col=1, rowspan=len(PLOTS))
+        self.legend.hide()
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
         layout = QVBoxLayout(self)
@@ -82,6 +138,7 @@ class DepthPlotView(QWidget):
         state.selectionChanged.connect(self._on_selection_changed)
         state.optionsChanged.connect(self._on_options_changed)
         state.hoverChanged.connect(self._on_hover_changed)
+        state.loadingChanged.connect(self._on_loading_changed)
         self._on_trace_changed(state.trace)
 
     # ---- state handlers ------------------------------------------------------
@@ -106,6 +163,11 @@ class DepthPlotView(QWidget):
         if shown_stack(self.state) != self.stack:
             self._draw(shown_stack(self.state))
 
+    def _on_loading_changed(self, _name: str) -> None:
+        if not self.series:
+            self._summary = look.placeholder(self.state, NO_TRACE)
+            self._on_hover_changed(*self.state.hover)
+
     def _on_hover_changed(self, side: str, position: int) -> None:
         show = side == self.side and 0 <= position < len(self.tokens)
         for key, item in self.highlight.items():
@@ -120,6 +182,18 @@ class DepthPlotView(QWidget):
     def _on_stack_picked(self, index: int) -> None:
         self.state.set_option(depth_stack=self.stack_selector.itemData(index) or "")
 
+    # ---- public --------------------------------------------------------------
+    @property
+    def colored(self) -> bool:
+        """Whether each token has its own colour and legend entry (few tokens), not the crowd."""
+        return 0 < len(self.tokens) <= MAX_COLORED_TOKENS
+
+    def token_color(self, position: int) -> str:
+        return look.TOKEN_COLORS[position % len(look.TOKEN_COLORS)]
+
+    def legend_names(self) -> list[str]:
+        return [label.text for _sample, label in self.legend.items] if self.legend.isVisible() else []
+
     # ---- drawing ---------------------------------------------------------------
     def _draw(self, stack: str) -> None:
         trace = self.state.trace
@@ -131,34 +205,64 @@ class DepthPlotView(QWidget):
         self.series = {}
         if trace is None or not stack:
             self.tokens, self.side = [], ""
-            self._summary = "Run a sentence to see how each token evolves with depth."
+            self._summary = look.placeholder(self.state, NO_TRACE)
         else:
             self.side = "source" if stack == "encoder" else "target"
             self.tokens = list(trace.source_tokens if stack == "encoder" else trace.target_tokens)
-            self.series = depth_series(trace, stack)
-            self._summary = (f"{len(self.tokens)} {stack} tokens, one line each. "
-                             "Hover a line (or a token anywhere) to highlight it.")
+            for key, (labels, values) in depth_series(trace, stack).items():
+                readable = residual_labels(labels) if key == "resid" else norm_labels(labels)
+                self.series[key] = (readable, values)
+            count = f"{len(self.tokens)} {stack} tokens"
+            lines = "one colour each (see the legend)" if self.colored else "one line each"
+            self._summary = f"{count}, {lines}. Hover a line (or a token anywhere) to highlight it."
         for key, plot in self.plots.items():
             self._draw_plot(key, plot)
+        self._fill_legend()
         self._on_hover_changed(*self.state.hover)
 
     def _draw_plot(self, key: str, plot: pg.PlotItem) -> None:
+        curves = self.token_curves[key]
         if key not in self.series:
             self.crowd[key].setData([], [])
+            for curve in curves:
+                curve.setData([], [])
             plot.setVisible(key == "resid")  # RMSNorm has no mean: hide that plot, not an empty box
             return
         plot.setVisible(True)
         labels, values = self.series[key]
         tokens, points = values.shape
-        # One NaN-separated polyline for all tokens: one item to draw instead of hundreds.
-        xs = np.empty((tokens, points + 1))
-        xs[:, :points] = np.arange(points)
-        xs[:, points] = np.nan
-        ys = np.full((tokens, points + 1), np.nan)
-        ys[:, :points] = values
-        self.crowd[key].setData(xs.ravel(), ys.ravel(), connect="finite")
+        x = np.arange(points)
+        if self.colored:
+            self.crowd[key].setData([], [])
+            while len(curves) < tokens:
+                curves.append(plot.plot(connect="finite"))
+            for position, curve in enumerate(curves):
+                if position < tokens:
+                    curve.setPen(pg.mkPen(self.token_color(position), width=1.5))
+                    curve.setData(x, values[position])
+                else:
+                    curve.setData([], [])
+        else:
+            for curve in curves:
+                curve.setData([], [])
+            # One NaN-separated polyline for all tokens: one item to draw instead of hundreds.
+            xs = np.empty((tokens, points + 1))
+            xs[:, :points] = x
+            xs[:, points] = np.nan
+            ys = np.full((tokens, points + 1), np.nan)
+            ys[:, :points] = values
+            self.crowd[key].setData(xs.ravel(), ys.ravel(), connect="finite")
         self._update_x_ticks(key)
         plot.enableAutoRange()
+
+    def _fill_legend(self) -> None:
+        self.legend.clear()
+        if not self.colored or "resid" not in self.series:
+            self.legend.hide()
+            return
+        for position, token in enumerate(self.tokens):
+            self.legend.addItem(self.token_curves["resid"][position], f"{shorten(token)} ({position})")
+        self.legend.show()
 
     def _update_x_ticks(self, key: str) -> None:
         """Label every k-th depth point so that labels never run into each other."""
@@ -187,8 +291,9 @@ class DepthPlotView(QWidget):
             if key in LOG_SCALABLE and self.state.depth_log_scale:  # the view's y is log10(value)
                 column_values = np.log10(np.maximum(column_values, 1e-30))
             token = int(np.argmin(np.abs(column_values - point.y())))
-            self.graphics.setToolTip(f"{self.tokens[token]!r} (position {token}) at {labels[column]}: "
-                                     f"{values[token, column]:.4g}")
+            self.graphics.setToolTip(f"{self.tokens[token]!r} (position {token}) at "
+                                     f"{point_meaning(key, labels[column])}: "
+                                     f"{format(float(values[token, column]), '.3g')}")
             self.state.set_hover(self.side, token)
             return
         self.graphics.setToolTip("")
