@@ -68,8 +68,7 @@ class HeadGridView(QWidget):
         self.plot.getAxis("left").setLabel("layer")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
-        self.mask_image = pg.ImageItem(axisOrder="row-major")
-        self.mask_image.setZValue(1)
+        self.mask_image = look.mask_overlay()
         self.plot.addItem(self.mask_image)
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(state.colormap),
                                          interactive=False, width=12)

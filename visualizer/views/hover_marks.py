@@ -8,7 +8,9 @@ from PySide6.QtCore import QObject, QRectF
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-HOVER_COLOR = QColor(255, 170, 0)
+from . import look
+
+HOVER_COLOR = QColor(*look.HOVER_COLOR)
 
 
 class HoverMarks(QObject):

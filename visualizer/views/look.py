@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 from ..figures.colors import MASKED_COLOR
 
-__all__ = ["MASKED_COLOR", "placeholder", "set_mask_image", "style_axis", "style_color_bar", "style_graphics",
-           "style_plot"]
+__all__ = ["MASKED_COLOR", "mask_overlay", "placeholder", "set_mask_image", "style_axis", "style_color_bar",
+           "style_graphics", "style_plot"]
 
 BACKGROUND = "w"  # pyqtgraph's name for it
 BACKGROUND_COLOR = "#ffffff"  # the same for QPainter-drawn views
@@ -49,6 +50,18 @@ def style_graphics(widget: pg.GraphicsView) -> None:
 def style_color_bar(bar: pg.ColorBarItem) -> None:
     for name in ("left", "bottom", "top", "right"):  # the tick axis and the bar's frame
         style_axis(bar.getAxis(name))  # pyqtgraph's grey is faint on white
+
+
+def mask_overlay() -> pg.ImageItem:
+    """An image item for ``set_mask_image``, above the weights (z 1) and below hover marks.
+
+    Cached in device pixels: a head step repaints the weights under it, and a 2,048-token
+    overlay is then one pixmap copy instead of a fresh scaled drawing (~2 ms).
+    """
+    item = pg.ImageItem(axisOrder="row-major")
+    item.setZValue(1)
+    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return item
 
 
 def set_mask_image(item: pg.ImageItem, masked: np.ndarray | None) -> None:
