@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..state.app_state import AppState
 from ..state.depth_series import depth_series, depth_stacks, shown_stack
@@ -126,6 +128,9 @@ class DepthPlotView(QWidget):
         self.legend = pg.LegendItem(labelTextColor=look.TEXT_COLOR, pen=pg.mkPen("#bbbbbb"),
                                     brush=pg.mkBrush(255, 255, 255, 230))
         self.graphics.addItem(self.legend, row=0, col=1, rowspan=len(PLOTS))
+        # As tall as its entries, at the top: stretched, its rows would spread over the whole height.
+        self.legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.graphics.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
         self.legend.hide()
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_hovered)
 
@@ -192,7 +197,10 @@ class DepthPlotView(QWidget):
         return look.TOKEN_COLORS[position % len(look.TOKEN_COLORS)]
 
     def legend_names(self) -> list[str]:
-        return [label.text for _sample, label in self.legend.items] if self.legend.isVisible() else []
+        """The legend's entries as a user reads them."""
+        if not self.legend.isVisible():
+            return []
+        return [label.item.toPlainText() for _sample, label in self.legend.items]
 
     # ---- drawing ---------------------------------------------------------------
     def _draw(self, stack: str) -> None:
@@ -261,7 +269,9 @@ class DepthPlotView(QWidget):
             self.legend.hide()
             return
         for position, token in enumerate(self.tokens):
-            self.legend.addItem(self.token_curves["resid"][position], f"{shorten(token)} ({position})")
+            # Legend labels are rich text: "<s>" would strike the rest through, "</s>" vanish.
+            self.legend.addItem(self.token_curves["resid"][position],
+                                html.escape(f"{shorten(token)} ({position})"))
         self.legend.show()
 
     def _update_x_ticks(self, key: str) -> None:
