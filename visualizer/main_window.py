@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
             # Start once the window is on screen: importing torch holds the GIL for a while, and
             # the user should see the window (and this busy indicator) first.
             self._startup_path = path
+            self.state.set_loading(path.name)  # every pane says what is coming, from the first paint
             self._on_busy_changed(True, f"Loading {path.name}…")
             QTimer.singleShot(STARTUP_LOAD_DELAY_MS, self, self._start_startup_load)
 

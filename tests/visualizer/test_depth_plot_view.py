@@ -6,8 +6,8 @@ import pytest
 from tests.conftest import make_tiny_model
 from tests.visualizer.shown_view import show_view
 from visualizer.state.app_state import AppState
-from visualizer.state.depth_series import norm_statistic, residual_norms
-from visualizer.views.depth_plot_view import MAX_COLORED_TOKENS, DepthPlotView, residual_labels
+from visualizer.state.depth_series import norm_statistic, residual_labels, residual_norms
+from visualizer.views.depth_plot_view import MAX_COLORED_TOKENS, DepthPlotView
 from visualizer.views.token_axis import shorten
 
 

@@ -10,7 +10,7 @@ from tests.conftest import make_tiny_model
 from tests.export_checks import assert_heatmap_png, pixel_rgb, selection_of
 from visualizer.figures import GridFigure, HeatmapFigure, export_figure
 from visualizer.figures.colors import MASKED_COLOR, colors_of, lookup_table
-from visualizer.figures.grid_figure import layer_masks
+from visualizer.state.selection import layer_masks
 from visualizer.state.view_state import ViewState
 
 SOURCE = "the small cat sees the red house"

@@ -185,3 +185,16 @@ def test_panes_that_do_not_apply_to_a_model_are_hidden(qtbot, monkeypatch, tiny_
     assert win.view_tabs.isTabVisible(win.view_tabs.currentIndex())
     assert win.state.front_pane == win.panes[win.view_tabs.currentIndex()].name
     win.close()
+
+
+def test_from_the_first_paint_every_pane_says_which_model_is_loading(qtbot, tiny_checkpoint):
+    from visualizer import MainWindow
+
+    win = MainWindow(checkpoint=tiny_checkpoint)
+    qtbot.addWidget(win)
+    assert win.state.loading == tiny_checkpoint.name  # before the load has even started
+    assert "Loading tiny.safetensors" in win.attention_view.plot.titleLabel.text
+    with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
+        win.show()
+    assert win.state.loading == ""
+    win.close()

@@ -54,21 +54,6 @@ def colors_of(matrix: np.ndarray, levels: tuple[float, float], colormap: str,
     return rgb
 
 
-def unmasked_levels(matrix: np.ndarray, masked: np.ndarray | None, auto: bool,
-                    levels: tuple[float, float] = (0.0, 1.0)) -> tuple[float, float]:
-    """Auto levels over the cells no mask hides (their zeros are not weights); else ``levels``."""
-    if not auto:
-        return levels
-    keep = np.isfinite(matrix)
-    if masked is not None:
-        keep &= ~np.broadcast_to(masked, matrix.shape)
-    if not keep.any():
-        return levels
-    low = float(np.min(matrix, where=keep, initial=np.inf))
-    high = float(np.max(matrix, where=keep, initial=-np.inf))
-    return (low, high) if high > low else (low, low + 1e-6)
-
-
 def matrix_image(matrix: np.ndarray, levels: tuple[float, float], colormap: str,
                  upscale: int = 1, masked: np.ndarray | None = None) -> QImage:
     """An RGB QImage with one pixel per cell (``upscale`` × ``upscale`` pixels per cell).

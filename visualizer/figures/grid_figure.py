@@ -15,8 +15,8 @@ from PySide6.QtGui import QColor, QPainter
 
 from engine.kinds import kind_title
 
-from ..state.selection import AttentionSelection
-from .colors import matrix_image, reduce_for_thumbnail, reduce_mask_for_thumbnail, unmasked_levels
+from ..state.selection import AttentionSelection, levels_for
+from .colors import matrix_image, reduce_for_thumbnail, reduce_mask_for_thumbnail
 from .painting import (
     Fonts,
     colorbar_width,
@@ -42,16 +42,10 @@ class GridLayout:
     row_header_width: float
 
 
-def layer_masks(state, kind: str | None = None) -> list[np.ndarray | None]:
-    """Every layer's masked cells of ``kind`` (``state.masked_cells``), for ``GridFigure``."""
-    kind = kind or state.kind
-    return [state.masked_cells(kind, layer) for layer in range(state.n_layers(kind))]
-
-
 class GridFigure:
     """All heads of ``selection.kind`` (needs ``selection.heads``: ``[layers, heads, q, k]``).
 
-    ``layer_masks`` (one ``[q, k]`` bool array or None per layer, see ``layer_masks(state)``)
+    ``layer_masks`` (one ``[q, k]`` bool array or None per layer: ``selection.layer_masks(state)``)
     greys the cells a mask hides; each layer has its own (local windows differ by layer).
     """
 
@@ -67,7 +61,7 @@ class GridFigure:
             for layer, mask in enumerate(self.masks):
                 if mask is not None:
                     stacked[layer, 0] = mask
-        self.levels = unmasked_levels(self.heads, stacked, selection.auto_levels)
+        self.levels = levels_for(self.heads, selection.auto_levels, stacked)
         kind = kind_title(selection.kind)
         what = f"{kind}, all {self.heads.shape[0]} layers × {self.heads.shape[1]} heads"
         self.title = f"{selection.model} — {what}" if selection.model else what

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from ..state.selection import AttentionSelection
-from .colors import matrix_image, unmasked_levels
+from .colors import matrix_image
 from .painting import (
     FRAME_COLOR,
     Fonts,
@@ -53,9 +53,7 @@ class HeatmapFigure:
     def __init__(self, selection: AttentionSelection):
         self.selection = selection
         self.title = selection.title
-        # Auto levels span the weights only: a mask's zeros would stretch the scale to 0.
-        self.levels = selection.levels if selection.masked is None else unmasked_levels(
-            selection.matrix, selection.masked, selection.auto_levels, selection.levels)
+        self.levels = selection.levels  # auto levels already skip masked cells
         self.rows = [shown_token(t) for t in selection.query_tokens]
         self.columns = [shown_token(t) for t in selection.key_tokens]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..export.data_files import selection_table
-from ..state.selection import attention_selection
+from ..state.selection import attention_selection, layer_masks
 from .pane import Pane
 
 
@@ -16,7 +16,7 @@ def _widget(state):
 def _figure(state):
     from ..figures import GridFigure
 
-    return GridFigure(attention_selection(state))
+    return GridFigure(attention_selection(state), layer_masks(state))
 
 
 def _data(state):

@@ -6,6 +6,48 @@ import numpy as np
 
 RESIDUAL_POINTS = ("resid_pre", "resid_mid", "resid_cross", "resid_post")
 
+# What the residual stream has been through at each point (depth_series names them "0 mid", …).
+RESIDUAL_NAMES = {"mid": "attn", "cross": "cross", "post": "ffn"}
+RESIDUAL_MEANINGS = {"embed": "the embeddings", "attn": "after attention", "cross": "after cross-attn",
+                     "ffn": "after FFN", "attn+ffn": "after the parallel attention and FFN"}
+
+
+def residual_labels(labels: list[str]) -> list[str]:
+    """Readable residual points: "0 pre" → "embed", "0 mid" → "L0 attn", "0 cross" → "L0 cross",
+    "0 post" → "L0 ffn" ("L0 attn+ffn" in a parallel block, which has no point between them)."""
+    with_mid = {label.split()[0] for label in labels if label.endswith(" mid")}
+    readable = []
+    for label in labels:
+        layer, _, point = label.partition(" ")
+        if point == "pre":
+            readable.append("embed")
+        elif point == "post" and layer not in with_mid:
+            readable.append(f"L{layer} attn+ffn")
+        else:
+            readable.append(f"L{layer} {RESIDUAL_NAMES.get(point, point)}")
+    return readable
+
+
+def norm_labels(labels: list[str]) -> list[str]:
+    """Readable norms: "0 self" → "L0 self", "0 self_attn.q_norm" → "L0 q norm"; "final" stays."""
+    readable = []
+    for label in labels:
+        layer, _, norm = label.partition(" ")
+        if not layer.isdigit():
+            readable.append(label)
+            continue
+        norm = norm.removeprefix("self_attn.").replace("_norm", " norm").replace("_", " ")
+        readable.append(f"L{layer} {norm}")
+    return readable
+
+
+def point_meaning(key: str, label: str) -> str:
+    """A depth label for a tooltip: "L0 attn (after attention)", "norm L0 self"."""
+    if key != "resid":
+        return f"norm {label}"
+    meaning = RESIDUAL_MEANINGS.get(label.partition(" ")[2] or label)
+    return f"{label} ({meaning})" if meaning else label
+
 
 def residual_norms(trace, stack: str) -> tuple[list[str], np.ndarray] | None:
     """(labels, ``[tokens, points]`` L2 norms) at every residual point of ``stack``, in order.
@@ -61,11 +103,13 @@ def shown_stack(state) -> str:
 
 
 def depth_series(trace, stack: str) -> dict[str, tuple[list[str], np.ndarray]]:
-    """"resid", "mean" and "std" (those the stack records) -> (depth labels, ``[tokens, points]``)."""
+    """"resid", "mean" and "std" (those the stack records) -> (readable depth labels such as
+    "L0 attn", ``[tokens, points]``)."""
     series = {}
     for key, found in (("resid", residual_norms(trace, stack)),
                        ("mean", norm_statistic(trace, stack, "mean")),
                        ("std", norm_statistic(trace, stack, "std"))):
         if found is not None:
-            series[key] = found
+            labels, values = found
+            series[key] = (residual_labels(labels) if key == "resid" else norm_labels(labels), values)
     return series

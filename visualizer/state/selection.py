@@ -65,16 +65,26 @@ class AttentionSelection:
         return fields
 
 
-def levels_for(matrix: np.ndarray, auto: bool) -> tuple[float, float]:
+def levels_for(matrix: np.ndarray, auto: bool, masked: np.ndarray | None = None) -> tuple[float, float]:
     """Fixed 0..1 (attention weights), or the data range when the user asked for auto levels.
 
-    Masked cells are NaN in what the screen draws, so the range skips NaN.
+    The range spans the finite cells no mask hides (``masked`` broadcasts to the matrix): a
+    mask's zeros are not weights, and would stretch every scale down to 0.
     """
-    finite = matrix[np.isfinite(matrix)] if matrix.size else matrix
-    if not auto or finite.size == 0:
+    keep = np.isfinite(matrix)
+    if masked is not None:
+        keep &= ~np.broadcast_to(masked, matrix.shape)
+    if not auto or not keep.any():
         return (0.0, 1.0)
-    low, high = float(finite.min()), float(finite.max())
+    low = float(np.min(matrix, where=keep, initial=np.inf))
+    high = float(np.max(matrix, where=keep, initial=-np.inf))
     return (low, high) if high > low else (low, low + 1e-6)
+
+
+def layer_masks(state, kind: str | None = None) -> list[np.ndarray | None]:
+    """Every layer's masked cells of ``kind`` (local windows differ by layer), for the grid."""
+    kind = kind or state.kind
+    return [state.masked_cells(kind, layer) for layer in range(state.n_layers(kind))]
 
 
 def attention_selection(state, kind: str | None = None, layer: int | None = None,
@@ -90,11 +100,12 @@ def attention_selection(state, kind: str | None = None, layer: int | None = None
     layer = state.layer if layer is None else layer
     head = state.head if head is None else head
     matrix = trace.matrix(kind, layer, head)
+    masked = state.masked_cells(kind, layer)
     source, target = state.trace_inputs
     return AttentionSelection(
         matrix=matrix, query_tokens=state.query_labels(kind), key_tokens=state.key_labels(kind),
         model=state.model_name(), kind=kind, layer=layer, head=head, source=source,
         target=target or trace.output_text, colormap=state.colormap,
-        levels=levels_for(matrix, state.auto_levels), auto_levels=state.auto_levels,
+        levels=levels_for(matrix, state.auto_levels, masked), auto_levels=state.auto_levels,
         rows_are_predictions=state.rows_by_prediction(kind), heads=trace.attention[kind],
-        masked=state.masked_cells(kind, layer))
+        masked=masked)

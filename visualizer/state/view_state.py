@@ -177,7 +177,7 @@ class ViewState:
         scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
         if scores is None:
             return None
-        masked = np.isneginf(scores).all(axis=0)
+        masked = np.isneginf(scores.max(axis=0))  # a mask hides a key from every head alike
         return masked if masked.any() else None
 
     def rows_by_prediction(self, kind: str | None = None) -> bool:

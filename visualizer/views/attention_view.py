@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTi
 
 from engine.kinds import KINDS, head_title, kind_title
 
-from ..figures.colors import unmasked_levels
 from ..state.app_state import AppState
+from ..state.selection import levels_for
 from ..state.view_state import COLORMAPS
 from . import look
 from .hover_marks import HoverMarks
@@ -149,7 +149,7 @@ class AttentionView(QWidget):
             return
         image = np.ascontiguousarray(matrix, dtype=np.float32)
         # Auto levels span the weights only: a mask's zeros are not weights.
-        low, high = unmasked_levels(image, self._masked, state.auto_levels)
+        low, high = levels_for(image, state.auto_levels, self._masked)
         self.image_item.setImage(image, autoLevels=False)
         self.color_bar.setLevels((low, high))
         self.left_axis.set_tokens(state.query_labels())

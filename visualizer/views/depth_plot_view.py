@@ -12,7 +12,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..state.app_state import AppState
-from ..state.depth_series import depth_series, depth_stacks, shown_stack
+from ..state.depth_series import depth_series, depth_stacks, point_meaning, shown_stack
 from . import look
 from .token_axis import shorten
 
@@ -25,47 +25,6 @@ X_LABEL = "depth (sublayer)"
 NO_TRACE = "Run a sentence to see how each token evolves with depth."
 LOG_SCALABLE = ("resid", "std")  # plots whose values are always positive
 MAX_COLORED_TOKENS = 12  # up to this many tokens: a colour and a legend entry each; more: one crowd
-# What the residual stream has been through at each point (depth_series names them "0 mid", …).
-RESIDUAL_NAMES = {"mid": "attn", "cross": "cross", "post": "ffn"}
-RESIDUAL_MEANINGS = {"embed": "the embeddings", "attn": "after attention", "cross": "after cross-attn",
-                     "ffn": "after FFN", "attn+ffn": "after the parallel attention and FFN"}
-
-
-def residual_labels(labels: list[str]) -> list[str]:
-    """Readable residual points: "0 pre" → "embed", "0 mid" → "L0 attn", "0 cross" → "L0 cross",
-    "0 post" → "L0 ffn" ("L0 attn+ffn" in a parallel block, which has no point between them)."""
-    with_mid = {label.split()[0] for label in labels if label.endswith(" mid")}
-    readable = []
-    for label in labels:
-        layer, _, point = label.partition(" ")
-        if point == "pre":
-            readable.append("embed")
-        elif point == "post" and layer not in with_mid:
-            readable.append(f"L{layer} attn+ffn")
-        else:
-            readable.append(f"L{layer} {RESIDUAL_NAMES.get(point, point)}")
-    return readable
-
-
-def norm_labels(labels: list[str]) -> list[str]:
-    """Readable norms: "0 self" → "L0 self", "0 self_attn.q_norm" → "L0 q norm"; "final" stays."""
-    readable = []
-    for label in labels:
-        layer, _, norm = label.partition(" ")
-        if not layer.isdigit():
-            readable.append(label)
-            continue
-        norm = norm.removeprefix("self_attn.").replace("_norm", " norm").replace("_", " ")
-        readable.append(f"L{layer} {norm}")
-    return readable
-
-
-def point_meaning(key: str, label: str) -> str:
-    """A depth label for a tooltip: "L0 attn (after attention)", "norm L0 self"."""
-    if key != "resid":
-        return f"norm {label}"
-    meaning = RESIDUAL_MEANINGS.get(label.partition(" ")[2] or label)
-    return f"{label} ({meaning})" if meaning else label
 
 
 class DepthPlotView(QWidget):
@@ -217,9 +176,7 @@ class DepthPlotView(QWidget):
         else:
             self.side = "source" if stack == "encoder" else "target"
             self.tokens = list(trace.source_tokens if stack == "encoder" else trace.target_tokens)
-            for key, (labels, values) in depth_series(trace, stack).items():
-                readable = residual_labels(labels) if key == "resid" else norm_labels(labels)
-                self.series[key] = (readable, values)
+            self.series = depth_series(trace, stack)
             count = f"{len(self.tokens)} {stack} tokens"
             lines = "one colour each (see the legend)" if self.colored else "one line each"
             self._summary = f"{count}, {lines}. Hover a line (or a token anywhere) to highlight it."

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from engine.kinds import KINDS, kind_title
 
-from ..figures.colors import unmasked_levels
 from ..state.app_state import AppState
+from ..state.selection import levels_for
 from . import look
 from .head_mosaic import build_mosaic, pool_masks, pool_patterns
 
@@ -250,7 +250,7 @@ class HeadGridView(QWidget):
         self.color_bar.setColorMap(colormap)
         levels = (0.0, 1.0)
         if self.mosaic is not None:  # auto levels span the weights: not the gaps, not masked cells
-            levels = unmasked_levels(self.mosaic, self.masked, self.state.auto_levels)
+            levels = levels_for(self.mosaic, self.state.auto_levels, self.masked)
         self.color_bar.setLevels(levels)
 
     def _place_highlight(self) -> None:
