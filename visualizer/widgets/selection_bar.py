@@ -27,7 +27,8 @@ class SelectionBar(QWidget):
         self.kind_selector.setToolTip("Which attention to show")
         self.layer_selector.setToolTip("Layer (↑/↓ in the attention view)")
         self.head_selector.setToolTip("Head, or a summary over all heads (←/→ in the attention view)")
-        self.kind_selector.setMinimumContentsLength(18)
+        # The whole title ("Cross-attention (decoder → encoder)") stays readable.
+        self.kind_selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         selectors = (self.kind_selector, self.layer_selector, self.head_selector)
         self._tooltips = {w: w.toolTip() for w in selectors}
 
