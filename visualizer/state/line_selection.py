@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-HEAD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a")  # distinct hues, cycled
+# Distinct hues that read on white, cycled, for heads and tokens alike; orange is left out: it
+# marks the hovered token in every pane.
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+           "#17becf", "#bcbd22", "#393b79", "#637939", "#7b4173", "#843c39")
 AGGREGATE_COLOR = "#3060c0"  # the one colour of a single head or of the mean/max of heads
 SUMMARY = -1  # the "head" of lines drawn for the mean or max of heads
 MIN_WEIGHT = 0.02
@@ -56,7 +58,7 @@ def select_lines(matrices: dict[int, np.ndarray], isolated: tuple[str, int] = ("
 
 
 def head_color(head: int) -> str:
-    return AGGREGATE_COLOR if head < 0 else HEAD_COLORS[head % len(HEAD_COLORS)]
+    return AGGREGATE_COLOR if head < 0 else PALETTE[head % len(PALETTE)]
 
 
 def line_colors(lines: np.ndarray) -> dict[int, str]:

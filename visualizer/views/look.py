@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
 from ..figures.colors import MASKED_COLOR
+from ..state.line_selection import PALETTE
 
 __all__ = ["MASKED_COLOR", "mask_overlay", "placeholder", "set_mask_image", "style_axis", "style_color_bar",
            "style_graphics", "style_plot"]
@@ -23,9 +24,7 @@ TITLE_COLOR = "#222222"
 HOVER_COLOR = (255, 150, 0)  # the token hovered in any pane: orange reads on white and on viridis
 SELECTED_COLOR = (20, 20, 20)  # the outline of the selected head in the all-heads grid
 GRID_ALPHA = 0.25
-# Distinct hues that read on white, cycled; orange is left out: it marks the hovered token.
-TOKEN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
-                "#17becf", "#bcbd22", "#393b79", "#637939", "#7b4173", "#843c39")
+TOKEN_COLORS = PALETTE  # one palette for heads and tokens
 # Mask overlays are indexed images (uint8 0/1, a view of the booleans): 0 transparent, 1 the grey.
 MASK_LUT = np.array([(0, 0, 0, 0), (*MASKED_COLOR, 255)], dtype=np.uint8)
 CROWD_COLOR = (31, 119, 180, 90)  # many tokens: one thin translucent blue, so the crowd reads as a band
