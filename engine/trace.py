@@ -36,6 +36,16 @@ class Trace:
         """The token list of a side: "source" or "target"."""
         return self.source_tokens if side == "source" else self.target_tokens
 
+    @staticmethod
+    def query_side(kind: str) -> str:
+        """Whose positions ``attention[kind]``'s rows are: "source" or "target"."""
+        return KINDS[kind].queries
+
+    @staticmethod
+    def key_side(kind: str) -> str:
+        """Whose positions its columns are (cross-attention: the encoder's, "source")."""
+        return KINDS[kind].keys
+
     def query_tokens(self, kind: str) -> list[str]:
         """Row labels of ``attention[kind]``."""
         return self.tokens(KINDS[kind].queries)
