@@ -19,8 +19,10 @@ from ..state.selection import AttentionSelection, levels_for
 from .colors import matrix_image, reduce_for_thumbnail, reduce_mask_for_thumbnail
 from .painting import (
     Fonts,
+    colorbar_and_key,
     colorbar_width,
     draw_colorbar,
+    draw_masked_key,
     draw_matrix_image,
     draw_text,
     draw_title,
@@ -40,6 +42,7 @@ class GridLayout:
     cells: list[list[QRectF]]  # [layer][head]
     colorbar: QRectF
     row_header_width: float
+    masked_key: QRectF | None = None  # the grey "masked" swatch and its label, when cells are masked
 
 
 class GridFigure:
@@ -62,6 +65,7 @@ class GridFigure:
                 if mask is not None:
                     stacked[layer, 0] = mask
         self.levels = levels_for(self.heads, selection.auto_levels, stacked)
+        self.has_masked = stacked is not None and bool(stacked.any())
         kind = kind_title(selection.kind)
         what = f"{kind}, all {self.heads.shape[0]} layers × {self.heads.shape[1]} heads"
         self.title = f"{selection.model} — {what}" if selection.model else what
@@ -74,7 +78,7 @@ class GridFigure:
     def _fixed_parts(self, fonts: Fonts) -> tuple[float, float, float]:
         s = fonts.scale
         row_header = text_width(fonts.label, f"layer {self.heads.shape[0] - 1}") + 8 * s
-        width = 2 * 10 * s + row_header + colorbar_width(fonts, self.levels)
+        width = 2 * 10 * s + row_header + colorbar_width(fonts, self.levels, self.has_masked)
         height = 2 * 10 * s + line_height(fonts.title) * 1.3 + line_height(fonts.label) + 4 * s
         return width, height, row_header
 
@@ -107,10 +111,11 @@ class GridFigure:
         cells = [[QRectF(left + h * (thumb_w + gap), top + i * (thumb_h + gap), thumb_w, thumb_h)
                   for h in range(heads)] for i in range(layers)]
         grid_h = layers * (thumb_h + gap) - gap
-        bar = QRectF(left + heads * (thumb_w + gap) - gap + 14 * s, top, 12 * s, grid_h)
+        bar_left = left + heads * (thumb_w + gap) - gap + 14 * s
+        bar, key = colorbar_and_key(QRectF(bar_left, top, 12 * s, grid_h), fonts, self.has_masked)
         return GridLayout(fonts=fonts, title=QRectF(pad, pad, size.width() - 2 * pad,
                                                     line_height(fonts.title) * 1.3),
-                          cells=cells, colorbar=bar, row_header_width=row_header)
+                          cells=cells, colorbar=bar, row_header_width=row_header, masked_key=key)
 
     def paint(self, painter: QPainter, size: QSizeF, vector: bool = False) -> None:
         layout = self.layout(size)
@@ -138,3 +143,5 @@ class GridFigure:
                 upscale = max(1, 256 // max(matrix.shape)) if vector else 1
                 draw_matrix_image(painter, rect, matrix_image(matrix, self.levels, colormap, upscale, mask))
         draw_colorbar(painter, layout.colorbar, colormap, self.levels, fonts)
+        if layout.masked_key is not None:
+            draw_masked_key(painter, layout.masked_key, layout.colorbar.width(), fonts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
@@ -18,8 +19,10 @@ from .colors import matrix_image
 from .painting import (
     FRAME_COLOR,
     Fonts,
+    colorbar_and_key,
     colorbar_width,
     draw_colorbar,
+    draw_masked_key,
     draw_matrix_image,
     draw_text,
     draw_title,
@@ -45,6 +48,7 @@ class HeatmapLayout:
     column_label_height: float
     row_step: int
     column_step: int
+    masked_key: QRectF | None = None  # the grey "masked" swatch and its label, when cells are masked
 
 
 class HeatmapFigure:
@@ -56,6 +60,7 @@ class HeatmapFigure:
         self.levels = selection.levels  # auto levels already skip masked cells
         self.rows = [shown_token(t) for t in selection.query_tokens]
         self.columns = [shown_token(t) for t in selection.key_tokens]
+        self.has_masked = selection.masked is not None and bool(np.any(selection.masked))
 
     # ---- geometry -------------------------------------------------------------
     def _fixed_parts(self, fonts: Fonts) -> tuple[float, float]:
@@ -64,7 +69,7 @@ class HeatmapFigure:
         row_w = max((text_width(fonts.label, t) for t in self.rows), default=0) + 6 * s
         col_h = max((text_width(fonts.label, t) for t in self.columns), default=0) + 6 * s
         axis = line_height(fonts.axis)
-        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.levels)
+        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.levels, self.has_masked)
         height = 2 * 10 * s + line_height(fonts.title) * 1.3 + 6 * s + col_h + axis
         return width, height
 
@@ -91,17 +96,18 @@ class HeatmapFigure:
         title_h = line_height(fonts.title) * 1.3
         left = pad + axis + row_w
         top = pad + title_h + 6 * s
-        width = max(1.0, size.width() - left - colorbar_width(fonts, self.levels) - pad)
+        width = max(1.0, size.width() - left - colorbar_width(fonts, self.levels, self.has_masked) - pad)
         height = max(1.0, size.height() - top - col_h - axis - pad)
         heatmap = QRectF(left, top, width, height)
-        bar = QRectF(heatmap.right() + 14 * s, top, 12 * s, height)
+        bar, key = colorbar_and_key(QRectF(heatmap.right() + 14 * s, top, 12 * s, height), fonts,
+                                    self.has_masked)
         rows, cols = self.selection.matrix.shape
         needed = line_height(fonts.label) * 0.95
         return HeatmapLayout(
             fonts=fonts, title=QRectF(pad, pad, size.width() - 2 * pad, title_h), heatmap=heatmap,
             colorbar=bar, row_label_width=row_w, column_label_height=col_h,
             row_step=thinning_step(rows, height / max(rows, 1), needed),
-            column_step=thinning_step(cols, width / max(cols, 1), needed))
+            column_step=thinning_step(cols, width / max(cols, 1), needed), masked_key=key)
 
     # ---- painting ---------------------------------------------------------------
     def paint(self, painter: QPainter, size: QSizeF, vector: bool = False) -> None:
@@ -116,6 +122,8 @@ class HeatmapFigure:
         draw_matrix_image(painter, heat, matrix_image(selection.matrix, self.levels, selection.colormap,
                                                       upscale, selection.masked))
         draw_colorbar(painter, layout.colorbar, selection.colormap, self.levels, fonts)
+        if layout.masked_key is not None:
+            draw_masked_key(painter, layout.masked_key, layout.colorbar.width(), fonts)
         self._paint_row_labels(painter, layout)
         self._paint_column_labels(painter, layout)
         self._paint_axis_titles(painter, layout)
