@@ -17,6 +17,12 @@ def _widget(state):
     return DepthPlotView(state)
 
 
+def _figure(state):
+    from ..figures import DepthFigure
+
+    return DepthFigure.of_state(state)
+
+
 def _data(state):
     """CSV: residual norms, tokens × depth points. NPZ: also each norm's ``mean`` and ``std``
     with their labels (``mean_labels``, ``std_labels``)."""
@@ -40,4 +46,4 @@ def _data(state):
 
 PANE = Pane("depth", "Depth", "depthPane",
             "How each token's residual stream and norm statistics change through the layers",
-            _widget, None, _data, lambda state: f"{shown_stack(state)}-depth", uses_selection=False)
+            _widget, _figure, _data, lambda state: f"{shown_stack(state)}-depth", uses_selection=False)
