@@ -1,5 +1,7 @@
 """Registered panes: each exports its own content, the same file as the CLI, and the window adapts."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -38,7 +40,7 @@ def expected_matrix(window, name: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", [p.name for p in PANES])
-def test_export_from_each_pane_writes_that_panes_content(window, tmp_path, name):
+def test_export_from_each_pane_writes_that_panes_content(window, qtbot, tmp_path, name):
     window.show_pane(name)
     pane, actions = pane_named(name), window.export_actions
     assert actions.data_action.isEnabled() == (pane.data is not None)
@@ -54,11 +56,15 @@ def test_export_from_each_pane_writes_that_panes_content(window, tmp_path, name)
             window.export_front_pane(tmp_path / f"{name}.svg")
         assert not (tmp_path / f"{name}.svg").exists()
         return
+    with qtbot.waitSignal(actions.exported, timeout=TIMEOUT) as written:  # File → Export plot
+        assert actions.export_plot(tmp_path / f"{name}.png") > 0
+    assert Path(written.args[0]).stat().st_size > 1000
     texts = " ".join(svg_texts(window.export_front_pane(tmp_path / f"{name}.svg")))
     title = {"attention": "Decoder self-attention, layer 1, head 2",
              "all-heads": "Decoder self-attention, all 2 layers × 4 heads",
              "head-lines": "Decoder self-attention, layer 1, head 2",
-             "activations": "decoder.1.norm_ffn.input"}[name]
+             "activations": "decoder.1.norm_ffn.input",
+             "depth": "depth: residual stream and norm statistics, decoder stack"}[name]
     assert title in texts
 
 

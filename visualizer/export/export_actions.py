@@ -161,7 +161,9 @@ class ExportActions(QObject):
         try:  # cheap checks here, so a typo is reported at once
             figure_format(path)
             width, height = figure_size(figure, width, height, dpi)
-            lookup_table(figure.selection.colormap)  # pyqtgraph loads its colormaps on this thread
+            colormap = getattr(getattr(figure, "selection", None), "colormap", None)
+            if colormap:  # pyqtgraph loads colormaps on this thread, not the export thread
+                lookup_table(colormap)
         except ValueError as error:
             self._report_failure(path, error)
             return -1
