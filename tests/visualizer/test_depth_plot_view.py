@@ -6,8 +6,8 @@ import pytest
 from tests.conftest import make_tiny_model
 from tests.visualizer.shown_view import show_view
 from visualizer.state.app_state import AppState
-from visualizer.state.depth_series import norm_statistic, residual_labels, residual_norms
-from visualizer.views.depth_plot_view import MAX_COLORED_TOKENS, DepthPlotView
+from visualizer.state.depth_series import MAX_COLORED_TOKENS, norm_statistic, residual_labels, residual_norms
+from visualizer.views.depth_plot_view import DepthPlotView
 from visualizer.views.token_axis import shorten
 
 
@@ -166,8 +166,8 @@ def test_depth_points_have_readable_names_and_axes_have_units(view_and_state):
     titles = {key: (plot.getAxis("left").labelText, plot.getAxis("bottom").labelText)
               for key, plot in view.plots.items()}
     assert titles == {"resid": ("L2 norm", "depth (sublayer)"),
-                      "mean": ("mean of the norm's input", "depth (sublayer)"),
-                      "std": ("std (divisor)", "depth (sublayer)")}
+                      "mean": ("mean of the norm's input", "norm (in run order)"),
+                      "std": ("std (divisor)", "norm (in run order)")}
     for plot in view.plots.values():  # plain numbers: never "mean (x0.001)"
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)

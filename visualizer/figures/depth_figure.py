@@ -16,8 +16,8 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 from engine.kinds import KINDS
 
-from ..state.depth_series import depth_series, shown_stack
-from ..state.line_selection import PALETTE
+from ..state.depth_series import LOG_SCALABLE, MAX_COLORED_TOKENS, PLOTS, depth_series, shown_stack
+from ..state.line_selection import CROWD_RGBA, PALETTE
 from .painting import (
     FRAME_COLOR,
     Fonts,
@@ -30,14 +30,7 @@ from .painting import (
     thinning_step,
 )
 
-PLOTS = (  # key, plot title, y title, x title: the depth pane's (views/depth_plot_view.py)
-    ("resid", "Residual stream: each token's L2 norm, through the layers", "L2 norm", "depth (sublayer)"),
-    ("mean", "Each norm's input: mean per token", "mean of the norm's input", "norm (in run order)"),
-    ("std", "Each norm's divisor: std per token", "std (divisor)", "norm (in run order)"),
-)
-LOG_SCALABLE = ("resid", "std")  # always positive; means can be negative and stay linear
-MAX_COLORED_TOKENS = 12  # as the pane: more tokens are one crowd without a legend
-CROWD_COLOR = QColor(31, 119, 180, 90)  # the pane's crowd blue
+CROWD_COLOR = QColor(*CROWD_RGBA)
 GRID_COLOR = QColor(225, 225, 225)
 MINOR_GRID_COLOR = QColor(242, 242, 242)
 NATURAL_PLOT_HEIGHT = 150.0  # points

@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 RESIDUAL_POINTS = ("resid_pre", "resid_mid", "resid_cross", "resid_post")
+# The depth pane's plots and its figure's: key, title, y title (with its unit), x title.
+PLOTS = (
+    ("resid", "Residual stream: each token's L2 norm, through the layers", "L2 norm", "depth (sublayer)"),
+    ("mean", "Each norm's input: mean per token", "mean of the norm's input", "norm (in run order)"),
+    ("std", "Each norm's divisor: std per token", "std (divisor)", "norm (in run order)"),
+)
+LOG_SCALABLE = ("resid", "std")  # always positive; means can be negative and stay linear
+MAX_COLORED_TOKENS = 12  # up to this many tokens: a colour and a legend entry each; more: one crowd
 
 # What the residual stream has been through at each point (depth_series names them "0 mid", …).
 RESIDUAL_NAMES = {"mid": "attn", "cross": "cross", "post": "ffn"}

@@ -12,6 +12,7 @@ import numpy as np
 # marks the hovered token in every pane.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#bcbd22", "#393b79", "#637939", "#7b4173", "#843c39")
+CROWD_RGBA = (31, 119, 180, 90)  # many tokens: one thin translucent blue, so the crowd reads as a band
 AGGREGATE_COLOR = "#3060c0"  # the one colour of a single head or of the mean/max of heads
 SUMMARY = -1  # the "head" of lines drawn for the mean or max of heads
 MIN_WEIGHT = 0.02

@@ -12,19 +12,19 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..state.app_state import AppState
-from ..state.depth_series import depth_series, depth_stacks, point_meaning, shown_stack
+from ..state.depth_series import (
+    LOG_SCALABLE,
+    MAX_COLORED_TOKENS,
+    PLOTS,
+    depth_series,
+    depth_stacks,
+    point_meaning,
+    shown_stack,
+)
 from . import look
 from .token_axis import shorten
 
-PLOTS = (  # key, title, y label (with its unit)
-    ("resid", "Residual stream: each token's L2 norm, through the layers", "L2 norm"),
-    ("mean", "Each norm's input: mean per token", "mean of the norm's input"),
-    ("std", "Each norm's divisor: std per token", "std (divisor)"),
-)
-X_LABEL = "depth (sublayer)"
 NO_TRACE = "Run a sentence to see how each token evolves with depth."
-LOG_SCALABLE = ("resid", "std")  # plots whose values are always positive
-MAX_COLORED_TOKENS = 12  # up to this many tokens: a colour and a legend entry each; more: one crowd
 
 
 class DepthPlotView(QWidget):
@@ -67,7 +67,7 @@ class DepthPlotView(QWidget):
         self.crowd: dict[str, pg.PlotDataItem] = {}  # many tokens: all of them in one faded item
         self.token_curves: dict[str, list[pg.PlotDataItem]] = {}  # few tokens: one coloured item each
         self.highlight: dict[str, pg.PlotDataItem] = {}
-        for row, (key, title, y_label) in enumerate(PLOTS):
+        for row, (key, title, y_label, x_label) in enumerate(PLOTS):
             plot = self.graphics.addPlot(row=row, col=0)
             plot.setTitle(title, color=look.TITLE_COLOR)
             plot.setMenuEnabled(False)
@@ -75,7 +75,7 @@ class DepthPlotView(QWidget):
             look.style_plot(plot)
             plot.showGrid(x=True, y=True, alpha=look.GRID_ALPHA)
             plot.setLabel("left", y_label, color=look.TEXT_COLOR)
-            plot.setLabel("bottom", X_LABEL, color=look.TEXT_COLOR)
+            plot.setLabel("bottom", x_label, color=look.TEXT_COLOR)
             self.crowd[key] = plot.plot(pen=pg.mkPen(look.CROWD_COLOR, width=1), connect="finite")
             self.token_curves[key] = []
             self.highlight[key] = plot.plot(pen=pg.mkPen(look.HOVER_COLOR, width=3), symbol="o",

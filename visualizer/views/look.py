@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
 from ..figures.colors import MASKED_COLOR
-from ..state.line_selection import PALETTE
+from ..state.line_selection import CROWD_RGBA, PALETTE
 
 __all__ = ["MASKED_COLOR", "mask_overlay", "placeholder", "set_mask_image", "style_axis", "style_color_bar",
            "style_graphics", "style_plot"]
@@ -27,7 +27,7 @@ GRID_ALPHA = 0.25
 TOKEN_COLORS = PALETTE  # one palette for heads and tokens
 # Mask overlays are indexed images (uint8 0/1, a view of the booleans): 0 transparent, 1 the grey.
 MASK_LUT = np.array([(0, 0, 0, 0), (*MASKED_COLOR, 255)], dtype=np.uint8)
-CROWD_COLOR = (31, 119, 180, 90)  # many tokens: one thin translucent blue, so the crowd reads as a band
+CROWD_COLOR = CROWD_RGBA
 
 
 def style_axis(axis: pg.AxisItem) -> None:
