@@ -10,6 +10,7 @@ afterwards, so no forward signature ever carries a recorder, a name or an ablati
 from __future__ import annotations
 
 import difflib
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,10 +37,21 @@ def hook_name(module_path: str) -> str:
     return ".".join(part for part in module_path.split(".") if part != ELIDED)
 
 
+_POINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> its hook points
+
+
 def hook_points(module: nn.Module) -> dict[str, HookPoint]:
-    """Every hook point under ``module``, by hook name, in module order."""
-    return {hook_name(path): child for path, child in module.named_modules()
-            if isinstance(child, HookPoint)}
+    """Every hook point under ``module``, by hook name, in module order.
+
+    A model's module tree is fixed once built, so the walk (~0.2 ms for a small model, done
+    for every decode and every recorded pass) happens once per module.
+    """
+    points = _POINTS.get(module)
+    if points is None:
+        points = {hook_name(path): child for path, child in module.named_modules()
+                  if isinstance(child, HookPoint)}
+        _POINTS[module] = points
+    return points
 
 
 def z_hook(kind: str, layer: int) -> str:

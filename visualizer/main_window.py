@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -33,7 +33,7 @@ DEFAULT_CHECKPOINT = startup_defaults.DEFAULT_CHECKPOINT  # here too: tests patc
 SETTINGS_ORGANIZATION = "TransformerInspector"  # tests redirect QSettings.setPath(IniFormat, ...)
 SETTINGS_APPLICATION = "Transformer Inspector"
 MAX_RECENT = 8
-STARTUP_LOAD_DELAY_MS = 100  # lets the window manager map and paint the window first
+STARTUP_FALLBACK_MS = 300  # start the first load by then even if no paint was seen
 RUN_SHORTCUTS = ("Ctrl+Return", "Ctrl+Enter")
 CHECKPOINT_FILTER = ("Checkpoints (*.safetensors *.pt *.pth *.bin);;Hugging Face config (config.json);;"
                      "All files (*)")
@@ -117,17 +117,17 @@ class MainWindow(QMainWindow):
 
         self._closed = False
         self._startup_path: Path | None = None
+        self._waiting_for_paint = False
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
         if checkpoint is None and not path.exists():
             self.statusBar().showMessage(
                 "No default model found: open a checkpoint (File → Open checkpoint…)")
         else:
-            # Start once the window is on screen: importing torch holds the GIL for a while, and
-            # the user should see the window (and this busy indicator) first.
+            # Start once the window is painted (see showEvent): importing torch holds the GIL for
+            # a while, and the user should see the window (and this busy indicator) first.
             self._startup_path = path
             self.state.set_loading(path.name)  # every pane says what is coming, from the first paint
             self._on_busy_changed(True, f"Loading {path.name}…")
-            QTimer.singleShot(STARTUP_LOAD_DELAY_MS, self, self._start_startup_load)
 
     # ---- public API -------------------------------------------------------------------------
     def _add_pane(self, pane) -> None:
@@ -181,6 +181,22 @@ class MainWindow(QMainWindow):
     def _start_startup_load(self) -> None:
         if self._startup_path is not None and not self._closed:
             self.load_checkpoint(self._startup_path)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._startup_path is not None and not self._waiting_for_paint:
+            # The busy bar's first paint means the window is on screen: load right after it,
+            # rather than after a fixed delay that is too short on a slow display, too long on
+            # a fast one. The fallback covers a platform that paints nothing.
+            self._waiting_for_paint = True
+            self.busy_bar.installEventFilter(self)
+            QTimer.singleShot(STARTUP_FALLBACK_MS, self, self._start_startup_load)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.busy_bar and event.type() == QEvent.Type.Paint:
+            self.busy_bar.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._start_startup_load)
+        return False
 
     def run(self, source: str | None = None, target: str | None = None) -> int:
         """Run the model on the given text (default: what the input boxes hold)."""

@@ -102,3 +102,17 @@ def test_a_pooled_thumbnail_block_is_grey_only_when_all_its_cells_are_masked():
     masked = np.triu(np.ones((6, 6), dtype=bool), 1)
     pooled = reduce_mask_for_thumbnail(masked, 3)  # 2 x 2 blocks
     np.testing.assert_array_equal(pooled, [[False, True, True], [False, False, True], [False, False, False]])
+
+
+def test_the_state_reads_each_mask_once_and_shares_equal_ones(model, trace):
+    """A causal mask is the same on every layer: one read-only array, so views skip a redraw."""
+    state = ViewState()
+    state.set_model(model)
+    state.set_trace(trace)
+    first, second = state.masked_cells("decoder", 0), state.masked_cells("decoder", 1)
+    rows = len(trace.target_tokens)
+    np.testing.assert_array_equal(first, np.triu(np.ones((rows, rows), dtype=bool), k=1))
+    assert second is first and not first.flags.writeable
+    assert state.masked_cells("cross", 0) is None and state.masked_cells("encoder", 1) is None
+    state.set_trace(model.run(SOURCE, "le chat"))
+    assert state.masked_cells("decoder", 0).shape == (3, 3)  # a new trace, a new mask

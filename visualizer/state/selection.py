@@ -71,10 +71,12 @@ def levels_for(matrix: np.ndarray, auto: bool, masked: np.ndarray | None = None)
     The range spans the finite cells no mask hides (``masked`` broadcasts to the matrix): a
     mask's zeros are not weights, and would stretch every scale down to 0.
     """
+    if not auto:
+        return (0.0, 1.0)
     keep = np.isfinite(matrix)
     if masked is not None:
         keep &= ~np.broadcast_to(masked, matrix.shape)
-    if not auto or not keep.any():
+    if not keep.any():
         return (0.0, 1.0)
     low = float(np.min(matrix, where=keep, initial=np.inf))
     high = float(np.max(matrix, where=keep, initial=-np.inf))

@@ -49,6 +49,7 @@ class ViewState:
         self.ablated: frozenset[tuple[str, int, int]] = frozenset()  # (kind, layer, head)
         self.front_pane = "attention"
         self.loading = ""  # the name of the checkpoint being opened, "" when none is
+        self._masks: dict[tuple[str, int], np.ndarray | None] = {}  # of the current trace
         for name, value in OPTIONS.items():
             setattr(self, name, value)
         self._listeners: list[Callable[[str], None]] = []
@@ -65,6 +66,7 @@ class ViewState:
         """A new model: the trace and ablation are cleared; ``selection`` (kind/layer/head) applies."""
         self.model = model
         self.trace = None
+        self._masks = {}
         self.ablated = frozenset()  # another model's heads mean nothing here
         self.hover = ("", -1)
         kinds = self.kinds()
@@ -86,6 +88,7 @@ class ViewState:
     def set_trace(self, trace, inputs: tuple[str, str] | None = None) -> None:
         """Show ``trace``, run on ``inputs`` (default: the current input texts)."""
         self.trace = trace
+        self._masks = {}
         self.trace_inputs = inputs if inputs is not None else (self.source_text, self.target_text)
         if trace is not None and trace.attention and self.kind not in trace.attention:
             self.kind = next(iter(trace.attention))
@@ -169,16 +172,28 @@ class ViewState:
         padding or local window): those weights are exactly 0 by construction, not learned.
 
         Read from the recorded softmax input, which is -inf exactly there; None without one.
+        Kept per trace, and one read-only array for equal masks (a causal mask is the same on
+        every layer), so a view can tell by identity that it has nothing new to draw.
         """
         if self.trace is None:
             return None
-        kind = kind or self.kind
-        layer = self.layer if layer is None else layer
+        key = (kind or self.kind, self.layer if layer is None else layer)
+        if key not in self._masks:
+            self._masks[key] = self._read_mask(*key)
+        return self._masks[key]
+
+    def _read_mask(self, kind: str, layer: int) -> np.ndarray | None:
         scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
         if scores is None:
             return None
-        masked = np.isneginf(scores.max(axis=0))  # a mask hides a key from every head alike
-        return masked if masked.any() else None
+        masked = np.isneginf(scores[0])  # a mask hides a key from every head alike
+        if not masked.any():
+            return None
+        for known in self._masks.values():
+            if known is not None and known.shape == masked.shape and np.array_equal(known, masked):
+                return known
+        masked.flags.writeable = False
+        return masked
 
     def rows_by_prediction(self, kind: str | None = None) -> bool:
         """Whether rows show the predicted next tokens (decoder queries only, when asked)."""

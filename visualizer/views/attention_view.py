@@ -36,8 +36,6 @@ class AttentionView(QWidget):
         self.state = state
         self._matrix: np.ndarray | None = None
         self._masked: np.ndarray | None = None  # True where a mask hides the key from the query
-        self._mask_source: tuple = (None, "", -1)  # (trace, kind, layer) that ``_masked`` is of
-        self._masks: dict[tuple[str, int], np.ndarray | None] = {}  # (kind, layer) -> mask, this trace
         self._mouse_pos: QPointF | None = None  # scene position of the mouse while over the plot
 
         self.colormap_selector = QComboBox(objectName="colormapSelector")
@@ -167,22 +165,14 @@ class AttentionView(QWidget):
 
     def _update_mask(self) -> None:
         """Grey the masked cells; the mask depends on the kind and layer only, not on the head."""
-        state = self.state
-        source = (state.trace, state.kind, state.layer)
-        if self._matrix is None:
-            self._masked, self._mask_source = None, (None, "", -1)
-            self.mask_item.clear()
+        matrix = self._matrix
+        masked = self.state.masked_cells() if matrix is not None else None
+        if masked is not None and masked.shape != matrix.shape:
+            masked = None
+        if masked is self._masked:  # the state hands out one array per distinct mask
             return
-        if source[0] is self._mask_source[0] and source[1:] == self._mask_source[1:]:
-            return
-        if source[0] is not self._mask_source[0]:
-            self._masks = {}
-        self._mask_source = source
-        if source[1:] not in self._masks:  # ~25 ms at 2,048 tokens: once per layer and trace
-            self._masks[source[1:]] = state.masked_cells()
-        masked = self._masks[source[1:]]
-        self._masked = masked if masked is not None and masked.shape == self._matrix.shape else None
-        look.set_mask_image(self.mask_item, self._masked)
+        self._masked = masked
+        look.set_mask_image(self.mask_item, masked)
 
     # ---- hover -------------------------------------------------------------------------------
     def _on_hover_changed(self, side: str, position: int) -> None:
