@@ -117,3 +117,12 @@ def test_the_state_reads_each_mask_once_and_shares_equal_ones(model, trace):
     short = model.run(SOURCE, "le chat")
     state.set_trace(short)
     assert state.masked_cells("decoder", 0).shape == (len(short.target_tokens),) * 2  # a new trace
+
+
+def test_a_rerun_of_the_same_length_reuses_the_mask_array(model, trace):
+    state = ViewState()
+    state.set_model(model)
+    state.set_trace(trace)
+    before = state.masked_cells("decoder", 0)
+    state.set_trace(model.run(SOURCE))  # the same sentence again: equal lengths, equal mask
+    assert state.masked_cells("decoder", 0) is before

@@ -50,6 +50,7 @@ class ViewState:
         self.front_pane = "attention"
         self.loading = ""  # the name of the checkpoint being opened, "" when none is
         self._masks: dict[tuple[str, int], np.ndarray | None] = {}  # of the current trace
+        self._recent_masks: list[np.ndarray] = []  # the previous trace's, for reuse
         for name, value in OPTIONS.items():
             setattr(self, name, value)
         self._listeners: list[Callable[[str], None]] = []
@@ -66,7 +67,7 @@ class ViewState:
         """A new model: the trace and ablation are cleared; ``selection`` (kind/layer/head) applies."""
         self.model = model
         self.trace = None
-        self._masks = {}
+        self._masks, self._recent_masks = {}, []
         self.ablated = frozenset()  # another model's heads mean nothing here
         self.hover = ("", -1)
         kinds = self.kinds()
@@ -87,8 +88,12 @@ class ViewState:
 
     def set_trace(self, trace, inputs: tuple[str, str] | None = None) -> None:
         """Show ``trace``, run on ``inputs`` (default: the current input texts)."""
+        if trace is not self.trace:
+            # Equal masks of the last trace (same lengths) are handed out again as the same
+            # arrays, so views skip redrawing them after a rerun.
+            self._recent_masks = [m for m in self._masks.values() if m is not None]
+            self._masks = {}
         self.trace = trace
-        self._masks = {}
         self.trace_inputs = inputs if inputs is not None else (self.source_text, self.target_text)
         if trace is not None and trace.attention and self.kind not in trace.attention:
             self.kind = next(iter(trace.attention))
@@ -189,7 +194,7 @@ class ViewState:
         masked = np.isneginf(scores[0])  # a mask hides a key from every head alike
         if not masked.any():
             return None
-        for known in self._masks.values():
+        for known in [*self._masks.values(), *self._recent_masks]:
             if known is not None and known.shape == masked.shape and np.array_equal(known, masked):
                 return known
         masked.flags.writeable = False
