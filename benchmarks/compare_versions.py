@@ -274,8 +274,9 @@ class Worker:
                             plot_rect.top() + plot_rect.height() * fraction)
             local = QPointF(view.plot_widget.mapFromScene(scene))
             viewport = view.plot_widget.viewport()
-            event = QMouseEvent(QEvent.Type.MouseMove, local, QPointF(viewport.mapToGlobal(local.toPoint())),
-                                Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+            screen = QPointF(viewport.mapToGlobal(local.toPoint()))
+            event = QMouseEvent(QEvent.Type.MouseMove, local, screen, Qt.MouseButton.NoButton,
+                                Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
             app.sendEvent(viewport, event)
 
         def run():
@@ -372,7 +373,7 @@ class Remote:
 
 def summarize(name: str, old: list[float], new: list[float], unit: str = "ms") -> dict:
     mo, mn = statistics.median(old), statistics.median(new)
-    paired = statistics.median(n / o for o, n in zip(old, new))
+    paired = statistics.median(n / o for o, n in zip(old, new, strict=True))
     return {"case": name, "old": mo, "new": mn, "ratio": mn / mo, "paired_ratio": paired,
             "rounds": len(old), "unit": unit,
             "old_range": (min(old), max(old)), "new_range": (min(new), max(new))}
@@ -434,7 +435,7 @@ def startup_group(roots: dict, runs: int) -> list[dict]:
     times = {key: {"old": [], "new": []} for key in ("shown", "painted", "screenshot")}
     shot = Path("/tmp/compare_versions_shot")
     shot.mkdir(exist_ok=True)
-    for label, root in roots.items():  # warm the file cache and the bytecode once each
+    for root in roots.values():  # warm the file cache and the bytecode once each
         subprocess.run([sys.executable, "-c", STARTUP_PROBE], cwd=root, env=env_for(root),
                        capture_output=True, text=True, timeout=120)
     for r in range(runs):
