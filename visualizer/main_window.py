@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressBar,
     QSplitter,
@@ -25,6 +23,7 @@ from .export.export_actions import ExportActions
 from .panes import PANES
 from .run_controller import RunController
 from .state.app_state import AppState
+from .widgets.file_menu import FileMenu
 from .widgets.help_menu import add_help_menu
 from .widgets.input_panel import InputPanel
 from .widgets.selection_bar import SelectionBar
@@ -32,12 +31,8 @@ from .widgets.selection_bar import SelectionBar
 DEFAULT_CHECKPOINT = startup_defaults.DEFAULT_CHECKPOINT  # here too: tests patch it on this module
 SETTINGS_ORGANIZATION = "TransformerInspector"  # tests redirect QSettings.setPath(IniFormat, ...)
 SETTINGS_APPLICATION = "Transformer Inspector"
-MAX_RECENT = 8
 STARTUP_FALLBACK_MS = 300  # start the first load by then even if no paint was seen
 RUN_SHORTCUTS = ("Ctrl+Return", "Ctrl+Enter")
-CHECKPOINT_FILTER = ("Checkpoints (*.safetensors *.pt *.pth *.bin);;Hugging Face config (config.json);;"
-                     "All files (*)")
-
 
 def make_settings() -> QSettings:
     return QSettings(QSettings.IniFormat, QSettings.UserScope, SETTINGS_ORGANIZATION, SETTINGS_APPLICATION)
@@ -99,7 +94,8 @@ class MainWindow(QMainWindow):
         self.timing_label = QLabel(objectName="timingLabel")
         self.statusBar().addPermanentWidget(self.timing_label)
         self.statusBar().addPermanentWidget(self.busy_bar)
-        self._build_menus()
+        self.files = FileMenu(self)  # File → Open…, Open recent, Quit
+        self.file_menu = self.files.menu
         self.export_actions = ExportActions(self)  # File → Export plot…, all heads…, data…
         add_help_menu(self)
         for keys in RUN_SHORTCUTS:
@@ -211,56 +207,7 @@ class MainWindow(QMainWindow):
         return self._startup_path is not None or self.controller.busy
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recentFiles", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    # ---- menus ------------------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        self.file_menu: QMenu = self.menuBar().addMenu("&File")
-        open_action = self.file_menu.addAction("&Open checkpoint…", self.open_checkpoint_dialog)
-        open_action.setShortcut(QKeySequence.Open)
-        self.file_menu.addAction("Open model &folder…", self.open_folder_dialog)
-        self.recent_menu = self.file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._quit_separator = QAction(self)
-        self._quit_separator.setSeparator(True)
-        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
-        self.quit_action.triggered.connect(self.close)
-        self.file_menu.addActions([self._quit_separator, self.quit_action])
-        # Other engineers append actions to file_menu: keep Quit last whenever the menu opens.
-        self.file_menu.aboutToShow.connect(self._keep_quit_last)
-
-    def _keep_quit_last(self) -> None:
-        for action in (self._quit_separator, self.quit_action):
-            self.file_menu.removeAction(action)
-        self.file_menu.addActions([self._quit_separator, self.quit_action])
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            self.recent_menu.addAction(path, lambda p=path: self.load_checkpoint(p))
-        if self.recent_menu.isEmpty():
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-
-    def open_checkpoint_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", self._last_folder(), CHECKPOINT_FILTER)
-        if path:
-            self.load_checkpoint(path)
-
-    def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a Hugging Face model folder", self._last_folder())
-        if path:
-            self.load_checkpoint(path)
-
-    def _last_folder(self) -> str:
-        recent = self.recent_files()
-        return str(Path(recent[0]).parent) if recent else str(Path.home())
-
-    def _remember(self, path: str) -> None:
-        path = str(Path(path).resolve())
-        recent = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
-        self.settings.sync()
+        return self.files.recent_files()
 
     # ---- drag and drop ----------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -291,7 +238,7 @@ class MainWindow(QMainWindow):
         self.input_panel.set_busy(busy, description)
 
     def _on_model_loaded(self, model, path: str) -> None:
-        self._remember(path)
+        self.files.remember(path)
         self.setWindowTitle(f"Transformer Inspector — {model.name}")
         self.statusBar().showMessage(f"Loaded {model.name} from {path}", 5000)
         source = self.state.source_text

@@ -61,8 +61,8 @@ def test_recent_files_persist_and_reopen(window, qtbot, tiny_checkpoint):
     qtbot.addWidget(second)
     assert second.recent_files()[0] == str(tiny_checkpoint.resolve())
     second.close()  # before its startup load begins: nothing left running
-    window._fill_recent_menu()
-    entries = window.recent_menu.actions()
+    window.files.fill_recent_menu()
+    entries = window.files.recent_menu.actions()
     assert [a.text() for a in entries] == [str(tiny_checkpoint.resolve())]
     with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
         entries[0].trigger()
@@ -79,7 +79,7 @@ def test_open_dialog_loads_the_chosen_file(window, qtbot, monkeypatch, tiny_deco
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(fake_dialog))
     with qtbot.waitSignal(window.state.modelChanged, timeout=TIMEOUT):
-        window.open_checkpoint_dialog()
+        window.files.open_checkpoint_dialog()
     assert "*.safetensors" in seen["filters"] and "*.pt" in seen["filters"] and "*.pth" in seen["filters"]
     assert window.state.model.config.architecture == "decoder-only"
 

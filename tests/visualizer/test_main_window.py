@@ -67,9 +67,9 @@ def test_every_registered_pane_is_a_named_tab_and_actions_can_join_the_file_menu
         tabs.setCurrentIndex(i)
         assert window.state.front_pane == pane.name
     action = window.file_menu.addAction("Export something…")
-    window._keep_quit_last()
+    window.files.keep_quit_last()
     actions = window.file_menu.actions()
-    assert actions[-1] is window.quit_action and action in actions
+    assert actions[-1] is window.files.quit_action and action in actions
 
 
 def test_empty_source_reports_instead_of_running(window, qtbot):
