@@ -73,6 +73,9 @@ class ViewState:
         kinds = self.kinds()
         if kinds and self.kind not in kinds:
             self.kind = "cross" if "cross" in kinds else kinds[0]
+        unknown = set(selection or {}) - {"kind", "layer", "head"}
+        if unknown:
+            raise AttributeError(f"a model opens on a kind, layer and head, not {sorted(unknown)}")
         for name, value in (selection or {}).items():
             setattr(self, name, value)
         self._clamp_selection()
