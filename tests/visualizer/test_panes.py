@@ -204,3 +204,32 @@ def test_from_the_first_paint_every_pane_says_which_model_is_loading(qtbot, tiny
         win.show()
     assert win.state.loading == ""
     win.close()
+
+
+def test_subscribe_connects_each_handler_by_its_name(qapp):
+    """Views follow one rule: ``_on_x_changed`` handles ``state.xChanged``; other names are left."""
+    from PySide6.QtCore import QObject
+
+    from visualizer.state.app_state import AppState
+
+    class Listener(QObject):
+        def __init__(self):
+            super().__init__()
+            self.heard = []
+
+        def _on_selection_changed(self):
+            self.heard.append("selection")
+
+        def _on_hover_changed(self, side, position):
+            self.heard.append(("hover", side, position))
+
+        def _on_colour_changed(self):  # not a state signal: never connected
+            self.heard.append("colour")
+
+    state, listener = AppState(), Listener()
+    state.subscribe(listener)
+    state.set_model(make_tiny_model())
+    state.set_selection(layer=1)
+    state.set_hover("source", 2)
+    state.set_option(colormap="magma")
+    assert listener.heard == ["selection", ("hover", "", -1), "selection", ("hover", "source", 2)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from .view_state import ViewState
+from .view_state import CHANGES, ViewState
 
 
 class AppState(QObject):
@@ -38,6 +38,13 @@ class AppState(QObject):
         super().__init__(parent)
         self.core = core if core is not None else ViewState()
         self.core.subscribe(self._on_core_changed)
+
+    def subscribe(self, view) -> None:
+        """Connect every ``view._on_x_changed`` to the signal ``xChanged`` (the views' naming rule)."""
+        for change in CHANGES:
+            handler = getattr(view, f"_on_{change}_changed", None)
+            if handler is not None:
+                getattr(self, f"{change}Changed").connect(handler)
 
     def __getattr__(self, name: str):
         # Only reached for names QObject lacks: the ViewState's fields and methods.

@@ -97,10 +97,7 @@ class ActivationView(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.graphics, 1)
 
-        state.traceChanged.connect(self._on_trace_changed)
-        state.selectionChanged.connect(self._on_selection_changed)
-        state.optionsChanged.connect(self._on_options_changed)
-        state.loadingChanged.connect(self._on_loading_changed)
+        state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         # The hovered token's row, whichever pane it was hovered in (the hook's rows are tokens).
         self.hover_marks = HoverMarks(state, self.plot, lambda: (self.side, ""),
                                       lambda: None if self.matrix is None else self.matrix.shape, -0.5)

@@ -91,12 +91,7 @@ class AttentionView(QWidget):
         self.colormap_selector.currentTextChanged.connect(lambda name: state.set_option(colormap=name))
         self.auto_levels_box.toggled.connect(lambda on: state.set_option(auto_levels=on))
         self.predicted_rows_box.toggled.connect(lambda on: state.set_option(label_rows_by_prediction=on))
-        state.traceChanged.connect(self._on_trace_changed)
-        state.selectionChanged.connect(self._on_selection_changed)
-        state.optionsChanged.connect(self._on_options_changed)
-        state.modelChanged.connect(self._on_model_changed)
-        state.hoverChanged.connect(self._on_hover_changed)
-        state.loadingChanged.connect(self._on_loading_changed)
+        state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         # A token hovered in any pane is outlined here as a query row and/or key column.
         self.hover_marks = HoverMarks(state, self.plot,
                                       lambda: (KINDS[state.kind].queries, KINDS[state.kind].keys),

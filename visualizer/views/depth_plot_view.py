@@ -98,11 +98,7 @@ class DepthPlotView(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.graphics, 1)
 
-        state.traceChanged.connect(self._on_trace_changed)
-        state.selectionChanged.connect(self._on_selection_changed)
-        state.optionsChanged.connect(self._on_options_changed)
-        state.hoverChanged.connect(self._on_hover_changed)
-        state.loadingChanged.connect(self._on_loading_changed)
+        state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         self._on_trace_changed(state.trace)
 
     # ---- state handlers ------------------------------------------------------

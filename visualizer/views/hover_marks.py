@@ -30,8 +30,7 @@ class HoverMarks(QObject):
         self.x_offset = x_offset
         self.row_band = self._band(plot)
         self.column_band = self._band(plot)
-        state.hoverChanged.connect(self._on_hover_changed)
-        state.traceChanged.connect(self._on_trace_changed)
+        state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         state.selectionChanged.connect(self.refresh)
 
     @staticmethod

@@ -163,13 +163,10 @@ class InputPanel(QWidget):
 
         for box in (self.source_input, self.target_input):
             box.textChanged.connect(self._on_text_edited)
-        state.inputsChanged.connect(self._on_inputs_changed)
+        state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         self.run_button.clicked.connect(self.request_run)
         self.source_input.returnPressed.connect(self.request_run)
         self.target_input.returnPressed.connect(self.request_run)
-        state.modelChanged.connect(self._on_model_changed)
-        state.traceChanged.connect(self._on_trace_changed)
-        state.hoverChanged.connect(self._on_hover_changed)
         self._on_model_changed(state.model)
 
     def request_run(self) -> None:

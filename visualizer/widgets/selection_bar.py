@@ -45,9 +45,7 @@ class SelectionBar(QWidget):
         self.kind_selector.activated.connect(self._on_kind_picked)
         self.layer_selector.activated.connect(self._on_layer_picked)
         self.head_selector.activated.connect(self._on_head_picked)
-        state.modelChanged.connect(self._on_model_changed)
-        state.selectionChanged.connect(self._on_selection_changed)
-        state.traceChanged.connect(self._on_trace_changed)
+        state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         self._navigation = _ArrowKeys(self)
         self._selection_enabled = True
         self._rebuild()
