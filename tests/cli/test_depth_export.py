@@ -14,11 +14,6 @@ from visualizer.state.depth_series import depth_series
 SOURCE, TARGET = "the big dog sees a cat .", "le chien voit"
 
 
-@pytest.fixture(autouse=True)
-def gui_application(qapp):
-    return qapp
-
-
 @pytest.fixture(scope="module")
 def trace(tiny_checkpoint):
     return engine.load(tiny_checkpoint).run(SOURCE, TARGET)

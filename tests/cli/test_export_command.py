@@ -28,12 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE, TARGET = "the big dog sees a cat , and runs .", "le chien voit"
 
 
-@pytest.fixture(autouse=True)
-def gui_application(qapp):
-    """In-process runs reuse pytest-qt's QApplication, as the command does inside the app."""
-    return qapp
-
-
 @pytest.fixture(scope="module")
 def model(tiny_checkpoint):
     return engine.load(tiny_checkpoint)
