@@ -1,12 +1,12 @@
 """The main window: type, run, see the trace; the model facts, tokens, output and status bar."""
 
-import html
-
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
+from tests.visualizer.chip_pixels import chip_color, move_mouse_to_chip
 from visualizer import MainWindow
+from visualizer.widgets.token_chips import HOVER_COLOR, SIDE_COLORS
 
 LOAD_TIMEOUT = 60_000  # the first load imports torch
 
@@ -32,7 +32,8 @@ def test_typing_and_running_shows_the_new_matrix(window, qtbot):
     window.state.set_selection(kind="cross", layer=1, head=2)
     shown = window.attention_view.image_item.image
     np.testing.assert_array_equal(shown, trace.attention["cross"][1, 2])
-    assert "dog" in panel.tokens_label.text()
+    chips = panel.token_chips
+    assert chips.tooltip_at(chips.chip_rect("source", 1).center()) == "source 1: 'dog'"
 
 
 def test_ctrl_enter_runs_with_the_typed_target(window, qtbot):
@@ -92,26 +93,27 @@ def test_without_a_default_model_the_window_says_so(qtbot, monkeypatch, tmp_path
     assert "No model loaded" in win.input_panel.facts_label.text()
 
 
-def test_hovering_a_token_highlights_it_in_the_token_list(window):
-    from visualizer.widgets.input_panel import HOVER_COLOR
-
+def test_hovering_a_token_highlights_it_in_the_token_list(window, qtbot):
+    chips = window.input_panel.token_chips
+    trace = window.state.trace
+    sides = (("source", trace.source_tokens), ("target", trace.target_tokens))
+    chips_of = [(side, i) for side, tokens in sides for i in range(len(tokens))]
     window.state.set_hover("source", 1)
-    text = window.input_panel.tokens_label.text()
-    assert text.count(HOVER_COLOR) == 1
-    token = html.escape(window.state.trace.source_tokens[1])
-    assert f'{HOVER_COLOR}; color:#111; white-space:nowrap;">&nbsp;{token}&nbsp;' in text
+    qtbot.wait(20)
+    amber = [chip for chip in chips_of if chip_color(chips, *chip) == HOVER_COLOR]
+    assert amber == [("source", 1)]  # that chip, once, and no other
     window.state.set_hover("", -1)
-    assert HOVER_COLOR not in window.input_panel.tokens_label.text()
+    qtbot.wait(20)
+    assert all(chip_color(chips, side, i) == SIDE_COLORS[side] for side, i in chips_of)
 
 
-def test_hovering_a_token_chip_highlights_it_in_the_heatmap(window):
+def test_hovering_a_token_chip_highlights_it_in_the_heatmap(window, qtbot):
     panel, view = window.input_panel, window.attention_view
     window.state.set_selection(kind="cross")
-    assert 'href="source:2"' in panel.tokens_label.text()
-    panel.tokens_label.linkHovered.emit("source:2")
+    move_mouse_to_chip(qtbot, panel.token_chips, "source", 2)
     assert window.state.hover == ("source", 2)
     assert view.column_band.isVisible() and tuple(view.column_band.getRegion()) == (2, 3)
-    panel.tokens_label.linkHovered.emit("")
+    qtbot.mouseMove(panel.token_chips, QPoint(1, 1))  # the margin, on no chip
     assert window.state.hover == ("", -1) and not view.column_band.isVisible()
 
 

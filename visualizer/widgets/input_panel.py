@@ -18,10 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..state.app_state import AppState
+from .token_chips import TokenChips
 
-TOKEN_STYLE = "background-color:{bg}; color:#111; white-space:nowrap;"  # never break "</s>"
-SIDE_COLORS = {"source": "#dbe8f7", "target": "#f7e6d4"}
-HOVER_COLOR = "#ffd54f"
 NO_MODEL_TEXT = ("No model loaded. Open a checkpoint with File → Open checkpoint…, "
                  "or drop a file onto the window.")
 
@@ -69,19 +67,6 @@ def training_facts(training: dict) -> list[tuple[str, str]]:
         rows.append(("Aligning head", f"cross L{head[0]} H{head[1]}, "
                                       f"{evaluation['alignment_accuracy']:.0%} aligned"))
     return rows
-
-
-def tokens_html(tokens: list[str], side: str, hovered: int = -1) -> str:
-    """Tokens as coloured chips, so spaces and sub-word pieces are visible.
-
-    Each chip is a link "side:position", so hovering it can highlight the token in every view.
-    """
-    chips = []
-    for i, token in enumerate(tokens):
-        color = HOVER_COLOR if i == hovered else SIDE_COLORS[side]
-        chip = f'<span style="{TOKEN_STYLE.format(bg=color)}">&nbsp;{html.escape(token)}&nbsp;</span>'
-        chips.append(f'<a href="{side}:{i}" style="text-decoration:none">{chip}</a>')
-    return " ".join(chips) if chips else "<i>none</i>"
 
 
 OUTPUT_PLACEHOLDER = "The model's output appears here"
@@ -133,15 +118,12 @@ class InputPanel(QWidget):
         self.output_view.setPlaceholderText(OUTPUT_PLACEHOLDER)
         self.facts_label = QLabel(objectName="modelFacts", wordWrap=True)
         self.facts_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.tokens_label = QLabel(objectName="tokensView", wordWrap=True)
-        self.tokens_label.setTextFormat(Qt.RichText)
-        self.tokens_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.tokens_label.linkHovered.connect(self._on_token_hovered)
+        self.token_chips = TokenChips(state)  # follows the trace and the hover itself
         # Long inputs make more chips than the panel is tall: scroll them, never clip the target.
         self.tokens_scroll = QScrollArea(objectName="tokensScroll", widgetResizable=True)
         self.tokens_scroll.setFrameShape(QFrame.NoFrame)
         self.tokens_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # chips wrap instead
-        self.tokens_scroll.setWidget(self.tokens_label)
+        self.tokens_scroll.setWidget(self.token_chips)
 
         inputs = QFormLayout()
         self.source_label, self.target_label = QLabel("Source:"), QLabel("Target:")
@@ -198,7 +180,6 @@ class InputPanel(QWidget):
             rows = "".join(f"<tr><td><b>{html.escape(k)}</b>&nbsp;</td><td>{html.escape(v)}</td></tr>"
                            for k, v in model_facts(model))
             self.facts_label.setText(f"<table>{rows}</table>")
-        self._show_tokens()
 
     def _label_inputs(self, architecture: str) -> None:
         """Name the two inputs for what this kind of model does with them."""
@@ -215,28 +196,3 @@ class InputPanel(QWidget):
         self.output_view.setText(text)
         self.output_view.setCursorPosition(0)  # a long line shows its start, not its end
         self.output_view.setToolTip(text)
-        self._show_tokens()
-
-    def _on_hover_changed(self, _side: str, _position: int) -> None:
-        self._show_tokens()
-
-    def _on_token_hovered(self, link: str) -> None:
-        side, _, position = link.partition(":")
-        if side in SIDE_COLORS and position.isdigit():
-            self.state.set_hover(side, int(position))
-        else:
-            self.state.set_hover("", -1)  # the mouse left the chips
-
-    def _show_tokens(self) -> None:
-        trace = self.state.trace
-        if trace is None:
-            self.tokens_label.setText("<i>Run the model to see its tokens.</i>")
-            return
-        side, position = self.state.hover
-        parts = []
-        for name, tokens in (("source", trace.source_tokens), ("target", trace.target_tokens)):
-            if tokens:
-                hovered = position if side == name else -1
-                parts.append(f"<p><b>{name.title()}</b> ({len(tokens)})<br>"
-                             f"{tokens_html(tokens, name, hovered)}</p>")
-        self.tokens_label.setText("".join(parts))
