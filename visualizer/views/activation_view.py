@@ -75,9 +75,8 @@ class ActivationView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         look.style_graphics(self.graphics)
         self.token_axis = TokenAxis("left")  # thins its labels to the room it has, at any zoom
-        self.plot = self.graphics.addPlot(axisItems={"left": self.token_axis})
+        self.plot = self.graphics.addPlot(axisItems={"left": self.token_axis}, enableMenu=False)
         look.style_plot(self.plot)
-        self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.getAxis("bottom").setLabel("feature")

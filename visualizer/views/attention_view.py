@@ -52,9 +52,9 @@ class AttentionView(QWidget):
         look.style_graphics(self.plot_widget)
         self.left_axis = TokenAxis("left")
         self.bottom_axis = TokenAxis("bottom")
-        self.plot = self.plot_widget.addPlot(axisItems={"left": self.left_axis, "bottom": self.bottom_axis})
+        self.plot = self.plot_widget.addPlot(axisItems={"left": self.left_axis, "bottom": self.bottom_axis},
+                                             enableMenu=False)  # no context menus: built, never shown
         self.plot.invertY(True)  # query 0 on top, as in every attention figure
-        self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         look.style_plot(self.plot)
         self.image_item = pg.ImageItem(axisOrder="row-major")

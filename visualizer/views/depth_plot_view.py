@@ -68,9 +68,8 @@ class DepthPlotView(QWidget):
         self.token_curves: dict[str, list[pg.PlotDataItem]] = {}  # few tokens: one coloured item each
         self.highlight: dict[str, pg.PlotDataItem] = {}
         for row, (key, title, y_label, x_label) in enumerate(PLOTS):
-            plot = self.graphics.addPlot(row=row, col=0)
+            plot = self.graphics.addPlot(row=row, col=0, enableMenu=False)
             plot.setTitle(title, color=look.TITLE_COLOR)
-            plot.setMenuEnabled(False)
             plot.hideButtons()
             look.style_plot(plot)
             plot.showGrid(x=True, y=True, alpha=look.GRID_ALPHA)

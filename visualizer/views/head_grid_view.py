@@ -56,9 +56,8 @@ class HeadGridView(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         look.style_graphics(self.graphics)
-        self.plot = self.graphics.addPlot()
+        self.plot = self.graphics.addPlot(enableMenu=False)
         look.style_plot(self.plot)
-        self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
