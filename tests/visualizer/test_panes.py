@@ -17,11 +17,48 @@ TIMEOUT = 60_000
 SOURCE, TARGET = PAIR
 
 
+SELECTION = dict(kind="decoder", layer=1, head=2, hook="decoder.1.norm_ffn.input")
+
+
 @pytest.fixture
 def window(traced_window):
     """The tiny model's window after a source and target run, on decoder layer 1, head 2."""
-    traced_window.state.set_selection(kind="decoder", layer=1, head=2, hook="decoder.1.norm_ffn.input")
+    traced_window.state.set_selection(**SELECTION)
     return traced_window
+
+
+@pytest.fixture(scope="module")
+def shared_window(qapp, tiny_checkpoint):
+    """One hidden traced window for the tests that only read and export (a window costs ~0.2 s)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from visualizer import MainWindow
+
+    def until_idle(win):
+        loop = QEventLoop()  # sleeps between events, so the worker thread gets the GIL
+        win.controller.busyChanged.connect(lambda busy, _text: busy or loop.quit())
+        QTimer.singleShot(TIMEOUT, loop.quit)
+        loop.exec()
+
+    win = MainWindow(checkpoint=tiny_checkpoint)  # never shown: its startup load never starts
+    win.load_checkpoint(tiny_checkpoint)
+    until_idle(win)  # the load, then the example sentence's run
+    win.run(SOURCE, TARGET)
+    until_idle(win)
+    assert win.state.trace_inputs == PAIR, "the shared window's run did not finish"
+    yield win
+    win.close()
+    win.deleteLater()
+    qapp.processEvents()
+
+
+@pytest.fixture
+def reader(shared_window):
+    """The shared window on decoder layer 1, head 2, the attention pane in front; exports drained."""
+    shared_window.state.set_selection(**SELECTION)
+    shared_window.show_pane("attention")
+    yield shared_window
+    shared_window.export_actions.wait()  # no export thread may outlive the test
 
 
 def expected_matrix(window, name: str) -> np.ndarray:
@@ -40,26 +77,26 @@ def expected_matrix(window, name: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", [p.name for p in PANES])
-def test_export_from_each_pane_writes_that_panes_content(window, qtbot, tmp_path, name):
-    window.show_pane(name)
-    pane, actions = pane_named(name), window.export_actions
+def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path, name):
+    reader.show_pane(name)
+    pane, actions = pane_named(name), reader.export_actions
     assert actions.data_action.isEnabled() == (pane.data is not None)
     assert actions.plot_action.isEnabled() == (pane.figure is not None)
-    data = window.export_front_pane(tmp_path / f"{name}.npz")
+    data = reader.export_front_pane(tmp_path / f"{name}.npz")
     with np.load(data, allow_pickle=False) as arrays:
-        np.testing.assert_allclose(arrays["matrix"], expected_matrix(window, name), rtol=1e-6)
+        np.testing.assert_allclose(arrays["matrix"], expected_matrix(reader, name), rtol=1e-6)
         assert ("all_heads" in arrays) == (name == "all-heads")
         if name == "all-heads":
-            np.testing.assert_array_equal(arrays["all_heads"], window.state.trace.attention["decoder"])
+            np.testing.assert_array_equal(arrays["all_heads"], reader.state.trace.attention["decoder"])
     if pane.figure is None:
         with pytest.raises(ValueError, match=f"the {pane.title} pane has no figure"):
-            window.export_front_pane(tmp_path / f"{name}.svg")
+            reader.export_front_pane(tmp_path / f"{name}.svg")
         assert not (tmp_path / f"{name}.svg").exists()
         return
     with qtbot.waitSignal(actions.exported, timeout=TIMEOUT) as written:  # File → Export plot
         assert actions.export_plot(tmp_path / f"{name}.png") > 0
     assert Path(written.args[0]).stat().st_size > 1000
-    texts = " ".join(svg_texts(window.export_front_pane(tmp_path / f"{name}.svg")))
+    texts = " ".join(svg_texts(reader.export_front_pane(tmp_path / f"{name}.svg")))
     title = {"attention": "Decoder self-attention, layer 1, head 2",
              "all-heads": "Decoder self-attention, all 2 layers × 4 heads",
              "head-lines": "Decoder self-attention, layer 1, head 2",
@@ -68,9 +105,9 @@ def test_export_from_each_pane_writes_that_panes_content(window, qtbot, tmp_path
     assert title in texts
 
 
-def test_an_unknown_format_names_the_formats_that_work(window, tmp_path):
+def test_an_unknown_format_names_the_formats_that_work(reader, tmp_path):
     with pytest.raises(ValueError, match=r"unknown format '\.gif'; use \.png, \.svg, \.pdf, \.npz, \.csv"):
-        window.export_front_pane(tmp_path / "plot.gif")
+        reader.export_front_pane(tmp_path / "plot.gif")
 
 
 @pytest.mark.parametrize("view, args", [
@@ -78,9 +115,9 @@ def test_an_unknown_format_names_the_formats_that_work(window, tmp_path):
     ("activations", ["--hook", "decoder.1.norm_ffn.input"]),
     ("depth", ["--kind", "decoder"]),
 ])
-def test_the_cli_writes_the_same_numbers_as_the_window(window, tmp_path, tiny_checkpoint, view, args, qapp):
-    window.show_pane(view)
-    from_window = window.export_front_pane(tmp_path / "window.npz")
+def test_the_cli_writes_the_same_numbers_as_the_window(reader, tmp_path, tiny_checkpoint, view, args, qapp):
+    reader.show_pane(view)
+    from_window = reader.export_front_pane(tmp_path / "window.npz")
     headless = tmp_path / "cli.npz"
     assert main(["export", "--view", view, "--checkpoint", str(tiny_checkpoint), "--source", SOURCE,
                  "--target", TARGET, *args, "--out", str(headless)]) == 0
@@ -93,13 +130,13 @@ def test_the_cli_writes_the_same_numbers_as_the_window(window, tmp_path, tiny_ch
                 assert a[key].tolist() == b[key].tolist(), key
 
 
-def test_panes_that_ignore_the_selection_turn_the_selection_bar_off(window):
-    bar = window.selection_bar
+def test_panes_that_ignore_the_selection_turn_the_selection_bar_off(reader):
+    bar = reader.selection_bar
     for pane in PANES:
-        window.show_pane(pane.name)
+        reader.show_pane(pane.name)
         selectors = (bar.kind_selector, bar.layer_selector, bar.head_selector)
         assert all(s.isEnabled() == pane.uses_selection for s in selectors), pane.name
-    window.show_pane("attention")
+    reader.show_pane("attention")
     assert bar.layer_selector.isEnabled()
 
 
@@ -142,11 +179,11 @@ def test_the_help_menu_lists_the_shortcuts(window, qtbot):
     box.close()
 
 
-def test_the_all_heads_figure_is_never_narrower_than_its_title(window):
+def test_the_all_heads_figure_is_never_narrower_than_its_title(reader):
     from visualizer.figures.painting import Fonts, text_width
 
-    window.state.set_selection(kind="cross")
-    figure = pane_named("all-heads").figure(window.state.core)
+    reader.state.set_selection(kind="cross")
+    figure = pane_named("all-heads").figure(reader.state.core)
     assert text_width(Fonts().title, figure.title) <= figure.natural_size().width() - 20
 
 
