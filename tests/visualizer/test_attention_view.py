@@ -7,6 +7,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QLabel
 
 from tests.conftest import make_tiny_model
+from tests.visualizer.shown_view import show_then_feed
 from visualizer.state.app_state import AppState
 from visualizer.views.attention_view import AttentionView
 from visualizer.views.token_axis import label_step, shorten
@@ -26,14 +27,7 @@ def trace(model):
 
 @pytest.fixture
 def view(qtbot, model, trace):
-    state = AppState()
-    widget = AttentionView(state)
-    qtbot.addWidget(widget)
-    widget.resize(900, 700)
-    widget.show()
-    state.set_model(model)
-    state.set_trace(trace)
-    return widget
+    return show_then_feed(qtbot, AttentionView, (900, 700), model, trace)
 
 
 @pytest.mark.parametrize("kind", ["encoder", "decoder", "cross"])

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint
 
 from tests.conftest import TINY_WORDS, make_tiny_model
 from tests.visualizer.chip_pixels import chip_color, move_mouse_to_chip
-from visualizer.state.app_state import AppState
+from tests.visualizer.shown_view import show_then_feed
 from visualizer.widgets.input_panel import InputPanel
 from visualizer.widgets.token_chips import HOVER_COLOR, SIDE_COLORS
 
@@ -27,15 +27,7 @@ def long_run():
 
 @pytest.fixture
 def panel(qtbot, long_run):
-    model, trace = long_run
-    state = AppState()
-    panel = InputPanel(state)
-    qtbot.addWidget(panel)
-    panel.resize(400, 700)
-    panel.show()
-    qtbot.waitExposed(panel)
-    state.set_model(model)
-    state.set_trace(trace)
+    panel = show_then_feed(qtbot, InputPanel, (400, 700), *long_run)
     qtbot.wait(20)  # the chips' height reaches the scroll area
     return panel
 

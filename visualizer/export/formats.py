@@ -25,7 +25,6 @@ FORMATS = (
     Format("csv", "data", "CSV table with token headers"),
 )
 FIGURE_FORMATS = tuple(f.suffix for f in FORMATS if f.output == "figure")
-DATA_FORMATS = tuple(f.suffix for f in FORMATS if f.output == "data")
 
 
 def formats_for(output: str) -> tuple[Format, ...]:
