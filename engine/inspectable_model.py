@@ -153,6 +153,7 @@ class InspectableModel:
             forward_ms=forward_ms,
             decode_ms=decode_ms,
             patched=tuple(sorted(patch)),
+            token_style=getattr(self.target_tokenizer, "style", "plain"),
         )
 
     # ---- helpers ----------------------------------------------------------

@@ -25,6 +25,7 @@ class SentencePieceTokenizer(Tokenizer):
     """SentencePiece pieces, mapped to ids by ``vocab`` (Marian) or by the model itself (T5)."""
 
     kind = "SentencePiece"
+    style = "metaspace"
 
     def __init__(self, model_proto: bytes, vocab: dict[str, int] | None = None, *,
                  eos_token: str = "</s>", unk_token: str = "<unk>", pad_token: str = "<pad>",

@@ -31,6 +31,7 @@ class Tokenizer(ABC):
     """What the engine needs of a tokenizer. ``encode`` adds the model's own special tokens."""
 
     kind: str = "tokenizer"  # shown to the user, e.g. "word-level", "BPE", "SentencePiece"
+    style: str = "plain"  # how its pieces read: one of engine.readable_tokens.STYLES
 
     @abstractmethod
     def encode(self, text: str) -> Encoding: ...
@@ -62,7 +63,12 @@ class HFTokenizer(Tokenizer):
 
     def __init__(self, backend: HFTokenizersBackend, kind: str | None = None):
         self.backend = backend
+        # Truncation or padding saved in a tokenizer.json (sentence-transformers folders pad to
+        # 128) would silently change the input; transformers also turns them off per call.
+        backend.no_truncation()
+        backend.no_padding()
         self.kind = kind or _describe_model(backend)
+        self.style = _piece_style(backend)
 
     def encode(self, text: str) -> Encoding:
         encoded = self.backend.encode(text)
@@ -100,6 +106,19 @@ def _describe_model(backend: HFTokenizersBackend) -> str:
         "Unigram": "Unigram (SentencePiece)",
         "WordPiece": "WordPiece",
     }.get(type(backend.model).__name__, type(backend.model).__name__)
+
+
+def _piece_style(backend: HFTokenizersBackend) -> str:
+    """"byte-level", "metaspace", "wordpiece" or "plain": how this tokenizer marks its pieces."""
+    data = json.loads(backend.to_str())
+    parts = json.dumps([data.get("pre_tokenizer"), data.get("decoder"), data.get("normalizer")])
+    if '"ByteLevel"' in parts:
+        return "byte-level"
+    if '"Metaspace"' in parts or "\\u2581" in parts:  # Llama-2 style: Replace " " -> "▁"
+        return "metaspace"
+    if isinstance(backend.model, models.WordPiece):
+        return "wordpiece"
+    return "plain"
 
 
 def _join_words(text: str) -> str:

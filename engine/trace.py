@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .kinds import HEAD_MODES, KINDS, parse_head
+from .readable_tokens import readable_tokens
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class Trace:
     forward_ms: float = 0.0  # the recorded teacher-forced pass
     decode_ms: float = 0.0  # greedy decoding before it, if any
     patched: tuple[str, ...] = ()  # hook names whose values were replaced by ``patch=``
+    token_style: str = "plain"  # how the pieces read: engine.readable_tokens.STYLES
+
+    def readable_tokens(self, side: str) -> list[str]:
+        """The token list of a side as a person reads it (byte-level decoded, "▁"/"Ġ" as "·")."""
+        return readable_tokens(self.tokens(side), self.token_style)
 
     def tokens(self, side: str) -> list[str]:
         """The token list of a side: "source" or "target"."""
