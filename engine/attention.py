@@ -16,13 +16,15 @@ class MultiHeadAttention(nn.Module):
     ``head_i = softmax(Q_i K_i^T / sqrt(d_k) + bias) V_i``, the softmax computed explicitly.
 
     Shapes carry a batch dimension throughout: inputs ``[B, L, d_model]``. Hook points:
-    ``q`` (before scaling), ``k``, ``v``, ``scores`` (the exact softmax input, masked entries
-    -inf), ``pattern`` (the attention weights), ``z`` (per-head output) and ``out``.
+    ``q`` (before scaling), ``k`` (both after any rotary rotation), ``v``, ``scores`` (the exact
+    softmax input, masked entries -inf), ``pattern`` (the attention weights), ``z`` (per-head
+    output) and ``out``.
     """
 
     def __init__(self, d_model: int, n_heads: int, d_head: int, bias: bool = True,
-                 scale: bool = True, dropout: float = 0.0):
+                 scale: bool = True, dropout: float = 0.0, rotary: nn.Module | None = None):
         super().__init__()
+        self.rotary = rotary  # rotates q and k by position (RotaryEmbedding), or None
         self.n_heads = n_heads
         self.d_head = d_head
         self.scale = 1.0 / math.sqrt(d_head) if scale else 1.0
@@ -48,8 +50,10 @@ class MultiHeadAttention(nn.Module):
         ``mask`` is boolean, broadcastable to ``[B, H, Lq, Lk]``, True where a key is visible.
         """
         keys_values = x if memory is None else memory
-        q = self.q(self._split_heads(self.q_proj(x)))
-        k = self.k(self._split_heads(self.k_proj(keys_values)))
+        q, k = self._split_heads(self.q_proj(x)), self._split_heads(self.k_proj(keys_values))
+        if self.rotary is not None:  # recorded after the rotation: exactly what enters q·k
+            q, k = self.rotary(q), self.rotary(k)
+        q, k = self.q(q), self.k(k)
         v = self.v(self._split_heads(self.v_proj(keys_values)))
 
         # Scaling q (pos x d_head) is cheaper than scaling the scores (pos x pos), and it is the

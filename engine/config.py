@@ -16,7 +16,7 @@ ARCHITECTURES = ("encoder-decoder", "encoder-only", "decoder-only")
 NORM_PLACEMENTS = ("post", "pre")
 NORM_TYPES = ("layernorm", "rmsnorm")
 ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "swish")
-POSITIONS = ("sinusoidal", "learned", "relative", "none")
+POSITIONS = ("sinusoidal", "learned", "relative", "rotary", "none")
 SINUSOID_LAYOUTS = ("interleaved", "split")
 
 
@@ -50,6 +50,11 @@ class ModelConfig:
     position_offset: int = 0  # learned tables looked up at pos + offset (BART: 2)
     relative_buckets: int = 32
     relative_max_distance: int = 128
+    # Rotary positions (RoFormer; Llama, ModernBERT): q and k rotate by position inside attention.
+    rope_theta: float = 10000.0
+    local_rope_theta: float | None = None  # the base on local-window layers (ModernBERT, Gemma 3)
+    rotary_fraction: float = 1.0  # share of each head's dimensions that rotate (GPT-NeoX)
+    type_vocab_size: int = 0  # BERT token types: segment 0's vector is added at every position
 
     scale_embeddings: bool = True  # multiply token embeddings by sqrt(d_model)
     scale_attention: bool = True  # divide q.k by sqrt(d_head); T5 does not
@@ -59,8 +64,14 @@ class ModelConfig:
     output_scale: float = 1.0  # multiply the final hidden state before the output projection
     final_logits_bias: bool = False
     output_head: bool = True  # False: an encoder-only model without a language-model head
+    # A BERT-style MLM head: dense -> activation -> norm before the output projection.
+    output_transform: bool = False
+    output_activation: str | None = None  # None: the model's activation
+    output_transform_bias: bool = True
+    first_attention_norm: bool = True  # False: layer 0 has no norm before attention (ModernBERT)
 
     attention_window: int | None = None  # local attention: keys within +-w (or the last w if causal)
+    local_layers: list[int] | None = None  # the layers that use attention_window; None: every layer
 
     pad_token_id: int = 0
     unk_token_id: int | None = 1
@@ -94,8 +105,27 @@ class ModelConfig:
         return self.norm_placement == "pre" if self.final_norm is None else self.final_norm
 
     @property
+    def rotary_dims(self) -> int:
+        """How many of each head's dimensions rotate (an even number)."""
+        return int(self.head_dim * self.rotary_fraction) // 2 * 2
+
+    @property
     def embedding_scale(self) -> float:
         return math.sqrt(self.d_model) if self.scale_embeddings else 1.0
+
+    def window_of(self, layer: int) -> int | None:
+        """The local attention window of ``layer``, or None where it attends globally."""
+        if self.attention_window is None:
+            return None
+        if self.local_layers is not None and layer not in self.local_layers:
+            return None
+        return self.attention_window
+
+    def rope_theta_of(self, layer: int) -> float:
+        """The rotary base of ``layer``: the local one on local-window layers, when set."""
+        if self.local_rope_theta is not None and self.window_of(layer) is not None:
+            return self.local_rope_theta
+        return self.rope_theta
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -114,6 +144,7 @@ class ModelConfig:
             "norm_placement": NORM_PLACEMENTS,
             "norm_type": NORM_TYPES,
             "activation": ACTIVATIONS,
+            "output_activation": (None, *ACTIVATIONS),
             "positions": POSITIONS,
             "sinusoid_layout": SINUSOID_LAYOUTS,
         }
@@ -132,6 +163,21 @@ class ModelConfig:
             raise ValueError("sinusoidal positions need an even d_model")
         if self.attention_window is not None and self.attention_window < 1:
             raise ValueError("attention_window must be >= 1 or None")
+        if self.local_layers is not None and (
+                not isinstance(self.local_layers, list)
+                or not all(isinstance(i, int) and i >= 0 for i in self.local_layers)):
+            raise ValueError(f"local_layers must be a list of layer numbers, got {self.local_layers!r}")
+        if not 0.0 < self.rotary_fraction <= 1.0:
+            raise ValueError(f"rotary_fraction must be in (0, 1], got {self.rotary_fraction}")
+        if self.positions == "rotary" and self.rotary_dims < 2:
+            raise ValueError(f"rotary positions need at least 2 rotating dimensions per head "
+                             f"(d_head {self.head_dim} × rotary_fraction {self.rotary_fraction})")
+        for name in ("rope_theta", "local_rope_theta"):
+            value = getattr(self, name)
+            if value is not None and not value > 1.0:
+                raise ValueError(f"ModelConfig.{name} must be above 1, got {value}")
+        if self.type_vocab_size < 0:
+            raise ValueError(f"type_vocab_size must be >= 0, got {self.type_vocab_size}")
         if self.has_encoder and self.n_encoder_layers < 1:
             raise ValueError(f"{self.architecture} needs n_encoder_layers >= 1")
         if self.has_decoder and self.n_decoder_layers < 1:

@@ -169,10 +169,12 @@ class InspectableModel:
         return list(encoding.ids), list(encoding.tokens)
 
     def _check_length(self, ids: list[int], what: str) -> None:
+        """Learned position tables end: a longer input would index past them."""
         config = self.config
         if config.positions == "learned" and len(ids) > config.max_positions:
-            raise InputError(f"the {what} has {len(ids)} tokens; this model's learned positions "
-                             f"stop at {config.max_positions}")
+            what = {"encoder-only": "text", "decoder-only": "prompt"}.get(config.architecture, what)
+            raise InputError(f"the {what} has {len(ids)} tokens; this model accepts at most "
+                             f"{config.max_positions} (its learned position table ends there)")
 
     def _strip_start(self, ids: list[int]) -> list[int]:
         bos = self.config.bos_token_id

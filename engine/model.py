@@ -12,19 +12,33 @@ from torch import nn
 
 from .attention import MultiHeadAttention
 from .config import ModelConfig
-from .feed_forward import FeedForward
+from .feed_forward import ACTIVATION_FUNCTIONS, FeedForward
 from .hooks import HookPoint
 from .norms import Norm
-from .positions import RelativePositionBias, causal_mask, sinusoidal_table, window_mask
+from .positions import (
+    RelativePositionBias,
+    RotaryEmbedding,
+    causal_mask,
+    sinusoidal_table,
+    window_mask,
+)
 
 
 def _make_norm(config: ModelConfig) -> Norm:
     return Norm(config.d_model, config.norm_type, config.norm_eps, config.norm_bias)
 
 
-def _make_attention(config: ModelConfig) -> MultiHeadAttention:
+def _make_attention(config: ModelConfig, layer: int, cross: bool = False) -> MultiHeadAttention:
+    rotary = None
+    if config.positions == "rotary" and not cross:  # cross-attention compares no positions
+        rotary = RotaryEmbedding(config.rotary_dims, config.rope_theta_of(layer))
     return MultiHeadAttention(config.d_model, config.n_heads, config.head_dim, config.bias,
-                              config.scale_attention, config.attention_dropout)
+                              config.scale_attention, config.attention_dropout, rotary)
+
+
+def _make_attention_norm(config: ModelConfig, layer: int) -> Norm | None:
+    """The norm before self-attention; ModernBERT's first layer has none."""
+    return None if layer == 0 and not config.first_attention_norm else _make_norm(config)
 
 
 def _make_ffn(config: ModelConfig) -> FeedForward:
@@ -40,8 +54,13 @@ class Layer(nn.Module):
         self.pre_norm = config.norm_placement == "pre"
         self.dropout = nn.Dropout(config.dropout)
 
-    def residual(self, x: torch.Tensor, norm: Norm, sublayer: nn.Module, *args) -> torch.Tensor:
-        """Pre-LN ``x + f(Norm(x))`` or post-LN ``Norm(x + f(x))``; ``args`` go to ``f``."""
+    def residual(self, x: torch.Tensor, norm: Norm | None, sublayer: nn.Module, *args) -> torch.Tensor:
+        """Pre-LN ``x + f(Norm(x))`` or post-LN ``Norm(x + f(x))``; ``args`` go to ``f``.
+
+        A missing norm (ModernBERT's first attention) is the identity.
+        """
+        if norm is None:
+            return x + self.dropout(sublayer(x, *args))
         if self.pre_norm:
             return x + self.dropout(sublayer(norm(x), *args))
         return norm(x + self.dropout(sublayer(x, *args)))
@@ -50,11 +69,11 @@ class Layer(nn.Module):
 class EncoderLayer(Layer):
     """Self-attention, then a feed-forward network, each inside a residual connection."""
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, layer: int = 0):
         super().__init__(config)
         self.resid_pre = HookPoint()
-        self.norm_self = _make_norm(config)
-        self.self_attn = _make_attention(config)
+        self.norm_self = _make_attention_norm(config, layer)
+        self.self_attn = _make_attention(config, layer)
         self.resid_mid = HookPoint()
         self.norm_ffn = _make_norm(config)
         self.ffn = _make_ffn(config)
@@ -69,16 +88,16 @@ class EncoderLayer(Layer):
 class DecoderLayer(Layer):
     """Masked self-attention, cross-attention over the encoder output, then a feed-forward network."""
 
-    def __init__(self, config: ModelConfig, cross_attention: bool):
+    def __init__(self, config: ModelConfig, cross_attention: bool, layer: int = 0):
         super().__init__(config)
         self.resid_pre = HookPoint()
-        self.norm_self = _make_norm(config)
-        self.self_attn = _make_attention(config)
+        self.norm_self = _make_attention_norm(config, layer)
+        self.self_attn = _make_attention(config, layer)
         self.resid_mid = HookPoint()
         self.norm_cross = self.cross_attn = self.resid_cross = None
         if cross_attention:
             self.norm_cross = _make_norm(config)
-            self.cross_attn = _make_attention(config)
+            self.cross_attn = _make_attention(config, layer, cross=True)
             self.resid_cross = HookPoint()
         self.norm_ffn = _make_norm(config)
         self.ffn = _make_ffn(config)
@@ -106,13 +125,17 @@ class Stack(nn.Module):
             self.position_table = nn.Embedding(config.max_positions + config.position_offset,
                                                config.d_model)
         self.pos_embed = HookPoint() if config.positions in ("sinusoidal", "learned") else None
+        self.token_type_table = self.type_embed = None
+        if config.type_vocab_size:
+            self.token_type_table = nn.Embedding(config.type_vocab_size, config.d_model)
+            self.type_embed = HookPoint()  # segment 0's vector: one text is one segment
         self.embed_dropout = nn.Dropout(config.dropout)
         self.embed_norm = _make_norm(config) if config.embed_norm else None
         n_layers = config.n_decoder_layers if is_decoder else config.n_encoder_layers
         cross = is_decoder and config.architecture == "encoder-decoder"
         self.layers = nn.ModuleList(
-            DecoderLayer(config, cross) if is_decoder else EncoderLayer(config)
-            for _ in range(n_layers))
+            DecoderLayer(config, cross, i) if is_decoder else EncoderLayer(config, i)
+            for i in range(n_layers))
         self.relative_bias = None
         if config.positions == "relative":
             self.relative_bias = RelativePositionBias(
@@ -127,6 +150,8 @@ class Stack(nn.Module):
         """
         x = self.embed(tokens(ids) * self.config.embedding_scale)
         length = ids.shape[1]
+        if self.token_type_table is not None:  # added before positions, in BERT's order
+            x = x + self.type_embed(self.token_type_table.weight[:1].expand(length, -1).unsqueeze(0))
         if self.config.positions == "sinusoidal":
             table = sinusoidal_table(length, self.config.d_model, self.config.sinusoid_layout)
             x = x + self.pos_embed(table.to(x.device, x.dtype).unsqueeze(0))
@@ -136,28 +161,49 @@ class Stack(nn.Module):
         x = self.embed_dropout(x)
         return self.embed_norm(x) if self.embed_norm is not None else x
 
-    def self_attention_mask(self, key_mask: torch.Tensor | None, q_len: int) -> torch.Tensor | None:
-        """Boolean ``[B or 1, 1, q, k]``: padding, causality and the local window combined."""
+    def self_attention_mask(self, key_mask: torch.Tensor | None, q_len: int,
+                            window: int | None) -> torch.Tensor | None:
+        """Boolean ``[B or 1, 1, q, k]``: padding, causality and a local window combined."""
         causal = self.name == "decoder"
         mask = causal_mask(q_len).view(1, 1, q_len, q_len) if causal else None
         if key_mask is not None and not bool(key_mask.all()):  # no padding: no mask to apply
             keys = key_mask[:, None, None, :]
             mask = keys if mask is None else mask & keys
-        if self.config.attention_window is not None:
-            window = window_mask(q_len, q_len, self.config.attention_window, causal)
-            mask = window.view(1, 1, q_len, q_len) if mask is None else mask & window
+        if window is not None:
+            local = window_mask(q_len, q_len, window, causal)
+            mask = local.view(1, 1, q_len, q_len) if mask is None else mask & local
         return mask
 
     def forward(self, ids, tokens: nn.Embedding, key_mask=None, memory=None,
                 memory_mask=None) -> torch.Tensor:
         x = self.embeddings(ids, tokens)
         length = ids.shape[1]
-        mask = self.self_attention_mask(key_mask, length)
+        masks = {}  # one per distinct window: global layers share theirs, local layers theirs
         bias = self.relative_bias(length, length) if self.relative_bias is not None else None
         cross = (memory, memory_mask) if self.name == "decoder" else ()
-        for layer in self.layers:
-            x = layer(x, mask, bias, *cross)
+        for i, layer in enumerate(self.layers):
+            window = self.config.window_of(i)
+            if window not in masks:
+                masks[window] = self.self_attention_mask(key_mask, length, window)
+            x = layer(x, masks[window], bias, *cross)
         return self.final_norm(x) if self.final_norm is not None else x
+
+
+class OutputTransform(nn.Module):
+    """A BERT-style MLM head's transform: ``Norm(act(dense(x)))`` before the vocabulary projection.
+
+    Hook points: ``hidden`` (after the activation) and the norm's own.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.d_model, config.d_model, bias=config.output_transform_bias)
+        self.act = ACTIVATION_FUNCTIONS[config.output_activation or config.activation]
+        self.hidden = HookPoint()
+        self.norm = _make_norm(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.hidden(self.act(self.dense(x))))
 
 
 class Transformer(nn.Module):
@@ -169,6 +215,7 @@ class Transformer(nn.Module):
         self.token_embedding = nn.Embedding(config.vocab_size, config.d_model)
         self.encoder = Stack(config, "encoder") if config.has_encoder else None
         self.decoder = Stack(config, "decoder") if config.has_decoder else None
+        self.output_transform = OutputTransform(config) if config.output_transform else None
         self.lm_head = None
         if config.output_head and not config.tie_embeddings:
             self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
@@ -193,6 +240,8 @@ class Transformer(nn.Module):
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Final hidden state -> vocabulary scores."""
         hidden = hidden * self.config.output_scale if self.config.output_scale != 1.0 else hidden
+        if self.output_transform is not None:
+            hidden = self.output_transform(hidden)
         weight = self.lm_head.weight if self.lm_head is not None else self.token_embedding.weight
         logits = hidden @ weight.T
         if self.final_logits_bias is not None:

@@ -66,6 +66,40 @@ class RelativePositionBias(nn.Module):
         return self.embedding(buckets).permute(2, 0, 1).unsqueeze(0)
 
 
+class RotaryEmbedding(nn.Module):
+    """Rotary positions (Su et al. 2021, "RoFormer"), in the half-split layout Llama, GPT-NeoX and
+    ModernBERT use: the first ``dims`` of each head rotate, pairing dimension i with i + dims/2.
+
+    It has no parameters: the angles ``pos · theta^(-2i/dims)`` are computed in float32, as the
+    Hugging Face models do, and kept for the last length seen.
+    """
+
+    def __init__(self, dims: int, theta: float):
+        super().__init__()
+        self.dims = dims
+        self.theta = theta
+        self._cached: tuple | None = None
+
+    def tables(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``cos`` and ``sin``, each ``[length, dims]``."""
+        key = (length, device)
+        if self._cached is None or self._cached[0] != key:
+            exponents = torch.arange(0, self.dims, 2, dtype=torch.int64, device=device).float() / self.dims
+            inverse = 1.0 / (self.theta ** exponents)
+            angles = torch.arange(length, device=device).float()[:, None] * inverse[None, :]
+            angles = torch.cat([angles, angles], dim=-1)
+            self._cached = (key, angles.cos(), angles.sin())
+        return self._cached[1], self._cached[2]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``[B, H, L, d_head]`` rotated by position; dimensions past ``dims`` pass through."""
+        cos, sin = self.tables(x.shape[-2], x.device)
+        rotating, passing = x[..., :self.dims], x[..., self.dims:]
+        first, second = rotating.chunk(2, dim=-1)
+        rotated = rotating * cos + torch.cat([-second, first], dim=-1) * sin
+        return torch.cat([rotated, passing], dim=-1) if passing.shape[-1] else rotated
+
+
 def causal_mask(length: int, device: torch.device | None = None) -> torch.Tensor:
     """``[L, L]`` boolean, True on and below the diagonal."""
     return torch.ones(length, length, dtype=torch.bool, device=device).tril()

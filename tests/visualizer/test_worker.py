@@ -54,7 +54,7 @@ def test_a_failing_run_reports_its_message(controller, qtbot):
     controller.state.set_inputs("the small cat sees the red house")
     with qtbot.waitSignal(controller.runFailed, timeout=TIMEOUT) as blocker:
         controller.run()
-    assert "learned positions stop at 4" in blocker.args[0]
+    assert "accepts at most 4" in blocker.args[0]
     assert controller.state.trace is None
 
 
