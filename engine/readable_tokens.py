@@ -45,18 +45,30 @@ def _marks(text: str) -> str:
     return text.replace(" ", WORD_START).replace("\n", NEWLINE).replace("\t", TAB).replace("\r", "")
 
 
+def _visible(text: str, piece: str) -> str:
+    """``text`` when it shows; other whitespace (no-break, ideographic) as escapes; else ``piece``."""
+    if text.strip():
+        return text
+    return text.encode("unicode_escape").decode("ascii") if text else piece
+
+
 def readable_token(piece: str, style: str = "plain") -> str:
     """How a person reads ``piece`` of a tokenizer of ``style`` (one of STYLES)."""
     if style == "byte-level":
         text = _bytes_text(piece)
-        return _marks(text if text is not None else piece) or piece
+        return _visible(_marks(text if text is not None else piece), piece)
     if style == "metaspace":
-        return _marks(piece.replace(METASPACE, " ")) or piece
-    if style == "plain" and piece and not piece.strip():
-        return _marks(piece)
+        return _visible(_marks(piece.replace(METASPACE, " ")), piece)
+    if piece and not piece.strip():  # a whitespace-only piece of any style stays visible
+        return _visible(_marks(piece), piece)
     return piece
 
 
 def readable_tokens(pieces, style: str = "plain") -> list[str]:
     """``readable_token`` of every piece, in order."""
     return [readable_token(piece, style) for piece in pieces]
+
+
+def at_position(label: str, position: int) -> str:
+    """A token named with its position, as hovers show it: '"cat" #3', so repeats differ."""
+    return f'"{label}" #{position}'

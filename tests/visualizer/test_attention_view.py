@@ -104,7 +104,8 @@ def test_hovering_a_cell_reads_query_key_and_weight(view, trace, qtbot):
     row, col = 2, 1
     _hover(view, row, col)
     weight = trace.attention["cross"][1, 3, row, col]
-    expected = f"{trace.target_tokens[row]} → {trace.source_tokens[col]}: {format(float(weight), '.3g')}"
+    expected = (f'"{trace.target_tokens[row]}" #{row} → "{trace.source_tokens[col]}" #{col}: '
+                f"{format(float(weight), '.3g')}")
     assert _readout(view).text() == expected
     assert len(expected.rsplit(": ", 1)[1].lstrip("0.")) <= 3  # three significant digits
     assert view.state.hover == ("target", row)
@@ -128,14 +129,15 @@ def test_the_readout_follows_the_selection_under_a_still_mouse(view, model, trac
     assert view.readout.text().endswith(": " + expected("cross", 0, 0))
     state.set_selection(kind="encoder")  # rows are now source tokens
     row, col = view.cell_at(mouse)  # the view re-fits a matrix of another shape
-    assert view.readout.text() == (f"{trace.source_tokens[row]} → {trace.source_tokens[col]}: "
-                                   f"{expected('encoder', 0, 0)}")
+    assert view.readout.text() == (f'"{trace.source_tokens[row]}" #{row} → "{trace.source_tokens[col]}" '
+                                   f"#{col}: {expected('encoder', 0, 0)}")
     assert state.hover == ("source", row)
     other = model.run("a dog .")  # a new trace: the cell now under the mouse, with its new weight
     state.set_trace(other)
     row, col = view.cell_at(mouse)
     weight = format(float(other.attention["encoder"][0, 0, row, col]), ".3g")
-    assert view.readout.text() == f"{other.source_tokens[row]} → {other.source_tokens[col]}: {weight}"
+    assert view.readout.text() == (f'"{other.source_tokens[row]}" #{row} → '
+                                   f'"{other.source_tokens[col]}" #{col}: {weight}')
     state.set_model(model)  # a model change clears the trace: nothing is under the mouse any more
     assert view.readout.text().startswith("Hover a cell")
 

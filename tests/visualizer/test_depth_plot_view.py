@@ -78,7 +78,7 @@ def test_a_token_hovered_anywhere_is_drawn_on_top(view_and_state, tiny_run):
     labels, values = view.series["resid"]
     xs, ys = view.highlight["resid"].getData()
     np.testing.assert_array_equal(ys, values[2])
-    assert "chat" not in view.caption.text() and "'petit'" in view.caption.text()
+    assert "chat" not in view.caption.text() and '"petit" #2' in view.caption.text()
     state.set_hover("source", 2)  # an encoder token is not on these decoder plots
     assert len(view.highlight["resid"].getData()[1] or []) == 0
 

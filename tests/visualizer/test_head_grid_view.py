@@ -133,7 +133,8 @@ def test_tooltip_names_the_head_and_the_weight_under_the_mouse(grid, tiny_run):
     text = view.describe_point(col + 3.5, row + 4.5)  # query 4, key 3 of layer 1, head 2
     weight = trace.attention["cross"][1, 2, 4, 3]
     assert text.startswith("layer 1, head 2")
-    assert f"{trace.target_tokens[4]} → {trace.source_tokens[3]}: {format(float(weight), '.3g')}" in text
+    weight = format(float(weight), ".3g")
+    assert f'"{trace.target_tokens[4]}" #4 → "{trace.source_tokens[3]}" #3: {weight}' in text
     assert view.describe_point(-5, -5) == ""
 
 

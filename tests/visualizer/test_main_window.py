@@ -33,7 +33,7 @@ def test_typing_and_running_shows_the_new_matrix(window, qtbot):
     shown = window.attention_view.image_item.image
     np.testing.assert_array_equal(shown, trace.attention["cross"][1, 2])
     chips = panel.token_chips
-    assert chips.tooltip_at(chips.chip_rect("source", 1).center()) == "source 1: 'dog'"
+    assert chips.tooltip_at(chips.chip_rect("source", 1).center()) == 'source "dog" #1'
 
 
 def test_ctrl_enter_runs_with_the_typed_target(window, qtbot):

@@ -68,7 +68,7 @@ def test_the_mouse_on_a_chip_hovers_its_token_everywhere_and_paints_it_amber(pan
     assert chip_color(chips, "target", 5) == HOVER_COLOR
     assert chip_color(chips, "source", 5) == SIDE_COLORS["source"]  # the same position, other side
     assert chips.tooltip_at(chips.chip_rect("target", 5).center()) == (
-        f"target 5: {state.trace.target_tokens[5]!r}")
+        f'target "{state.trace.target_tokens[5]}" #5')
     between = chips.chip_rect("target", 5).topRight() + QPoint(2, 0)  # the gap after the chip
     qtbot.mouseMove(chips, between)
     assert state.hover == ("", -1)

@@ -22,7 +22,11 @@ from .formats import format_of
 @dataclass(frozen=True)
 class DataTable:
     """What a pane exports: ``matrix`` with ``row_labels`` × ``column_labels`` (the CSV), plus any
-    further ``arrays`` and ``metadata`` (the NPZ holds all of them)."""
+    further ``arrays`` and ``metadata`` (the NPZ holds all of them).
+
+    Labels are what the screen shows (readable tokens); the NPZ holds ``row_pieces`` and
+    ``column_pieces`` instead when given: the tokenizer's own pieces, as the Trace has them.
+    """
 
     matrix: np.ndarray
     row_labels: list[str]
@@ -32,6 +36,8 @@ class DataTable:
     names: tuple[str, str] = ("query_tokens", "key_tokens")  # NPZ keys of the two label lists
     corner: str = "query \\ key"  # the CSV's top-left cell
     csv_refusal: str = ""  # why a CSV file cannot hold this data (it is more than one matrix)
+    row_pieces: list[str] | None = None
+    column_pieces: list[str] | None = None
 
 
 def selection_table(selection, all_heads: bool = False) -> DataTable:
@@ -42,16 +48,20 @@ def selection_table(selection, all_heads: bool = False) -> DataTable:
         arrays["all_heads"] = np.asarray(selection.heads, dtype=np.float32)
     refusal = "a CSV file holds one matrix: save all heads as .npz" if all_heads else ""
     return DataTable(selection.matrix, list(selection.query_tokens), list(selection.key_tokens),
-                     selection.metadata(), arrays, csv_refusal=refusal)
+                     selection.metadata(), arrays, csv_refusal=refusal,
+                     row_pieces=selection.query_pieces, column_pieces=selection.key_pieces)
 
 
 def npz_bytes(table: DataTable) -> bytes:
-    """NPZ with ``matrix``, the two label lists, every array, each metadata field, and ``metadata``
-    (the same fields as JSON). Everything loads with ``allow_pickle=False``."""
+    """NPZ with ``matrix``, the two token lists (the tokenizer's pieces), every array, each
+    metadata field, and ``metadata`` (the same fields as JSON). Everything loads with
+    ``allow_pickle=False``."""
     rows, columns = table.names
+    row_tokens = table.row_labels if table.row_pieces is None else table.row_pieces
+    column_tokens = table.column_labels if table.column_pieces is None else table.column_pieces
     arrays = {"matrix": np.asarray(table.matrix, dtype=np.float32),
-              rows: np.array(table.row_labels, dtype=str),
-              columns: np.array(table.column_labels, dtype=str),
+              rows: np.array(row_tokens, dtype=str),
+              columns: np.array(column_tokens, dtype=str),
               "metadata": np.array(json.dumps(table.metadata, ensure_ascii=False))}
     arrays.update(table.arrays)
     for name, value in table.metadata.items():

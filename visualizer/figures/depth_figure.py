@@ -127,7 +127,7 @@ class DepthFigure:
         if not stack:
             raise ValueError("nothing to export yet: run a sentence first")
         side = KINDS["encoder" if stack == "encoder" else "decoder"].queries
-        return cls(depth_series(state.trace, stack), list(state.trace.tokens(side)), stack,
+        return cls(depth_series(state.trace, stack), state.token_labels(side), stack,
                    state.model_name(), state.depth_log_scale)
 
     def color(self, position: int) -> QColor:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
+from engine.readable_tokens import readable_token
+
 from .colors import MASKED_COLOR, colorbar_image
 
 POINTS_PER_INCH = 72.0
@@ -78,11 +80,11 @@ def line_height(font: QFont) -> float:
     return metrics(font).height()
 
 
-def shown_token(token: str) -> str:
-    """A token as a label: shortened when long, visible when it is only whitespace."""
-    if not token.strip():
-        return repr(token)
-    return token if len(token) <= MAX_LABEL_CHARS else token[:MAX_LABEL_CHARS - 1] + "…"
+def shown_token(label: str) -> str:
+    """A readable token (ViewState.token_labels) as a figure label: shortened when long. A bare
+    whitespace label still shows, with the marks every view uses."""
+    label = readable_token(label)
+    return label if len(label) <= MAX_LABEL_CHARS else label[:MAX_LABEL_CHARS - 1] + "…"
 
 
 def thinning_step(count: int, cell: float, needed: float) -> int:

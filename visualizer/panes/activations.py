@@ -23,7 +23,7 @@ def _figure(state):
 def _data(state):
     selection = activation_selection(state)
     return DataTable(selection.matrix, list(selection.query_tokens), list(selection.key_tokens),
-                     selection.metadata(), corner="token \\ feature")
+                     selection.metadata(), corner="token \\ feature", row_pieces=selection.query_pieces)
 
 
 PANE = Pane("activations", "Activations", "activationsPane",

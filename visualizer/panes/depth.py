@@ -24,8 +24,9 @@ def _figure(state):
 
 
 def _data(state):
-    """CSV: residual norms, tokens × depth points. NPZ: also each norm's ``mean`` and ``std``
-    with their labels (``mean_labels``, ``std_labels``)."""
+    """CSV: residual norms, readable tokens × depth points. NPZ: the tokenizer's own pieces as
+    ``tokens``, and also each norm's ``mean`` and ``std`` with their labels (``mean_labels``,
+    ``std_labels``)."""
     stack = shown_stack(state)
     if not stack:
         raise ValueError("nothing to export yet: run a sentence first")
@@ -40,8 +41,9 @@ def _data(state):
     source, target = state.trace_inputs
     metadata = {"model": state.model_name(), "stack": stack, "values": "residual-stream L2 norm",
                 "source": source, "target": target or state.trace.output_text}
-    return DataTable(norms, list(state.trace.tokens(side)), labels, metadata, arrays,
-                     names=("tokens", "points"), corner="token \\ depth")
+    return DataTable(norms, state.token_labels(side), labels, metadata, arrays,
+                     names=("tokens", "points"), corner="token \\ depth",
+                     row_pieces=list(state.trace.tokens(side)))
 
 
 PANE = Pane("depth", "Depth", "depthPane",

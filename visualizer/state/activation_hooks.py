@@ -122,7 +122,7 @@ def activation_selection(state):
     model = state.model_name()
     source, target = state.trace_inputs
     return AttentionSelection(
-        matrix=matrix, query_tokens=list(trace.tokens(side)),
+        matrix=matrix, query_tokens=state.token_labels(side), query_pieces=list(trace.tokens(side)),
         key_tokens=[str(i) for i in range(matrix.shape[1])], model=model, kind=stack, layer=layer,
         head=head, source=source, target=target or trace.output_text, colormap=DIVERGING_COLORMAP,
         levels=activation_levels(matrix, state.clip_outliers), auto_levels=True, hook=hook,

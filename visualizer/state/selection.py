@@ -17,6 +17,9 @@ from engine.kinds import KINDS, head_title, kind_title
 class AttentionSelection:
     """A ``[rows, columns]`` matrix, its labels and what it is.
 
+    ``query_tokens`` and ``key_tokens`` are the labels as shown (readable tokens: figures, CSV);
+    ``query_pieces`` and ``key_pieces`` the tokenizer's own pieces behind them (NPZ), or None
+    where the labels are all there is (feature numbers).
     ``heads`` optionally holds the whole ``[layers, heads, q, k]`` stack of the kind (for the
     all-heads figure and NPZ); ``levels`` are the colour levels the screen uses.
     """
@@ -39,6 +42,8 @@ class AttentionSelection:
     axis_names: tuple[str, str] | None = None  # (rows, columns); default from the kind
     heads: np.ndarray | None = field(default=None, repr=False)
     masked: np.ndarray | None = field(default=None, repr=False)  # True where a mask hides the key
+    query_pieces: list[str] | None = None
+    key_pieces: list[str] | None = None
 
     @property
     def title(self) -> str:
@@ -110,4 +115,4 @@ def attention_selection(state, kind: str | None = None, layer: int | None = None
         target=target or trace.output_text, colormap=state.colormap,
         levels=levels_for(matrix, state.auto_levels, masked), auto_levels=state.auto_levels,
         rows_are_predictions=state.rows_by_prediction(kind), heads=trace.attention[kind],
-        masked=masked)
+        masked=masked, query_pieces=state.query_pieces(kind), key_pieces=state.key_pieces(kind))

@@ -6,11 +6,13 @@ from its arguments, and both hand it to the same pane code to make figures and d
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
 
 from engine.kinds import KINDS
+from engine.readable_tokens import readable_tokens
 
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually uniform
 
@@ -209,8 +211,24 @@ class ViewState:
         return (self.label_rows_by_prediction and KINDS[kind].queries == "target"
                 and self.trace is not None and bool(self.trace.predicted_tokens))
 
+    # Token labels. Every label a user sees (axes, chips, hovers, figures, CSV) is the readable
+    # form ("Ġcaf" → "·caf"); the *_pieces methods give the tokenizer's own pieces (NPZ files).
+    def token_labels(self, side: str) -> list[str]:
+        """The readable tokens of "source", "target" or "predicted" (the argmax next tokens)."""
+        return [] if self.trace is None else list(self._readable(side))
+
     def query_labels(self, kind=None) -> list[str]:
-        """Row labels: the tokens at each query position, or the predicted next tokens."""
+        """Row labels: the tokens at each query position, or the predicted next tokens, readable."""
+        if self.trace is None:
+            return []
+        kind = kind or self.kind
+        return list(self._readable("predicted" if self.rows_by_prediction(kind) else KINDS[kind].queries))
+
+    def key_labels(self, kind=None) -> list[str]:
+        return [] if self.trace is None else list(self._readable(KINDS[kind or self.kind].keys))
+
+    def query_pieces(self, kind=None) -> list[str]:
+        """The tokenizer's own pieces behind ``query_labels``."""
         if self.trace is None:
             return []
         kind = kind or self.kind
@@ -218,8 +236,21 @@ class ViewState:
             return list(self.trace.predicted_tokens)
         return list(self.trace.query_tokens(kind))
 
-    def key_labels(self, kind=None) -> list[str]:
+    def key_pieces(self, kind=None) -> list[str]:
         return [] if self.trace is None else list(self.trace.key_tokens(kind or self.kind))
+
+    def _readable(self, side: str) -> list[str]:
+        # Made once per trace: hovers read labels on every mouse move, at 2,048 tokens too. The
+        # trace is held weakly, so a replaced trace's arrays are freed as before.
+        trace = self.trace
+        cache = self.__dict__.get("_readable_cache")
+        if cache is None or cache[0]() is not trace:
+            cache = self._readable_cache = (weakref.ref(trace), {})
+        labels = cache[1].get(side)
+        if labels is None:
+            pieces = trace.predicted_tokens if side == "predicted" else trace.tokens(side)
+            labels = cache[1][side] = readable_tokens(pieces, trace.token_style)
+        return labels
 
     def _clamp_selection(self) -> None:
         if self.model is None:

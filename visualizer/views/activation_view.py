@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.readable_tokens import at_position
+
 from ..state.activation_hooks import (
     DIVERGING_COLORMAP,
     STACK_LEVEL,
@@ -48,7 +50,7 @@ class ActivationView(QWidget):
         self.setObjectName("activationView")
         self.state = state
         self.matrix: np.ndarray | None = None  # exactly what the image shows
-        self.row_tokens: list[str] = []
+        self.row_tokens: list[str] = []  # the readable row labels shown
         self.side = ""  # "source" or "target": whose positions the rows are
         self.hook = ""  # the hook drawn (state.hook, or the default before one is chosen)
         self._syncing = False  # True while combos are refilled: their signals are not the user's
@@ -179,7 +181,7 @@ class ActivationView(QWidget):
         array = trace.activations[hook]
         self.matrix = matrix_of(array, head)
         self.side = token_side(hook)
-        self.row_tokens = list(trace.source_tokens if self.side == "source" else trace.target_tokens)
+        self.row_tokens = self.state.token_labels(self.side)
         self.image.setImage(self.matrix, autoLevels=False)
         self._apply_levels()
         self._draw_head_separators(array, head)
@@ -216,7 +218,7 @@ class ActivationView(QWidget):
             self.graphics.setToolTip("")
             self.state.set_hover(self.side, -1)
             return
-        self.graphics.setToolTip(f"{self.row_tokens[row]!r} (position {row}) · feature {col}: "
+        self.graphics.setToolTip(f"{at_position(self.row_tokens[row], row)} · feature {col}: "
                                  f"{format(float(self.matrix[row, col]), '.3g')}")
         self.state.set_hover(self.side, row)
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from engine.kinds import KINDS, head_title, kind_title
+from engine.readable_tokens import at_position
 
 from ..state.app_state import AppState
 from ..state.selection import levels_for
@@ -36,6 +37,8 @@ class AttentionView(QWidget):
         self.state = state
         self._matrix: np.ndarray | None = None
         self._masked: np.ndarray | None = None  # True where a mask hides the key from the query
+        self._queries: list[str] = []  # the readable row and column labels shown
+        self._keys: list[str] = []
         self._mouse_pos: QPointF | None = None  # scene position of the mouse while over the plot
 
         self.colormap_selector = QComboBox(objectName="colormapSelector")
@@ -129,6 +132,7 @@ class AttentionView(QWidget):
         matrix = state.attention_matrix()
         shape_changed = matrix is None or self._matrix is None or matrix.shape != self._matrix.shape
         self._matrix = matrix
+        self._queries, self._keys = state.query_labels(), state.key_labels()
         self._update_mask()
         self._on_hover_changed(*state.hover)  # bands follow the new shape and kind
         self.predicted_rows_box.setEnabled(state.kind != "encoder")
@@ -145,8 +149,8 @@ class AttentionView(QWidget):
         low, high = levels_for(image, state.auto_levels, self._masked)
         self.image_item.setImage(image, autoLevels=False)
         self.color_bar.setLevels((low, high))
-        self.left_axis.set_tokens(state.query_labels())
-        self.bottom_axis.set_tokens(state.key_labels())
+        self.left_axis.set_tokens(self._queries)
+        self.bottom_axis.set_tokens(self._keys)
         kind = KINDS[state.kind]
         self.plot.setLabel("left", f"query: {kind.queries} token", color=look.TEXT_COLOR)
         self.plot.setLabel("bottom", f"key: {kind.keys} token", color=look.TEXT_COLOR)
@@ -182,11 +186,12 @@ class AttentionView(QWidget):
                 band.hide()
 
     def cell_text(self, row: int, col: int) -> str:
-        """The hover text of a cell: "query → key: 0.833" (3 significant digits), or "masked"."""
-        queries, keys = self.state.query_labels(), self.state.key_labels()
+        """The hover text of a cell: '"cat" #3 → "the" #0: 0.833' (3 significant digits), or
+        "masked"; the positions tell repeated words apart."""
+        cell = f"{at_position(self._queries[row], row)} → {at_position(self._keys[col], col)}"
         if self._masked is not None and self._masked[row, col]:
-            return f"{queries[row]} → {keys[col]}: masked"
-        return f"{queries[row]} → {keys[col]}: {format(float(self._matrix[row, col]), '.3g')}"
+            return f"{cell}: masked"
+        return f"{cell}: {format(float(self._matrix[row, col]), '.3g')}"
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         if self._matrix is None or not self.plot.sceneBoundingRect().contains(scene_pos):

@@ -11,6 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from engine.readable_tokens import at_position
+
 from ..state.app_state import AppState
 from ..state.depth_series import (
     LOG_SCALABLE,
@@ -135,7 +137,7 @@ class DepthPlotView(QWidget):
                 item.setData(np.arange(len(labels)), values[position])
             else:
                 item.setData([], [])
-        self.caption.setText(f"Highlighted: {self.tokens[position]!r} (position {position}) of "
+        self.caption.setText(f"Highlighted: {at_position(self.tokens[position], position)} of "
                              f"{len(self.tokens)} {self.stack} tokens" if show else self._summary)
 
     def _on_stack_picked(self, index: int) -> None:
@@ -170,7 +172,7 @@ class DepthPlotView(QWidget):
             self._summary = look.placeholder(self.state, NO_TRACE)
         else:
             self.side = "source" if stack == "encoder" else "target"
-            self.tokens = list(trace.source_tokens if stack == "encoder" else trace.target_tokens)
+            self.tokens = self.state.token_labels(self.side)  # readable, as every view shows them
             self.series = depth_series(trace, stack)
             count = f"{len(self.tokens)} {stack} tokens"
             lines = "one colour each (see the legend)" if self.colored else "one line each"
@@ -253,7 +255,7 @@ class DepthPlotView(QWidget):
             if key in LOG_SCALABLE and self.state.depth_log_scale:  # the view's y is log10(value)
                 column_values = np.log10(np.maximum(column_values, 1e-30))
             token = int(np.argmin(np.abs(column_values - point.y())))
-            self.graphics.setToolTip(f"{self.tokens[token]!r} (position {token}) at "
+            self.graphics.setToolTip(f"{at_position(self.tokens[token], token)} at "
                                      f"{point_meaning(key, labels[column])}: "
                                      f"{format(float(values[token, column]), '.3g')}")
             self.state.set_hover(self.side, token)

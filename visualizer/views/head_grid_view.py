@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from engine.kinds import KINDS, kind_title
+from engine.readable_tokens import at_position
 
 from ..state.app_state import AppState
 from ..state.selection import levels_for
@@ -296,7 +297,7 @@ class HeadGridView(QWidget):
         if self.pool_factors == (1, 1):
             queries = self.state.query_labels(self._shown_kind)
             keys = self.state.key_labels(self._shown_kind)
-            text += f"\n{queries[row]} → {keys[col]}: {value}"
+            text += f"\n{at_position(queries[row], row)} → {at_position(keys[col], col)}: {value}"
         elif value == "masked":
             text += "\nevery cell of this block is masked"
         else:

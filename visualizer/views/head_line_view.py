@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from engine.kinds import KINDS, head_title
+from engine.readable_tokens import at_position
 
 from ..state.app_state import AppState
 from ..state.line_selection import MAX_LINES, MIN_WEIGHT, head_color, line_matrices, select_lines
@@ -118,7 +119,7 @@ class HeadLineCanvas(QWidget):
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt override)
         hit = self.token_at(event.position().x(), event.position().y())
         self.view.hover_token(hit)
-        self.setToolTip("" if hit is None else f"{hit[0]} {hit[1]}: {self._token(hit)!r}")
+        self.setToolTip("" if hit is None else f"{hit[0]} {at_position(self._token(hit), hit[1])}")
 
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.view.hover_token(None)
@@ -140,7 +141,7 @@ class HeadLineView(QWidget):
         super().__init__(parent)
         self.setObjectName("headLineView")
         self.state = state
-        self.query_tokens: list[str] = []
+        self.query_tokens: list[str] = []  # the readable labels shown (ViewState.query_labels)
         self.key_tokens: list[str] = []
         self.matrices: dict[int, np.ndarray] = {}  # head -> [queries, keys]; -1 is the mean/max
         self.isolated: tuple[str, int] = ("", -1)  # ("query" | "key", position) whose lines show

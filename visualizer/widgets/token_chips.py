@@ -8,6 +8,8 @@ from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QToolTip, QWidget
 
+from engine.readable_tokens import at_position, readable_token
+
 from ..state.app_state import AppState
 
 SIDE_COLORS = {"source": "#dbe8f7", "target": "#f7e6d4"}  # the chip colour of each side's tokens
@@ -21,11 +23,18 @@ SECTION_GAP = 10  # above the second heading
 RADIUS = 4.0
 
 
-def chip_text(token: str) -> str:
-    """A token as its chip reads: a space-only piece shown by its repr, line breaks made visible."""
-    if not token.strip():
-        return repr(token)
-    return token.replace("\n", "\\n").replace("\t", "\\t")
+def chip_text(label: str) -> str:
+    """A readable token (ViewState.token_labels) as its chip reads: never blank, line breaks seen."""
+    return readable_token(label).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def chip_tooltip(side: str, position: int, label: str, piece: str, token_id: int | None) -> str:
+    """'source "·caf" #4', and the tokenizer's own piece and id where they read otherwise:
+    'source "·caf" #4 · "Ġcaf" (id 3412)'."""
+    text = f"{side} {at_position(label, position)}"
+    if piece != label:
+        text += f' · "{piece}"' + ("" if token_id is None else f" (id {token_id})")
+    return text
 
 
 class ChipLayout:
@@ -99,7 +108,8 @@ class TokenChips(QWidget):
         self.setSizePolicy(policy)
         self.font_bold = QFont(self.font())
         self.font_bold.setBold(True)
-        self._sections: list[tuple[str, list[str]]] = []
+        self._sections: list[tuple[str, list[str]]] = []  # (side, readable tokens)
+        self._pieces: dict[str, tuple[list[str], list[int]]] = {}  # side -> (own pieces, ids)
         self._widths: dict[str, int] = {}
         self._layouts: dict[int, ChipLayout] = {}  # width -> layout, for the current tokens
         self._has_trace = False
@@ -111,9 +121,9 @@ class TokenChips(QWidget):
 
     # ---- state handlers -------------------------------------------------------------------
     def _on_trace_changed(self, trace) -> None:
-        sections = [] if trace is None else [
-            (side, list(tokens)) for side, tokens in (("source", trace.source_tokens),
-                                                      ("target", trace.target_tokens)) if tokens]
+        sides = [] if trace is None else [side for side in ("source", "target") if trace.tokens(side)]
+        sections = [(side, self.state.token_labels(side)) for side in sides]
+        self._pieces = {side: (trace.tokens(side), getattr(trace, f"{side}_ids")) for side in sides}
         self._has_trace = trace is not None
         self._sections, self._layouts, self._widths = sections, {}, {}
         self._hovered = self.layout_now().index_of(*self.state.hover)
@@ -169,7 +179,9 @@ class TokenChips(QWidget):
         if hit is None:
             return ""
         side, position = hit
-        return f"{side} {position}: {dict(self._sections)[side][position]!r}"
+        pieces, ids = self._pieces[side]
+        return chip_tooltip(side, position, dict(self._sections)[side][position], pieces[position],
+                            ids[position] if position < len(ids) else None)
 
     # ---- Qt overrides ---------------------------------------------------------------------
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt override)
