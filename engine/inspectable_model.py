@@ -95,7 +95,7 @@ class InspectableModel:
             target_ids = list(source_ids)
             source_ids, source_tokens = [], []
             if target:
-                target_ids += self._strip_start(self.target_tokenizer.encode(target).ids)
+                target_ids = self._continue_prompt(source, target_ids, target)
             else:
                 budget = DECODER_ONLY_CONTINUATION if max_new_tokens is None else max_new_tokens
                 start = time.perf_counter()
@@ -175,6 +175,21 @@ class InspectableModel:
             what = {"encoder-only": "text", "decoder-only": "prompt"}.get(config.architecture, what)
             raise InputError(f"the {what} has {len(ids)} tokens; this model accepts at most "
                              f"{config.max_positions} (its learned position table ends there)")
+
+    def _continue_prompt(self, prompt: str, prompt_ids: list[int], continuation: str) -> list[int]:
+        """A decoder-only prompt followed by typed continuation text, as one text reads.
+
+        The two are tokenized together (with a space between them, unless one is there), so a
+        byte-level tokenizer gives "Ġsleeps" after "The cat", as it would for the whole sentence.
+        Where that would re-split the prompt's own tokens, the continuation is tokenized alone.
+        """
+        if not isinstance(continuation, str):
+            raise InputError(f"target must be text or None, not {type(continuation).__name__}")
+        space = "" if prompt[-1:].isspace() or continuation[:1].isspace() else " "
+        whole = self.target_tokenizer.encode(prompt + space + continuation).ids
+        if whole[:len(prompt_ids)] == prompt_ids and len(whole) > len(prompt_ids):
+            return whole
+        return prompt_ids + self._strip_start(self.target_tokenizer.encode(continuation).ids)
 
     def _strip_start(self, ids: list[int]) -> list[int]:
         bos = self.config.bos_token_id

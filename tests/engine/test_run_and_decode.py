@@ -173,3 +173,19 @@ def test_sinusoidal_table_follows_the_paper():
     split = sinusoidal_table(50, 16, "split")
     assert split[pos, i] == pytest.approx(np.sin(angle), abs=1e-6)
     assert split[pos, 8 + i] == pytest.approx(np.cos(angle), abs=1e-6)
+
+
+def test_a_decoder_only_continuation_reads_as_the_whole_sentence_would():
+    from tokenizers import processors
+
+    from tests.byte_level import byte_level_tokenizer
+
+    tokenizer = byte_level_tokenizer()
+    tokenizer.backend.post_processor = processors.TemplateProcessing(single="$A")  # GPT-2: no specials
+    config = engine.ModelConfig(architecture="decoder-only", vocab_size=tokenizer.vocab_size,
+                                d_model=32, n_heads=4, n_decoder_layers=2, d_ff=64, dropout=0.0)
+    model = engine.create(config, tokenizer, "tiny byte-level LM")
+    whole = tokenizer.encode("the cat sees the café").ids
+    trace = model.run("the cat", "sees the café")
+    assert trace.target_ids == whole  # "Ġsees", as in the whole sentence, not "sees"
+    assert "".join(trace.readable_tokens("target")) == "the·cat·sees·the·café"
