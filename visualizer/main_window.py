@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
     head_line_view = property(lambda self: self.views["head-lines"])
     activation_view = property(lambda self: self.views["activations"])
     depth_plot_view = property(lambda self: self.views["depth"])
+    predictions_view = property(lambda self: self.views["predictions"])
 
     def load_checkpoint(self, path) -> int:
         """Open a checkpoint in the background; the current model stays until it succeeds."""
@@ -259,11 +260,17 @@ class MainWindow(QMainWindow):
         if trace.decode_ms:
             timing += f" · decode {trace.decode_ms:.0f} ms"
         self.timing_label.setText(timing)
-        self.statusBar().showMessage(
-            f"{len(trace.source_tokens)} source / {len(trace.target_tokens)} target tokens", 5000)
+        source, target = len(trace.source_tokens), len(trace.target_tokens)
+        # A single-stack model has one token list: "0 source / 24 target" would read as a fault.
+        counts = f"{source} source / {target} target tokens" if source and target else \
+            f"{source or target} tokens"
+        self.statusBar().showMessage(counts, 5000)
         self.traceChanged.emit(trace)
 
     def _on_run_failed(self, message: str) -> None:
+        # Beside the inputs too: the status bar's line is replaced by the next message, and the
+        # views keep the previous trace, which must not pass for the failed input's.
+        self.input_panel.show_error(f"Not run: {message.rstrip('.')}. The views still show the previous run.")
         self.report(f"Run failed: {message}")
 
     # ---- errors -----------------------------------------------------------------------------

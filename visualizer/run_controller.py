@@ -1,8 +1,8 @@
 """RunController: the one place that loads checkpoints and runs the model, off the GUI thread.
 
-It decides when a run is needed (the user asked, a model was opened, the ablated heads changed),
-runs what the state holds (inputs, ablation, model), and puts the result into the state, whose
-``traceChanged`` is the one trace signal.
+It decides when a run is needed (the user asked, a model was opened, the ablated heads or a
+decoder-only model's continuation budget changed), runs what the state holds (inputs, ablation,
+budget, model), and puts the result into the state, whose ``traceChanged`` is the one trace signal.
 """
 
 from __future__ import annotations
@@ -56,12 +56,14 @@ class RunController(QObject):
         self._latest = {"load": -1, "run": -1}  # the only generations whose results count
         self._pending: dict[int, tuple[str, str, tuple[str, str]]] = {}  # id -> (what, path, inputs)
         self._run_after_load = False
+        self._budget = state.max_new_tokens  # the continuation budget of the last run asked for
         # Created here, on the GUI thread: queued emissions land back on this thread.
         self._signals = TaskSignals(self)
         self._signals.finished.connect(self._on_task_finished)
         self._signals.failed.connect(self._on_task_failed)
         self._signals.skipped.connect(self._on_task_skipped)
         state.ablationChanged.connect(self._on_ablation_changed)
+        state.optionsChanged.connect(self._on_options_changed)
 
     # ---- requests ------------------------------------------------------------------------
     def load(self, path) -> int:
@@ -89,12 +91,25 @@ class RunController(QObject):
             return -1
         model, inputs = state.model, (state.source_text, state.target_text)
         ablate = tuple(sorted(state.ablated))
-        return self._submit("run", lambda: model.run(inputs[0], inputs[1] or None, ablate=ablate), "",
-                            "Running the model…", inputs)
+        self._budget = state.max_new_tokens
+        # Only a decoder-only prompt is continued by the user's budget; None is the engine's default
+        # (an encoder-decoder model decodes up to its own max_decode_length).
+        budget = self._budget if model.config.architecture == "decoder-only" else None
+        return self._submit("run", lambda: model.run(inputs[0], inputs[1] or None, ablate=ablate,
+                                                     max_new_tokens=budget),
+                            "", "Running the model…", inputs)
 
     def _on_ablation_changed(self) -> None:
         # The trace on screen must always be of the heads the user sees as ablated.
         if self.state.model is not None and self.state.source_text.strip():
+            self.run()
+
+    def _on_options_changed(self) -> None:
+        # A new continuation budget changes what a decoder-only model writes: show it.
+        state = self.state
+        if state.max_new_tokens != self._budget and state.model is not None \
+                and state.model.config.architecture == "decoder-only" and not state.target_text \
+                and state.source_text.strip():
             self.run()
 
     @property

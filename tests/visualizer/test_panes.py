@@ -68,6 +68,10 @@ def expected_matrix(window, name: str) -> np.ndarray:
         return trace.attention["decoder"][1, 2]
     if name == "activations":
         return trace.activations["decoder.1.norm_ffn.input"]
+    if name == "predictions":  # each target position's 10 likeliest next tokens, sorted
+        logits = trace.logits.astype(np.float64)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return -np.sort(-probs / probs.sum(axis=1, keepdims=True), axis=1)[:, :10]
     # depth: the decoder's residual-stream norm at every point, each token a row
     points = ["decoder.0.resid_pre"] + [f"decoder.{i}.{p}" for i in range(2)
                                         for p in ("resid_mid", "resid_cross", "resid_post")]
@@ -101,7 +105,8 @@ def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path
              "all-heads": "Decoder self-attention, all 2 layers × 4 heads",
              "head-lines": "Decoder self-attention, layer 1, head 2",
              "activations": "decoder.1.norm_ffn.input",
-             "depth": "depth: residual stream and norm statistics, decoder stack"}[name]
+             "depth": "depth: residual stream and norm statistics, decoder stack",
+             "predictions": "top 10 next-token predictions"}[name]
     assert title in texts
 
 
@@ -114,6 +119,7 @@ def test_an_unknown_format_names_the_formats_that_work(reader, tmp_path):
     ("attention", ["--kind", "decoder", "--layer", "1", "--head", "2"]),
     ("activations", ["--hook", "decoder.1.norm_ffn.input"]),
     ("depth", ["--kind", "decoder"]),
+    ("predictions", ["--top-k", "10"]),
 ])
 def test_the_cli_writes_the_same_numbers_as_the_window(reader, tmp_path, tiny_checkpoint, view, args, qapp):
     reader.show_pane(view)

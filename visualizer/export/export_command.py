@@ -2,6 +2,8 @@
 
     python main.py export --source "the cat sleeps" --kind cross --layer 0 --head mean --out f.pdf
     python main.py export --view activations --source S --hook encoder.1.resid_post --out a.npz
+    python main.py export --view predictions --checkpoint gpt.safetensors --source "the cat" \
+        --max-new-tokens 5 --top-k 5 --out next.csv
     python main.py export --checkpoint m.safetensors --source S --target T --kind encoder \\
         --layer 0 --head 3 --out heads.png --width 1600 --dpi 200
 
@@ -21,7 +23,7 @@ from pathlib import Path
 from engine.kinds import KINDS, parse_head
 
 from ..startup_defaults import DEFAULT_CHECKPOINT
-from ..state.view_state import COLORMAPS
+from ..state.view_state import COLORMAPS, OPTIONS
 from .formats import FORMATS, format_of
 
 USAGE_ERROR = 2
@@ -64,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the same as --view all-heads, or with --view head-lines every head "
                              "of the layer, one colour each")
     parser.add_argument("--lines", action="store_true", help="the same as --view head-lines")
+    parser.add_argument("--top-k", type=_positive_argument, default=OPTIONS["top_k"], metavar="K",
+                        help=f"predictions view: tokens listed at each position (default {OPTIONS['top_k']})")
+    parser.add_argument("--max-new-tokens", type=_count_argument, default=None, metavar="N",
+                        help="tokens a decoder-only model writes after the prompt (default 20; 0: the "
+                             "prompt alone); for an encoder-decoder model, the most it decodes")
     parser.add_argument("--out", type=Path, required=True,
                         help="|".join("FILE." + f.suffix for f in FORMATS))
     parser.add_argument("--width", type=int, default=None, help="figure width in pixels")
@@ -85,6 +92,18 @@ def _ablation_argument(text: str) -> tuple[str, int, int]:
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not KIND:LAYER:HEAD (e.g. cross:0:2)")
     return parts[0], int(parts[1]), int(parts[2])
+
+
+def _positive_argument(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _count_argument(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+    return int(text)
 
 
 def _head_argument(text: str):
@@ -150,7 +169,7 @@ def export(args: argparse.Namespace) -> Path:
     if kind not in model.kinds:
         raise ExportError(f"kind {kind!r} is not in {model.name}; it has {', '.join(model.kinds)}")
     try:
-        trace = model.run(args.source, args.target, ablate=args.ablate)
+        trace = model.run(args.source, args.target, ablate=args.ablate, max_new_tokens=args.max_new_tokens)
         state = build_state(model, trace, args, kind)
         if fmt.output == "figure":
             ensure_gui_application()
@@ -189,7 +208,7 @@ def build_state(model, trace, args: argparse.Namespace, kind: str):
                      label_rows_by_prediction=args.rows_by_prediction,
                      lines_all_heads=args.all_heads and chosen_view(args) == "head-lines",
                      activation_head=args.activation_head, clip_outliers=args.clip_outliers,
-                     depth_stack=args.stack)
+                     depth_stack=args.stack, top_k=args.top_k, max_new_tokens=args.max_new_tokens)
     return state
 
 

@@ -6,10 +6,11 @@ imports its view when the window builds it.
 
 from __future__ import annotations
 
-from . import activations, attention, depth, head_grid, head_lines
+from . import activations, attention, depth, head_grid, head_lines, predictions
 from .pane import Pane
 
-PANES: tuple[Pane, ...] = (attention.PANE, head_grid.PANE, head_lines.PANE, activations.PANE, depth.PANE)
+PANES: tuple[Pane, ...] = (attention.PANE, head_grid.PANE, head_lines.PANE, activations.PANE, depth.PANE,
+                           predictions.PANE)
 
 
 def pane_named(name: str) -> Pane:

@@ -26,6 +26,9 @@ OPTIONS: dict[str, object] = {
     "clip_outliers": False,  # activation colours at the 99th percentile of |value|
     "depth_stack": "",  # depth plots: "encoder", "decoder", or "" to follow the attention kind
     "depth_log_scale": False,
+    "top_k": 10,  # predictions: tokens listed per position (engine.predictions.DEFAULT_TOP_K)
+    "predictions_every_position": False,  # with a [MASK] in the text: list every position too
+    "max_new_tokens": None,  # decoder-only continuation; None: the engine's DECODER_ONLY_CONTINUATION
 }
 CHANGES = ("model", "inputs", "trace", "selection", "options", "ablation", "hover", "pane", "loading")
 

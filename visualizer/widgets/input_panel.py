@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..state.app_state import AppState
+from .selection_bar import local_window
 from .token_chips import TokenChips
 
 NO_MODEL_TEXT = ("No model loaded. Open a checkpoint with File → Open checkpoint…, "
@@ -45,10 +46,36 @@ def model_facts(model) -> list[tuple[str, str]]:
         ("Name", model.name),
         ("Architecture", f"{config.architecture}, {config.norm_placement}-{config.norm_type}"),
         ("Layers × heads", f"{layers} × {config.n_heads}"),
+        *attention_facts(config),
         ("d_model", f"{config.d_model} (d_ff {config.d_ff})"),
         ("Parameters", format_count(count) if count is not None else "?"),
         ("Tokenizer", f"{getattr(tokenizer, 'kind', type(tokenizer).__name__)}, {vocab} tokens"),
     ] + training_facts(getattr(model, "training", None) or {})
+
+
+def attention_facts(config) -> list[tuple[str, str]]:
+    """Which layers attend locally (and how far), and the rotary bases: rows only where they apply."""
+    rows = []
+    kind = "encoder" if config.has_encoder else "decoder"
+    count = config.n_encoder_layers if config.has_encoder else config.n_decoder_layers
+    windows = [local_window(config, kind, i) for i in range(count)]
+    local = [i for i, window in enumerate(windows) if window]
+    if local:  # the engine has one window, shared by every local layer
+        reach = f"{windows[local[0]]} tokens"
+        overall = [i for i, window in enumerate(windows) if not window]
+        rows.append(("Attention", (f"layers {_numbers(local)} local ({reach}); {_numbers(overall)} global"
+                                   if overall else f"every layer local ({reach})")))
+    if config.positions == "rotary":
+        bases = f"θ {config.rope_theta:,.0f}"
+        if local and config.local_rope_theta is not None:
+            bases += f" global / {config.local_rope_theta:,.0f} local"
+        share = f", {config.rotary_fraction:.0%} of each head" if config.rotary_fraction < 1 else ""
+        rows.append(("Positions", f"rotary ({bases}{share})"))
+    return rows
+
+
+def _numbers(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values)
 
 
 def training_facts(training: dict) -> list[tuple[str, str]]:

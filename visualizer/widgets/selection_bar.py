@@ -97,13 +97,29 @@ class SelectionBar(QWidget):
         kinds = state.kinds()
         heads = list(range(state.n_heads()))
         _fill(self.kind_selector, [(kind_title(k), k) for k in kinds], state.kind)
-        _fill(self.layer_selector, [(f"Layer {i}", i) for i in range(state.n_layers())], state.layer)
+        _fill(self.layer_selector, [(layer_label(state.model, state.kind, i), i)
+                                    for i in range(state.n_layers())], state.layer)
         _fill(self.head_selector, [(f"Head {h}", h) for h in heads]
               + [(head_title(m).capitalize(), m) for m in HEAD_MODES if heads], state.head)
         for widget in (self.kind_selector, self.layer_selector, self.head_selector):
             widget.setEnabled(widget.count() > 0 and self._selection_enabled)
             widget.setToolTip(self._tooltips[widget] if self._selection_enabled else
                               "The pane in front does not use the attention selection")
+
+
+def local_window(config, kind: str, layer: int) -> str | None:
+    """"±64" (keys within 64 either side), "last 64" (a causal window), or None where ``layer``
+    of ``kind`` attends to every key. Cross-attention has no window."""
+    window = config.window_of(layer) if kind != "cross" else None
+    if window is None:
+        return None
+    return f"last {window:,}" if kind == "decoder" else f"±{window:,}"
+
+
+def layer_label(model, kind: str, layer: int) -> str:
+    """"Layer 1 (local ±64)": a local layer says so while the user picks it."""
+    window = local_window(model.config, kind, layer) if model is not None else None
+    return f"Layer {layer} (local {window})" if window else f"Layer {layer}"
 
 
 def _fill(combo: QComboBox, items: list[tuple[str, object]], current) -> None:
