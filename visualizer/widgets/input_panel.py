@@ -1,4 +1,9 @@
-"""InputPanel: source and target text, the Run button, the model's output, facts and tokens."""
+"""InputPanel: source and target text, the Run button, the model's output, facts and tokens.
+
+It adapts to the architecture: one text box for an encoder-only model, a prompt and a
+"Continue N tokens" budget for a decoder-only one; and for every model with an output head, the
+hovered position's top predictions.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ..state.app_state import AppState
+from ..state.prediction_rows import HOVER_TOP, hover_text, makes_predictions, mask_summary, mask_token
 from .selection_bar import local_window
 from .token_chips import TokenChips
 
@@ -118,6 +125,9 @@ INPUT_ROLES = {  # architecture -> (source label, target label, target placehold
     "decoder-only": ("Prompt:", "Continuation:", "Empty: the model continues the prompt"),
     "encoder-only": ("Text:", "Target:", "(an encoder-only model takes no target)"),
 }
+MAX_CONTINUATION = 4096  # the spin box's top; a learned-position model stops at its own limit
+HOVER_HINT = f"Hover a token (chips or heatmap rows) for its top {HOVER_TOP} predictions"
+ERROR_STYLE = "color: #b00020;"  # a dark red that reads on the light panel
 
 
 class InputPanel(QWidget):
@@ -143,6 +153,18 @@ class InputPanel(QWidget):
         self.run_button.setToolTip("Run the model on the source (and target) text")
         self.output_view = QLineEdit(objectName="outputView", readOnly=True)
         self.output_view.setPlaceholderText(OUTPUT_PLACEHOLDER)
+        # The value becomes the state's max_new_tokens when the user changes it; until then the
+        # engine's own default applies (shown here once a decoder-only model is open).
+        self.continue_box = QSpinBox(objectName="continueTokens", minimum=0, maximum=MAX_CONTINUATION,
+                                     suffix=" tokens", keyboardTracking=False)
+        self.continue_box.setSpecialValueText("0 tokens (the prompt alone)")
+        self.continue_box.setToolTip("How many tokens the model writes after the prompt (greedy)")
+        self.hover_predictions = QLabel(HOVER_HINT, objectName="hoverPredictions", wordWrap=True)
+        self.hover_predictions.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.error_label = QLabel(objectName="runErrorLabel", wordWrap=True)
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.error_label.hide()
         self.facts_label = QLabel(objectName="modelFacts", wordWrap=True)
         self.facts_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.token_chips = TokenChips(state)  # follows the trace and the hover itself
@@ -152,12 +174,15 @@ class InputPanel(QWidget):
         self.tokens_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # chips wrap instead
         self.tokens_scroll.setWidget(self.token_chips)
 
-        inputs = QFormLayout()
+        inputs = self.inputs_form = QFormLayout()
         self.source_label, self.target_label = QLabel("Source:"), QLabel("Target:")
         inputs.addRow(self.source_label, self.source_input)
         inputs.addRow(self.target_label, self.target_input)
+        inputs.addRow("Continue:", self.continue_box)
         inputs.addRow(self.run_button)
+        inputs.addRow(self.error_label)
         inputs.addRow("Output:", self.output_view)
+        inputs.addRow(f"Top {HOVER_TOP}:", self.hover_predictions)
         input_box = QGroupBox("Input")
         input_box.setLayout(inputs)
         facts_box = QGroupBox("Model")
@@ -172,6 +197,7 @@ class InputPanel(QWidget):
 
         for box in (self.source_input, self.target_input):
             box.textChanged.connect(self._on_text_edited)
+        self.continue_box.valueChanged.connect(lambda n: state.set_option(max_new_tokens=n))
         state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         self.run_button.clicked.connect(self.request_run)
         self.source_input.returnPressed.connect(self.request_run)
@@ -191,6 +217,24 @@ class InputPanel(QWidget):
                 box.blockSignals(True)
                 box.setText(text)
                 box.blockSignals(False)
+        # A given continuation is read, not written: the budget then means nothing.
+        self.continue_box.setEnabled(not self.state.target_text)
+        self.show_error("")  # the text the error was about has changed
+
+    def show_error(self, message: str) -> None:
+        """Say why the last run failed, above the output it left in place ("" hides it)."""
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def _on_options_changed(self) -> None:
+        budget = self.state.max_new_tokens
+        if budget is not None and self.continue_box.value() != budget:
+            self.continue_box.blockSignals(True)
+            self.continue_box.setValue(budget)
+            self.continue_box.blockSignals(False)
+
+    def _on_hover_changed(self, _side: str, _position: int) -> None:
+        self.hover_predictions.setText(hover_text(self.state) or HOVER_HINT)
 
     def set_busy(self, busy: bool, description: str = "") -> None:
         self.run_button.setText("Working…" if busy else "Run  (Ctrl+Enter)")
@@ -200,7 +244,17 @@ class InputPanel(QWidget):
     # ---- state handlers -------------------------------------------------------------------
     def _on_model_changed(self, model) -> None:
         self.run_button.setEnabled(model is not None)
-        self._label_inputs(model.config.architecture if model is not None else "encoder-decoder")
+        architecture = model.config.architecture if model is not None else "encoder-decoder"
+        self._label_inputs(architecture)
+        self.inputs_form.setRowVisible(self.continue_box, architecture == "decoder-only")
+        if architecture == "decoder-only" and self.state.max_new_tokens is None:
+            from engine.inspectable_model import DECODER_ONLY_CONTINUATION  # loaded with the model
+
+            self.continue_box.blockSignals(True)  # the engine's default, not a choice of the user
+            self.continue_box.setValue(DECODER_ONLY_CONTINUATION)
+            self.continue_box.blockSignals(False)
+        self.inputs_form.setRowVisible(self.hover_predictions, model is not None and makes_predictions(model))
+        self._on_hover_changed(*self.state.hover)
         if model is None:
             self.facts_label.setText(NO_MODEL_TEXT)
         else:
@@ -214,12 +268,27 @@ class InputPanel(QWidget):
         self.source_label.setText(source)
         self.target_label.setText(target)
         self.target_input.setPlaceholderText(hint)
+        self.source_input.setPlaceholderText(self._source_hint(architecture))
         self.target_input.setEnabled(architecture != "encoder-only")  # it takes no target text
+        self.inputs_form.setRowVisible(self.target_input, architecture != "encoder-only")
         if architecture == "encoder-only":
             self.target_input.clear()
 
+    def _source_hint(self, architecture: str) -> str:
+        model = self.state.model
+        mask = mask_token(model) if model is not None and architecture == "encoder-only" \
+            and makes_predictions(model) else None
+        if mask:
+            return f"Text; put {mask} where the model should fill in a word"
+        return {"decoder-only": "Prompt: the model continues it", "encoder-only": "Text"}.get(
+            architecture, "Source sentence")
+
     def _on_trace_changed(self, trace) -> None:
-        text = output_line(trace, bool(self.state.trace_inputs[1])) if trace is not None else ""
+        if trace is not None:
+            self.show_error("")
+        # An encoder-only text with a [MASK]: what the model fills in, with probabilities.
+        text = mask_summary(self.state) or (
+            output_line(trace, bool(self.state.trace_inputs[1])) if trace is not None else "")
         self.output_view.setText(text)
         self.output_view.setCursorPosition(0)  # a long line shows its start, not its end
         self.output_view.setToolTip(text)
