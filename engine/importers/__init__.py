@@ -29,5 +29,5 @@ def load_hf_folder(folder: Path):
 
 
 # Each family registers itself in HF_IMPORTERS when imported.
-from . import bart, gpt2, marian, modernbert, t5  # noqa: E402, F401
+from . import bart, bert, distilbert, gpt2, marian, modernbert, t5  # noqa: E402, F401
 from .hf_files import read_json  # noqa: E402

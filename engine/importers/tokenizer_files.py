@@ -9,10 +9,11 @@ formats (WordPiece ``vocab.txt``) get a builder of their own beside ``byte_level
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tokenizers import AddedToken, decoders, models, pre_tokenizers, processors
+from tokenizers import AddedToken, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers import Tokenizer as Backend
 
 from ..errors import CheckpointError
@@ -133,3 +134,78 @@ def byte_level_tokenizer(folder: Path, family: str, settings: dict, defaults: di
         raise CheckpointError(f"{folder.name}: {family} needs tokenizer.json (or vocab.json and "
                               "merges.txt) in the model folder")
     return byte_level_files(folder, settings, defaults, post_processor)
+
+
+# ---- WordPiece (BERT, DistilBERT) ---------------------------------------------------
+WORDPIECE_DEFAULTS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                      "cls_token": "[CLS]", "mask_token": "[MASK]"}
+# transformers' WordPiece classes rebuild the tokenizer from its vocabulary; a folder naming
+# another class (PreTrainedTokenizerFast) is read through its tokenizer.json as saved.
+WORDPIECE_CLASSES = (None, "BertTokenizer", "BertTokenizerFast", "DistilBertTokenizer",
+                     "DistilBertTokenizerFast")
+
+
+def wordpiece_tokenizer(folder: Path, family: str, settings: dict) -> HFTokenizer:
+    """What transformers' BertTokenizer builds for the folder.
+
+    It keeps only the vocabulary of ``tokenizer.json`` (or ``vocab.txt``) and rebuilds the rest
+    from tokenizer_config.json: a BertNormalizer that lowercases unless ``do_lower_case`` is
+    false (whatever tokenizer.json's own normalizer says), BertPreTokenizer, WordPiece with
+    "##" and at most 100 characters a word, "[CLS] $A [SEP]", and the special tokens added
+    whole, so a typed "[MASK]" stays one token.
+    """
+    if settings.get("tokenizer_class") not in WORDPIECE_CLASSES:
+        tokenizer = tokenizer_json(folder)
+        if tokenizer is not None:
+            return tokenizer
+    vocab, file_tokens = _wordpiece_vocab(folder, family)
+    if vocab is None:  # tokenizer.json with another model: read as it is
+        return tokenizer_json(folder)
+    unk = special_token(settings, "unk_token", WORDPIECE_DEFAULTS) or "[UNK]"
+    backend = Backend(models.WordPiece(vocab, unk_token=unk, max_input_chars_per_word=100))
+    backend.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=bool(settings.get("tokenize_chinese_chars", True)),
+        strip_accents=settings.get("strip_accents"),
+        lowercase=bool(settings.get("do_lower_case", True)))
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece(prefix="##")
+    tokens = added_tokens(settings, WORDPIECE_DEFAULTS)
+    if "added_tokens_decoder" not in settings:  # older folders list them only in tokenizer.json
+        tokens += [t for t in file_tokens if all(t.content != s.content for s in tokens)]
+    backend.add_special_tokens([t for t in tokens if t.special])
+    backend.add_tokens([t for t in tokens if not t.special])
+    backend.post_processor = _cls_sep_template(backend, settings)
+    return HFTokenizer(backend, "WordPiece")
+
+
+def _wordpiece_vocab(folder: Path, family: str) -> tuple[dict | None, list[AddedToken]]:
+    """The vocabulary and the added tokens of tokenizer.json, else of vocab.txt (one per line)."""
+    path = folder / "tokenizer.json"
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            model = data["model"]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{path.name}: unreadable tokenizer file ({error})") from None
+        if model.get("type", "WordPiece") != "WordPiece" or not isinstance(model.get("vocab"), dict):
+            return None, []
+        listed = data.get("added_tokens") or []
+        tokens = [t for item in listed if isinstance(item, dict) and (t := _added_token(item)) is not None]
+        return model["vocab"], tokens
+    path = folder / "vocab.txt"
+    if not path.exists():
+        raise CheckpointError(f"{folder.name}: {family} needs tokenizer.json or vocab.txt "
+                              "in the model folder")
+    try:
+        return models.WordPiece.read_file(str(path)), []
+    except Exception as error:  # tokenizers raises a bare Exception on unreadable files
+        raise CheckpointError(f"{path.name}: unreadable vocabulary ({error})") from None
+
+
+def _cls_sep_template(backend: Backend, settings: dict) -> processors.TemplateProcessing:
+    cls = special_token(settings, "cls_token", WORDPIECE_DEFAULTS) or "[CLS]"
+    sep = special_token(settings, "sep_token", WORDPIECE_DEFAULTS) or "[SEP]"
+    cls_id, sep_id = backend.token_to_id(cls), backend.token_to_id(sep)
+    return processors.TemplateProcessing(
+        single=f"{cls}:0 $A:0 {sep}:0", pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
+        special_tokens=[(cls, 2 if cls_id is None else cls_id), (sep, 3 if sep_id is None else sep_id)])
