@@ -15,7 +15,12 @@ def load_hf_folder(folder: Path):
     """Load a Hugging Face model folder offline; never runs code from the folder."""
     config_path = folder / "config.json"
     if not config_path.exists():
-        raise CheckpointError(f"{folder}: not a model folder (no config.json)")
+        inner = _sentence_transformers_module(folder)
+        if inner is None:
+            raise CheckpointError(f"{folder}: not a model folder (no config.json)")
+        model = load_hf_folder(inner)
+        model.name = folder.name  # the model's folder, not its "0_Transformer" part
+        return model
     config = read_json(config_path)
     supported = ", ".join(sorted(HF_IMPORTERS)) or "none yet"
     model_type = config.get("model_type")
@@ -26,6 +31,17 @@ def load_hf_folder(folder: Path):
         raise CheckpointError(f"{folder.name}: unsupported model_type {model_type!r}; "
                               f"supported: {supported}")
     return HF_IMPORTERS[model_type](folder, config)
+
+
+def _sentence_transformers_module(folder: Path) -> Path | None:
+    """Older sentence-transformers folders keep the model only in their Transformer module's
+    subfolder (``0_Transformer/config.json``), named by ``modules.json``."""
+    if not (folder / "modules.json").exists():
+        return None
+    from .encoder_files import module_folder
+
+    inner = module_folder(folder)
+    return inner if inner != folder and (inner / "config.json").exists() else None
 
 
 # Each family registers itself in HF_IMPORTERS when imported.

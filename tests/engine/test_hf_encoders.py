@@ -172,6 +172,18 @@ def test_other_layouts_of_the_same_weights_give_the_same_trace(copy, original, t
         np.testing.assert_array_equal(ours.logits, theirs.logits)
 
 
+def test_an_older_sentence_transformers_folder_opens_from_its_module_subfolder(tmp_path_factory):
+    """No config.json at the top: only 0_Transformer/ holds the model, as modules.json says."""
+    folder = tmp_path_factory.mktemp("st-old") / "all-old-layout"
+    shutil.copytree(encoder_folder("bert_st_subfolder", tmp_path_factory), folder)
+    (folder / "config.json").unlink()
+    text = SENTENCES[16]
+    ours = engine.load(folder)
+    theirs = engine.load(encoder_folder("bert_st", tmp_path_factory)).run(text)
+    assert ours.name == "all-old-layout"
+    np.testing.assert_array_equal(ours.run(text).attention["encoder"], theirs.attention["encoder"])
+
+
 @pytest.mark.parametrize("name, tensor", [
     ("bert", "bert.encoder.layer.1.attention.self.key.weight"),
     ("bert", "cls.predictions.bias"),
