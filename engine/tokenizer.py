@@ -67,8 +67,8 @@ class HFTokenizer(Tokenizer):
         # 128) would silently change the input; transformers also turns them off per call.
         backend.no_truncation()
         backend.no_padding()
-        self.kind = kind or _describe_model(backend)
         self.style = _piece_style(backend)
+        self.kind = kind or _describe_model(backend) + (" (byte-level)" if self.style == "byte-level" else "")
 
     def encode(self, text: str) -> Encoding:
         encoded = self.backend.encode(text)
