@@ -7,6 +7,7 @@ This module is the one place that knows how. It imports nothing heavy (no torch,
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 WORD_START = "·"  # how a word-start marker (SentencePiece "▁", byte-level "Ġ" = a space) reads
@@ -41,8 +42,13 @@ def _bytes_text(piece: str) -> str | None:
 
 
 def _marks(text: str) -> str:
-    """Whitespace made visible: spaces as the word-start mark, newlines and tabs as arrows."""
-    return text.replace(" ", WORD_START).replace("\n", NEWLINE).replace("\t", TAB).replace("\r", "")
+    """Whitespace made visible: spaces as the word-start mark, newlines and tabs as arrows,
+    and other control characters (a random model's byte 0x01) as escapes, never an empty box."""
+    text = text.replace(" ", WORD_START).replace("\n", NEWLINE).replace("\t", TAB).replace("\r", "")
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in text):
+        text = "".join(char.encode("unicode_escape").decode("ascii")
+                       if unicodedata.category(char) in ("Cc", "Cf") else char for char in text)
+    return text
 
 
 def _visible(text: str, piece: str) -> str:

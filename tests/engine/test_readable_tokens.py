@@ -61,3 +61,10 @@ def test_a_trace_keeps_the_pieces_and_reads_them_through_its_style():
     assert trace.target_tokens == ["<s>", "le", "ĠcafÃ©", "</s>"]
     assert trace.readable_tokens("source") == ["the", "·café", "·🙂", "</s>"]
     assert trace.readable_tokens("target") == ["<s>", "le", "·café", "</s>"]
+
+
+def test_control_characters_read_as_escapes_never_as_empty_boxes():
+    assert readable_token("ā", "byte-level") == "\\x01"  # byte 0x01: what a random LM writes
+    assert readable_token("Ġā", "byte-level") == "·\\x01"
+    assert readable_token("a\u200bb", "metaspace") == "a\\u200bb"  # a zero-width space shows
+    assert readable_token("Ċ", "byte-level") == "↵"  # newlines keep their arrow
