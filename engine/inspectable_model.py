@@ -12,6 +12,7 @@ from .config import ModelConfig
 from .decoding import greedy_decode
 from .errors import InputError
 from .hooks import collect, interventions
+from .memory_guard import check_run, check_text
 from .model import Transformer
 from .tokenizer import Tokenizer
 from .trace import Trace
@@ -31,6 +32,12 @@ class InspectableModel:
         self.name = name
         self.training = training or {}
         self.source_path = source_path
+        # The file is the user's: a model with NaN or inf weights loads, and the GUI says which.
+        self.nonfinite_tensors = nonfinite_tensors(self.module)
+        # Overrides of the run limits (engine.memory_guard), for tests: bytes a run may record
+        # (None: a quarter of the memory free), and operations a run may take (RunEstimate.work).
+        self.memory_budget: int | None = None
+        self.work_limit: float | None = None
         # Hooks live on the shared module for one run: two runs at once (GUI pool threads)
         # would see each other's hooks, so runs on one model take turns.
         self._run_lock = threading.Lock()
@@ -78,6 +85,8 @@ class InspectableModel:
         ablated = self._check_ablation(ablate)
         if not isinstance(patch, Mapping):
             raise InputError(f"patch must map hook names to arrays, not {type(patch).__name__}")
+        if isinstance(target, str):
+            check_text(target, "target text")
         source_ids, source_tokens = self._encode_source(source)
         config = self.config
         decode_ms = 0.0
@@ -98,8 +107,10 @@ class InspectableModel:
                 target_ids = self._continue_prompt(source, target_ids, target)
             else:
                 budget = DECODER_ONLY_CONTINUATION if max_new_tokens is None else max_new_tokens
+                steps = self._decode_steps(len(target_ids), budget)
+                check_run(self, 0, len(target_ids) + steps, record=record, decode_steps=steps)
                 start = time.perf_counter()
-                target_ids += self._decode(None, target_ids, budget, ablated)
+                target_ids += self._decode(None, target_ids, steps, ablated)
                 decode_ms = (time.perf_counter() - start) * 1000
                 decoded = True
         else:
@@ -108,8 +119,10 @@ class InspectableModel:
                 raise InputError("this model defines no decoder start token")
             if target is None:
                 budget = config.max_decode_length if max_new_tokens is None else max_new_tokens
+                steps = self._decode_steps(1, budget)
+                check_run(self, len(source_ids), 1 + steps, record=record, decode_steps=steps)
                 start = time.perf_counter()
-                target_ids = [start_id] + self._decode(source_ids, [start_id], budget, ablated)
+                target_ids = [start_id] + self._decode(source_ids, [start_id], steps, ablated)
                 decode_ms = (time.perf_counter() - start) * 1000
                 decoded = True
             else:
@@ -117,6 +130,8 @@ class InspectableModel:
                     raise InputError(f"target must be text or None, not {type(target).__name__}")
                 target_ids = [start_id] + self.target_tokenizer.encode(target).ids
         self._check_length(target_ids, "target")
+        if not decoded:  # a decoded run was judged by its longest outcome before it began
+            check_run(self, len(source_ids), len(target_ids), record=record)
 
         src = torch.tensor([source_ids]) if source_ids else None
         tgt = torch.tensor([target_ids]) if target_ids else None
@@ -162,6 +177,8 @@ class InspectableModel:
             raise InputError(f"source must be text, not {type(source).__name__}")
         if not source.strip():
             raise InputError("the source text is empty")
+        check_text(source, {"encoder-only": "text", "decoder-only": "prompt"}.get(
+            self.config.architecture, "source text"))
         encoding = self.tokenizer.encode(source)
         if not encoding.ids:
             raise InputError(f"the source text {source!r} produced no tokens")
@@ -195,15 +212,19 @@ class InspectableModel:
         bos = self.config.bos_token_id
         return ids[1:] if ids and bos is not None and ids[0] == bos else ids
 
-    def _decode(self, source_ids, prefix: list[int], budget: int,
-                ablated: tuple[tuple[str, int, int], ...]) -> list[int]:
-        if not isinstance(budget, int) or budget < 0:
+    def _decode_steps(self, prefix_len: int, budget) -> int:
+        """The most tokens a greedy decode may add: the budget, within a learned position table."""
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
             raise InputError(f"max_new_tokens must be a non-negative integer, got {budget!r}")
         if self.config.positions == "learned":
-            budget = min(budget, self.config.max_positions - len(prefix))
+            budget = min(budget, self.config.max_positions - prefix_len)
+        return max(0, budget)
+
+    def _decode(self, source_ids, prefix: list[int], steps: int,
+                ablated: tuple[tuple[str, int, int], ...]) -> list[int]:
         src = torch.tensor([source_ids]) if source_ids is not None else None
         with interventions(self.module, ablate=ablated):  # the ablated model is the one that decodes
-            return greedy_decode(self.module, src, torch.tensor([prefix]), budget,
+            return greedy_decode(self.module, src, torch.tensor([prefix]), steps,
                                  self.config.eos_token_id)[0]
 
     def _check_ablation(self, ablate: Iterable) -> tuple[tuple[str, int, int], ...]:
@@ -221,6 +242,13 @@ class InspectableModel:
                 raise InputError(f"ablate item {item!r}: head must be in 0..{self.config.n_heads - 1}")
             items.append((kind, layer, head))
         return tuple(sorted(set(items)))
+
+
+@torch.no_grad()
+def nonfinite_tensors(module: torch.nn.Module) -> tuple[str, ...]:
+    """Names of the parameters that hold a NaN or an infinity, in module order."""
+    return tuple(name for name, parameter in module.named_parameters()
+                 if not bool(torch.isfinite(parameter).all()))
 
 
 def create(config: ModelConfig, tokenizer: Tokenizer, name: str = "untrained model",
