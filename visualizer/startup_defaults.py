@@ -14,8 +14,8 @@ FALLBACK_SENTENCE = "the small cat sees the red house"
 def example_sentence(model_path: str = "", model_name: str = "") -> str:
     """The first example of assets/examples.json for this model, or a built-in sentence.
 
-    A list is chosen when its key ("translator", "dates") starts a word of the checkpoint's file
-    name or of the model's name; otherwise the translator's.
+    A list is chosen when its key ("translator", "dates", "induction", "agreement") starts a word
+    of the checkpoint's file name or of the model's name; otherwise the translator's.
     """
     try:
         examples = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
@@ -37,8 +37,24 @@ def aligning_head(model) -> dict:
     return {}
 
 
+def working_head(model) -> dict:
+    """{kind, layer, head} of the first head the training summary names as doing the work.
+
+    The single-stack demo models list them under ``eval["heads"]``: the induction head of the
+    toy LM, the subject head of the agreement model.
+    """
+    evaluation = (getattr(model, "training", None) or {}).get("eval") or {}
+    heads = evaluation.get("heads") if isinstance(evaluation, dict) else None
+    first = heads[0] if isinstance(heads, list) and heads and isinstance(heads[0], dict) else {}
+    kind, layer, head = first.get("kind"), first.get("layer"), first.get("head")
+    if kind in model.kinds and all(isinstance(v, int) and not isinstance(v, bool) for v in (layer, head)):
+        return {"kind": kind, "layer": layer, "head": head}
+    return {}
+
+
 def opening_selection(model) -> dict:
-    """Where a newly opened model starts: a translator on cross-attention, at its aligning head."""
+    """Where a newly opened model starts: a translator on cross-attention at its aligning head,
+    a single-stack demo model at the head its training found doing the work."""
     if "cross" not in model.kinds:
-        return {}
+        return working_head(model)
     return {"kind": "cross", **aligning_head(model)}

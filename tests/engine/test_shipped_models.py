@@ -1,4 +1,5 @@
-"""The shipped demo checkpoints load, stay small, and translate fixed sentences exactly."""
+"""The shipped demo checkpoints load, stay small, and translate fixed sentences exactly; the
+single-stack ones meet their held-out targets and their named heads do their jobs."""
 
 import json
 from pathlib import Path
@@ -8,13 +9,20 @@ import pytest
 
 import engine
 from engine import evaluate
-from engine.tasks import TASKS
+from engine.head_stats import head_stats
+from engine.tasks import SINGLE_STACK_TASKS, TASKS, agreement, induction, split_of
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "assets" / "models"
 TRANSLATOR = MODELS / "translator.safetensors"
 DATES = MODELS / "dates.safetensors"
+INDUCTION = MODELS / "induction.safetensors"
+AGREEMENT = MODELS / "agreement.safetensors"
 MAX_BYTES = 10 * 1024 * 1024
+SINGLE_STACK_MAX_BYTES = 2 * 1024 * 1024
+EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))
+# The auxiliary each agreement example hides, by the grammar: subject number, then the next words.
+AGREEMENT_ANSWERS = ["are", "has", "does", "are", "is"]
 
 TRANSLATIONS = {
     "the black cat sees the small dog": "le chat noir voit le petit chien",
@@ -94,3 +102,81 @@ def test_translator_scores_on_fresh_held_out_sentences(translator):
 def test_date_model_scores_on_fresh_held_out_dates(date_model):
     pairs = TASKS["dates"].generate(200, seed=54321, split="eval", unique=True)
     assert evaluate.score(date_model, pairs)["exact_match"] >= 0.98
+
+
+@pytest.fixture(scope="module")
+def induction_model():
+    return load_or_skip(INDUCTION)
+
+
+@pytest.fixture(scope="module")
+def agreement_model():
+    return load_or_skip(AGREEMENT)
+
+
+@pytest.mark.parametrize("path, score, kind", [(INDUCTION, "repeat_accuracy", "decoder"),
+                                               (AGREEMENT, "exact_match", "encoder")],
+                         ids=["induction", "agreement"])
+def test_single_stack_checkpoints_are_small_and_meet_their_held_out_targets(path, score, kind):
+    model = load_or_skip(path)
+    assert path.stat().st_size <= SINGLE_STACK_MAX_BYTES
+    assert model.kinds == (kind,) and model.config.output_head
+    summary = model.training
+    assert summary["task"] in SINGLE_STACK_TASKS and summary["steps"] > 0 and summary["train_examples"] > 0
+    assert summary["eval"]["n"] >= 500 and summary["eval"][score] >= 0.95
+    named = summary["eval"]["heads"][0]
+    assert named["kind"] == kind and 0 <= named["layer"] < model.n_layers(kind)
+    assert 0 <= named["head"] < model.config.n_heads
+
+
+def test_the_named_induction_head_copies_on_fresh_held_out_repeats(induction_model):
+    named = induction_model.training["eval"]["heads"][0]
+    assert named["role"] == "induction" and named["score"] >= 0.8
+    layer, head = named["layer"], named["head"]
+    right = total = 0
+    for example in induction.generate(8, seed=2024, split="eval", unique=True):
+        trace = induction_model.run(example.source_text, max_new_tokens=0)
+        # Every repeated word comes back at the position that predicts it.
+        hits = [trace.predicted_tokens[j] == example.source[j] for j in example.predictable]
+        right, total = right + sum(hits), total + len(hits)
+        assert head_stats(trace, "decoder")["induction"][layer, head] >= 0.8, example.source_text
+    assert right / total >= 0.95
+
+
+def test_the_induction_example_is_held_out_and_its_continuation_repeats_the_span(induction_model):
+    prompt = EXAMPLES["induction"][0]
+    assert split_of(prompt) == "eval"  # never a training sequence
+    trace = induction_model.run(prompt, max_new_tokens=6)
+    words = prompt.split()  # "three blue boats wait under bridges three blue boats"
+    span = words[:6]
+    assert trace.output_text.split()[-6:] == span[3:] + span[:3]  # "wait under bridges three ..."
+    named = induction_model.training["eval"]["heads"][0]
+    induction_scores = head_stats(trace, "decoder")["induction"]
+    assert induction_scores[named["layer"], named["head"]] >= 0.8
+
+
+def test_the_agreement_examples_and_fresh_held_out_masks_are_filled_right(agreement_model):
+    for text, answer in zip(EXAMPLES["agreement"], AGREEMENT_ANSWERS, strict=True):
+        trace = agreement_model.run(text)
+        position = trace.source_tokens.index(agreement.MASK)
+        assert trace.predicted_tokens[position] == answer, text
+    held_out = agreement.generate(20, seed=4242, split="eval", unique=True)
+    assert agreement.exact_match(agreement_model, held_out) >= 0.95
+
+
+def test_the_named_subject_head_looks_from_the_mask_to_the_subject(agreement_model):
+    named = agreement_model.training["eval"]["heads"][0]
+    assert named["role"] == "subject" and named["score"] >= 0.9
+    layer, head = named["layer"], named["head"]
+    held_out = agreement.generate(20, seed=4242, split="eval", unique=True)
+    on_subject = 0
+    for example in held_out:
+        trace = agreement_model.run(example.source_text)
+        row = trace.attention["encoder"][layer, head, example.mask_index + 1]  # <s> comes first
+        assert row.sum() == pytest.approx(1.0, abs=1e-5)
+        on_subject += int(row.argmax()) == example.subject_index + 1
+    assert on_subject >= 18
+    # The first example: "the dogs with the small cat [MASK] happy" looks at "dogs", not "cat".
+    trace = agreement_model.run(EXAMPLES["agreement"][0])
+    row = trace.attention["encoder"][layer, head, trace.source_tokens.index(agreement.MASK)]
+    assert trace.source_tokens[int(row.argmax())] == "dogs"

@@ -50,6 +50,19 @@ def test_training_is_reproducible_for_a_seed():
     assert runs[0] == runs[1]
 
 
+def test_single_stack_training_is_reproducible_for_a_seed():
+    from engine.tasks import induction
+
+    settings = train.TrainSettings(d_model=16, n_heads=2, n_decoder_layers=2, d_ff=32, steps=5,
+                                   batch_size=8, warmup=2)
+    runs = []
+    for _ in range(2):
+        model = train.build_single_stack_model("induction", settings, seed=1)
+        runs.append(train.train_single_stack(model, "induction", induction.generate(100, 1), settings,
+                                             seed=1, progress=False))
+    assert runs[0] == runs[1]
+
+
 def test_learning_rate_warms_up_then_decays():
     settings = train.TrainSettings(steps=1000, warmup=100, learning_rate=1e-3)
     rates = [train.learning_rate_at(s, settings) for s in (0, 50, 99, 500, 999)]
@@ -68,6 +81,7 @@ def test_cli_saves_a_checkpoint_with_summary_and_evaluate_prints_json_last(tmp_p
     assert summary["task"] == "dates" and summary["steps"] == 3 and summary["train_pairs"] == 50
     assert summary["eval"]["n"] == 10 and 0.0 <= summary["eval"]["exact_match"] <= 1.0
     assert "final_loss" in summary and summary["settings"]["d_model"] == 32
+    assert summary["threads"] == 1  # the seq2seq default, unchanged
 
     capsys.readouterr()
     assert evaluate.main([str(out), "--n", "12", "--seed", "3", "--show", "1"]) == 0
@@ -101,3 +115,30 @@ def test_alignment_score_finds_a_head_that_attends_to_the_gold_word():
         handle.remove()
     assert result["best_alignment_head"] == [0, 1]
     assert result["alignment_accuracy"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("task, stack, score, statistic", [
+    ("induction", "decoder", "repeat_accuracy", "induction"),
+    ("agreement", "encoder", "exact_match", "subject_share"),
+])
+def test_cli_trains_a_single_stack_model_and_names_the_heads_that_work(tmp_path, task, stack, score,
+                                                                       statistic):
+    out = tmp_path / f"{task}.safetensors"
+    args = ["--task", task, "--out", str(out), "--d-model", "16", "--n-heads", "2",
+            f"--n-{stack}-layers", "2", "--d-ff", "32", "--steps", "3", "--batch-size", "8",
+            "--train-pairs", "50", "--eval-pairs", "10", "--threads", "1"]
+    assert train.main(args) == 0
+    model = engine.load(out)
+    assert model.kinds == (stack,) and model.n_layers(stack) == 2
+    summary = model.training
+    assert summary["task"] == task and summary["steps"] == 3 and summary["train_examples"] == 50
+    assert summary["threads"] == 1 and summary["train_seconds"] >= 0
+    evaluation = summary["eval"]
+    assert evaluation["n"] == 10 and 0.0 <= evaluation[score] <= 1.0
+    named = evaluation["heads"][0]
+    assert (named["kind"], named["statistic"]) == (stack, statistic)
+    per_head = evaluation[f"{statistic}_per_head"]
+    # The named head is the one whose statistic is highest.
+    assert named["score"] == pytest.approx(max(max(row) for row in per_head), abs=1e-4)
+    assert per_head[named["layer"]][named["head"]] == pytest.approx(named["score"], abs=1e-4)
+    assert 0.0 <= evaluation["zeroed"]["value"] <= 1.0

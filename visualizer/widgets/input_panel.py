@@ -88,18 +88,42 @@ def _numbers(values: list[int]) -> str:
 def training_facts(training: dict) -> list[tuple[str, str]]:
     """What the checkpoint says about its training, when it says it (imported models do not)."""
     rows = []
-    steps, pairs = training.get("steps"), training.get("train_pairs")
+    steps, pairs, examples = (training.get(k) for k in ("steps", "train_pairs", "train_examples"))
     if isinstance(steps, int):
-        on_pairs = f" on {pairs:,} pairs" if isinstance(pairs, int) else ""
+        on_pairs = (f" on {pairs:,} pairs" if isinstance(pairs, int)
+                    else f" on {examples:,} examples" if isinstance(examples, int) else "")
         rows.append(("Trained", f"{steps:,} steps{on_pairs}"))
     evaluation = training.get("eval") if isinstance(training.get("eval"), dict) else {}
-    if isinstance(evaluation.get("exact_match"), (int, float)):
-        held_out = f" of {evaluation['n']} held out" if isinstance(evaluation.get("n"), int) else ""
-        rows.append(("Exact match", f"{evaluation['exact_match']:.1%}{held_out}"))
+    held_out = f" of {evaluation['n']} held out" if isinstance(evaluation.get("n"), int) else ""
+    scores = {"exact_match": "Exact match", "repeat_accuracy": "Repeat accuracy"}
+    for key, label in scores.items():
+        if isinstance(evaluation.get(key), (int, float)):
+            rows.append((label, f"{evaluation[key]:.1%}{held_out}"))
     head = evaluation.get("best_alignment_head")
     if isinstance(head, list) and len(head) == 2 and isinstance(evaluation.get("alignment_accuracy"), float):
         rows.append(("Aligning head", f"cross L{head[0]} H{head[1]}, "
                                       f"{evaluation['alignment_accuracy']:.0%} aligned"))
+    # The heads a single-stack demo model's training found doing the work (engine/tasks).
+    from engine.kinds import KINDS  # Qt-free and torch-free: the kinds' short names
+
+    measures = {"induction": "induction score {:.2f}", "previous_token": "previous-token score {:.2f}",
+                "subject_share": "{:.0%} of masks look at the subject",
+                "predicate_share": "{:.0%} of masks look at the next words"}
+    for entry in evaluation.get("heads") if isinstance(evaluation.get("heads"), list) else []:
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("layer", "head")):
+            continue
+        score = entry.get("score")
+        measure = measures.get(entry.get("statistic"), "score {:.2f}")
+        kind = KINDS[entry["kind"]].short if entry.get("kind") in KINDS else entry.get("kind")
+        where = f"{kind} L{entry['layer']} H{entry['head']}"
+        rows.append((f"{str(entry.get('role', 'named')).capitalize()} head",
+                     f"{where}, {measure.format(score)}" if isinstance(score, (int, float)) else where))
+    zeroed = evaluation.get("zeroed") if isinstance(evaluation.get("zeroed"), dict) else {}
+    if isinstance(zeroed.get("heads"), list) and isinstance(zeroed.get("value"), (int, float)):
+        names = ", ".join(f"L{h[0]} H{h[1]}" for h in zeroed["heads"] if isinstance(h, list) and len(h) == 2)
+        label = scores.get(zeroed.get("score"), "score").lower()
+        rows.append((f"{str(zeroed.get('role', 'named')).capitalize()} heads zeroed",
+                     f"{names}: {label} {zeroed['value']:.0%}"))
     return rows
 
 
