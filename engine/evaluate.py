@@ -17,7 +17,7 @@ import torch
 
 from .decoding import greedy_decode
 from .hooks import interventions
-from .tasks import TASKS, Pair
+from .tasks import SINGLE_STACK_TASKS, TASKS, Pair
 
 
 def encode_words(tokenizer, words) -> list[int]:
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint")
     parser.add_argument("--n", type=int, default=1000, help="held-out pairs to score")
     parser.add_argument("--seed", type=int, default=0, help="seed of the held-out generator")
-    parser.add_argument("--task", choices=sorted(TASKS), help="default: the task the checkpoint names")
+    parser.add_argument("--task", choices=sorted(TASKS | SINGLE_STACK_TASKS),
+                        help="default: the task the checkpoint names")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--show", type=int, default=5, help="example translations to print")
     args = parser.parse_args(argv)
@@ -107,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
 
     model = load(args.checkpoint)
     task_name = args.task or model.training.get("task")
+    if task_name in SINGLE_STACK_TASKS:  # the induction LM and the agreement MLM score themselves
+        task = SINGLE_STACK_TASKS[task_name]
+        scores = task.score(model, task.generate(args.n, args.seed, "eval", unique=True))
+        print(json.dumps({"checkpoint": str(args.checkpoint), "task": task_name, "seed": args.seed,
+                          **scores}))
+        return 0
     if task_name not in TASKS:
         print(f"{args.checkpoint}: the checkpoint names no task; pass --task", file=sys.stderr)
         return 2

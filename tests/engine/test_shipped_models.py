@@ -180,3 +180,11 @@ def test_the_named_subject_head_looks_from_the_mask_to_the_subject(agreement_mod
     trace = agreement_model.run(EXAMPLES["agreement"][0])
     row = trace.attention["encoder"][layer, head, trace.source_tokens.index(agreement.MASK)]
     assert trace.source_tokens[int(row.argmax())] == "dogs"
+
+
+@pytest.mark.parametrize("name, score", [("induction", "repeat_accuracy"), ("agreement", "exact_match")])
+def test_evaluate_scores_a_single_stack_demo_model_from_its_own_task(name, score, capsys):
+    assert evaluate.main([str(MODELS / f"{name}.safetensors"), "--n", "60", "--seed", "5"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["task"] == name and result["n"] == 60
+    assert result[score] >= 0.95
