@@ -18,6 +18,9 @@ LUT_SIZE = 256
 # Cells a mask hides (causal, padding, local window): their weight is 0 by construction, not
 # learned, so they get a neutral grey that no colormap entry is, on screen and in every file.
 MASKED_COLOR = (200, 200, 200)
+# Cells whose value is NaN (weights holding NaN or inf, an overflow): magenta, far from every
+# colormap entry, so a missing number never reads as 0 or as a weight.
+NAN_COLOR = (255, 0, 255)
 
 
 @lru_cache(maxsize=16)
@@ -46,11 +49,15 @@ def colors_of(matrix: np.ndarray, levels: tuple[float, float], colormap: str,
               masked: np.ndarray | None = None) -> np.ndarray:
     """``[..., 3]`` uint8 RGB colours of the values: what a screen pixel of each cell shows.
 
-    Cells where ``masked`` is True are ``MASKED_COLOR``.
+    Cells where ``masked`` is True are ``MASKED_COLOR``; NaN cells are ``NAN_COLOR``, masked or
+    not (a mask's cell is 0 by construction, so a NaN there is news).
     """
     rgb = lookup_table(colormap)[color_indices(matrix, levels)]
     if masked is not None:
         rgb[np.broadcast_to(masked, rgb.shape[:-1])] = MASKED_COLOR
+    nan = np.isnan(matrix)
+    if np.any(nan):  # (a single value's colour is a read-only row of the table: no assignment)
+        rgb = np.where(nan[..., None], np.array(NAN_COLOR, dtype=np.uint8), rgb)
     return rgb
 
 
@@ -59,7 +66,8 @@ def matrix_image(matrix: np.ndarray, levels: tuple[float, float], colormap: str,
     """An RGB QImage with one pixel per cell (``upscale`` × ``upscale`` pixels per cell).
 
     Vector outputs embed this image; upscaling by whole pixels keeps the cells crisp in viewers
-    that smooth embedded images. Cells where ``masked`` is True are ``MASKED_COLOR``.
+    that smooth embedded images. Cells where ``masked`` is True are ``MASKED_COLOR``, NaN cells
+    ``NAN_COLOR``.
     """
     rgb = colors_of(matrix, levels, colormap, masked)
     if upscale > 1:
@@ -80,7 +88,8 @@ def colorbar_image(colormap: str) -> QImage:
 def reduce_for_thumbnail(matrix: np.ndarray, limit: int) -> np.ndarray:
     """Shrink a matrix to at most ``limit`` cells a side by block maxima.
 
-    Maxima (not means) keep a sharp head's single bright key visible in a small thumbnail.
+    Maxima (not means) keep a sharp head's single bright key visible in a small thumbnail; a
+    block holding a NaN is NaN.
     """
     rows, cols = matrix.shape
     row_step = max(1, -(-rows // limit))

@@ -22,7 +22,7 @@ from .painting import (
     colorbar_and_key,
     colorbar_width,
     draw_colorbar,
-    draw_masked_key,
+    draw_keys,
     draw_matrix_image,
     draw_text,
     draw_title,
@@ -42,7 +42,7 @@ class GridLayout:
     cells: list[list[QRectF]]  # [layer][head]
     colorbar: QRectF
     row_header_width: float
-    masked_key: QRectF | None = None  # the grey "masked" swatch and its label, when cells are masked
+    masked_key: QRectF | None = None  # the "masked" and "NaN" swatches and labels, where cells are
 
 
 class GridFigure:
@@ -66,6 +66,7 @@ class GridFigure:
                     stacked[layer, 0] = mask
         self.levels = levels_for(self.heads, selection.auto_levels, stacked)
         self.has_masked = stacked is not None and bool(stacked.any())
+        self.has_nan = bool(np.isnan(self.heads).any())
         kind = kind_title(selection.kind)
         what = f"{kind}, all {self.heads.shape[0]} layers × {self.heads.shape[1]} heads"
         self.title = f"{selection.model} — {what}" if selection.model else what
@@ -78,7 +79,7 @@ class GridFigure:
     def _fixed_parts(self, fonts: Fonts) -> tuple[float, float, float]:
         s = fonts.scale
         row_header = text_width(fonts.label, f"layer {self.heads.shape[0] - 1}") + 8 * s
-        width = 2 * 10 * s + row_header + colorbar_width(fonts, self.levels, self.has_masked)
+        width = 2 * 10 * s + row_header + colorbar_width(fonts, self.levels, self.has_masked, self.has_nan)
         height = 2 * 10 * s + line_height(fonts.title) * 1.3 + line_height(fonts.label) + 4 * s
         return width, height, row_header
 
@@ -112,7 +113,8 @@ class GridFigure:
                   for h in range(heads)] for i in range(layers)]
         grid_h = layers * (thumb_h + gap) - gap
         bar_left = left + heads * (thumb_w + gap) - gap + 14 * s
-        bar, key = colorbar_and_key(QRectF(bar_left, top, 12 * s, grid_h), fonts, self.has_masked)
+        bar, key = colorbar_and_key(QRectF(bar_left, top, 12 * s, grid_h), fonts, self.has_masked,
+                                    self.has_nan)
         return GridLayout(fonts=fonts, title=QRectF(pad, pad, size.width() - 2 * pad,
                                                     line_height(fonts.title) * 1.3),
                           cells=cells, colorbar=bar, row_header_width=row_header, masked_key=key)
@@ -144,4 +146,5 @@ class GridFigure:
                 draw_matrix_image(painter, rect, matrix_image(matrix, self.levels, colormap, upscale, mask))
         draw_colorbar(painter, layout.colorbar, colormap, self.levels, fonts)
         if layout.masked_key is not None:
-            draw_masked_key(painter, layout.masked_key, layout.colorbar.width(), fonts)
+            draw_keys(painter, layout.masked_key, layout.colorbar.width(), fonts, self.has_masked,
+                      self.has_nan)

@@ -22,7 +22,7 @@ from .painting import (
     colorbar_and_key,
     colorbar_width,
     draw_colorbar,
-    draw_masked_key,
+    draw_keys,
     draw_matrix_image,
     draw_text,
     draw_title,
@@ -48,7 +48,7 @@ class HeatmapLayout:
     column_label_height: float
     row_step: int
     column_step: int
-    masked_key: QRectF | None = None  # the grey "masked" swatch and its label, when cells are masked
+    masked_key: QRectF | None = None  # the "masked" and "NaN" swatches and labels, where cells are
 
 
 class HeatmapFigure:
@@ -61,6 +61,7 @@ class HeatmapFigure:
         self.rows = [shown_token(t) for t in selection.query_tokens]
         self.columns = [shown_token(t) for t in selection.key_tokens]
         self.has_masked = selection.masked is not None and bool(np.any(selection.masked))
+        self.has_nan = bool(np.isnan(selection.matrix).any())
 
     # ---- geometry -------------------------------------------------------------
     def _fixed_parts(self, fonts: Fonts) -> tuple[float, float]:
@@ -69,7 +70,7 @@ class HeatmapFigure:
         row_w = max((text_width(fonts.label, t) for t in self.rows), default=0) + 6 * s
         col_h = max((text_width(fonts.label, t) for t in self.columns), default=0) + 6 * s
         axis = line_height(fonts.axis)
-        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.levels, self.has_masked)
+        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.levels, self.has_masked, self.has_nan)
         height = 2 * 10 * s + line_height(fonts.title) * 1.3 + 6 * s + col_h + axis
         return width, height
 
@@ -96,11 +97,12 @@ class HeatmapFigure:
         title_h = line_height(fonts.title) * 1.3
         left = pad + axis + row_w
         top = pad + title_h + 6 * s
-        width = max(1.0, size.width() - left - colorbar_width(fonts, self.levels, self.has_masked) - pad)
+        bar_w = colorbar_width(fonts, self.levels, self.has_masked, self.has_nan)
+        width = max(1.0, size.width() - left - bar_w - pad)
         height = max(1.0, size.height() - top - col_h - axis - pad)
         heatmap = QRectF(left, top, width, height)
         bar, key = colorbar_and_key(QRectF(heatmap.right() + 14 * s, top, 12 * s, height), fonts,
-                                    self.has_masked)
+                                    self.has_masked, self.has_nan)
         rows, cols = self.selection.matrix.shape
         needed = line_height(fonts.label) * 0.95
         return HeatmapLayout(
@@ -123,7 +125,8 @@ class HeatmapFigure:
                                                       upscale, selection.masked))
         draw_colorbar(painter, layout.colorbar, selection.colormap, self.levels, fonts)
         if layout.masked_key is not None:
-            draw_masked_key(painter, layout.masked_key, layout.colorbar.width(), fonts)
+            draw_keys(painter, layout.masked_key, layout.colorbar.width(), fonts, self.has_masked,
+                      self.has_nan)
         self._paint_row_labels(painter, layout)
         self._paint_column_labels(painter, layout)
         self._paint_axis_titles(painter, layout)

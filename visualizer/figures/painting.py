@@ -14,13 +14,14 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 from engine.readable_tokens import readable_token
 
-from .colors import MASKED_COLOR, colorbar_image
+from .colors import MASKED_COLOR, NAN_COLOR, colorbar_image
 
 POINTS_PER_INCH = 72.0
 TEXT_COLOR = QColor(30, 30, 30)
 FRAME_COLOR = QColor(90, 90, 90)
 MAX_LABEL_CHARS = 18
 MASKED_LABEL = "masked"  # the key under the colour bar for the grey cells a mask hides
+NAN_LABEL = "NaN"  # and for the magenta cells whose value is not a number
 
 
 def _reference_device() -> QImage:
@@ -140,38 +141,53 @@ def tick_text(value: float, levels: tuple[float, float]) -> str:
     return f"{value:.3g}"
 
 
-def colorbar_width(fonts: Fonts, levels: tuple[float, float], masked: bool = False) -> float:
+def key_entries(masked: bool, nan: bool = False) -> list[tuple[str, tuple[int, int, int]]]:
+    """The swatches under the colour bar, (label, colour): "masked" grey, "NaN" magenta."""
+    return ([(MASKED_LABEL, MASKED_COLOR)] if masked else []) + ([(NAN_LABEL, NAN_COLOR)] if nan else [])
+
+
+def colorbar_width(fonts: Fonts, levels: tuple[float, float], masked: bool = False,
+                   nan: bool = False) -> float:
     """Points the colour bar needs: the gap before it, the bar, its ticks and their labels (and
-    the "masked" key's label, written where the tick labels are)."""
-    texts = [tick_text(v, levels) for v in tick_values(levels)] + ([MASKED_LABEL] if masked else [])
+    the keys' labels, written where the tick labels are)."""
+    texts = [tick_text(v, levels) for v in tick_values(levels)] + [
+        label for label, _ in key_entries(masked, nan)]
     widest = max(text_width(fonts.tick, text) for text in texts)
     return (14 + 12 + 4) * fonts.scale + widest + 2
 
 
-def colorbar_and_key(rect: QRectF, fonts: Fonts, masked: bool) -> tuple[QRectF, QRectF | None]:
-    """The colour bar in ``rect`` and, when the figure has masked cells, the "masked" key at the
-    bottom of ``rect`` (swatch and label), the bar shortened to leave it room."""
-    if not masked:
+def colorbar_and_key(rect: QRectF, fonts: Fonts, masked: bool,
+                     nan: bool = False) -> tuple[QRectF, QRectF | None]:
+    """The colour bar in ``rect`` and, when the figure has masked or NaN cells, their key at the
+    bottom of ``rect`` (a swatch and a label a line), the bar shortened to leave it room."""
+    entries = key_entries(masked, nan)
+    if not entries:
         return rect, None
-    key_h = line_height(fonts.tick)
+    key_h = line_height(fonts.tick) * len(entries)
     # The bar's lowest tick label hangs half a line below the bar: keep the key clear of it.
-    reserve = key_h * 1.6 + 4 * fonts.scale
+    reserve = key_h + line_height(fonts.tick) * 0.6 + 4 * fonts.scale
     bar = QRectF(rect.left(), rect.top(), rect.width(), max(1.0, rect.height() - reserve))
-    width = rect.width() + 3 * fonts.scale + 1 + text_width(fonts.tick, MASKED_LABEL) + 1
+    label = max(text_width(fonts.tick, text) for text, _ in entries)
+    width = rect.width() + 3 * fonts.scale + 1 + label + 1
     return bar, QRectF(rect.left(), max(rect.top(), rect.bottom() - key_h), width, key_h)
 
 
-def draw_masked_key(painter: QPainter, key: QRectF, bar_width: float, fonts: Fonts) -> None:
-    """A grey swatch as wide as the colour bar, labelled "masked" where the tick labels are."""
+def draw_keys(painter: QPainter, key: QRectF, bar_width: float, fonts: Fonts, masked: bool,
+              nan: bool = False) -> None:
+    """Swatches as wide as the colour bar, one a line, labelled where the tick labels are."""
+    entries = key_entries(masked, nan)
+    line = key.height() / max(len(entries), 1)
     painter.save()
-    swatch = QRectF(key.left(), key.top() + key.height() * 0.1, bar_width, key.height() * 0.8)
-    painter.fillRect(swatch, QColor(*MASKED_COLOR))
-    painter.setPen(QPen(FRAME_COLOR, 0.5))
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.drawRect(swatch)
-    left = swatch.right() + 3 * fonts.scale + 1
-    draw_text(painter, QRectF(left, key.top(), key.right() - left, key.height()), MASKED_LABEL, fonts.tick,
-              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    for row, (label, color) in enumerate(entries):
+        top = key.top() + row * line
+        swatch = QRectF(key.left(), top + line * 0.1, bar_width, line * 0.8)
+        painter.fillRect(swatch, QColor(*color))
+        painter.setPen(QPen(FRAME_COLOR, 0.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(swatch)
+        left = swatch.right() + 3 * fonts.scale + 1
+        draw_text(painter, QRectF(left, top, key.right() - left, line), label, fonts.tick,
+                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     painter.restore()
 
 

@@ -94,10 +94,13 @@ def shown_head(state, hook: str):
 
 
 def activation_levels(matrix: np.ndarray, clip_outliers: bool) -> tuple[float, float]:
-    """Symmetric levels, so white is 0: the largest |value|, or its 99th percentile when clipping."""
-    if matrix.size == 0:
-        return (-1.0, 1.0)
+    """Symmetric levels, so white is 0: the largest |value|, or its 99th percentile when clipping,
+    over the finite values (NaN has no place on a scale, and one inf would flatten it)."""
     magnitudes = np.abs(matrix)
+    if not np.isfinite(np.sum(magnitudes)):  # one sum tells a clean matrix apart
+        magnitudes = magnitudes[np.isfinite(magnitudes)]
+    if magnitudes.size == 0:
+        return (-1.0, 1.0)
     limit = float(np.percentile(magnitudes, 99) if clip_outliers else magnitudes.max())
     limit = limit if limit > 0 else 1.0
     return (-limit, limit)

@@ -38,6 +38,13 @@ from .token_axis import TokenAxis
 NO_TRACE = "Run a sentence to see its activations."
 
 
+def value_range(matrix: np.ndarray, nan: np.ndarray | None) -> str:
+    """"min -1.2, max 3.4" over the numbers, and how many cells are NaN (shown magenta)."""
+    values = matrix[~nan] if nan is not None else matrix
+    text = f"min {values.min():.3g}, max {values.max():.3g}" if values.size else "no numbers"
+    return text + (f"; {int(nan.sum())} NaN (magenta)" if nan is not None else "")
+
+
 class ActivationView(QWidget):
     """Pick a hook by stack, layer and point (and head for q/k/v/z); see it as a heatmap.
 
@@ -85,6 +92,10 @@ class ActivationView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setPos(-0.5, 0)  # feature j is centred on the x tick j, not starting at it
         self.plot.addItem(self.image)
+        self.nan_image = look.nan_overlay()  # NaN would show as the white of 0 without it
+        self.nan_image.setPos(-0.5, 0)
+        self.plot.addItem(self.nan_image)
+        self.nan: np.ndarray | None = None  # True where the shown value is NaN
         self.color_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING_COLORMAP),
                                          interactive=False, width=12)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
@@ -170,8 +181,9 @@ class ActivationView(QWidget):
         trace = self.state.trace
         self.hook = hook
         if trace is None or not hook:
-            self.matrix = None
+            self.matrix = self.nan = None
             self.image.clear()
+            look.set_mask_image(self.nan_image, None)
             self.hover_marks.refresh()
             self.caption.setText(look.placeholder(self.state, NO_TRACE))
             return
@@ -183,13 +195,15 @@ class ActivationView(QWidget):
         self.side = token_side(hook)
         self.row_tokens = self.state.token_labels(self.side)
         self.image.setImage(self.matrix, autoLevels=False)
+        self.nan = look.nan_cells(self.matrix)
+        look.set_mask_image(self.nan_image, self.nan, look.NAN_LUT)
         self._apply_levels()
         self._draw_head_separators(array, head)
         self.plot.getViewBox().autoRange(padding=0)
         self.token_axis.set_tokens(self.row_tokens)
         what = f"head {head} of " if array.ndim == 3 and head != "all" else ""
         self.caption.setText(f"{what}{hook}: {self.matrix.shape[0]} tokens × {self.matrix.shape[1]} "
-                             f"features; min {self.matrix.min():.3g}, max {self.matrix.max():.3g}")
+                             f"features; {value_range(self.matrix, self.nan)}")
         self.hover_marks.refresh()
 
     def _apply_levels(self) -> None:
@@ -218,8 +232,9 @@ class ActivationView(QWidget):
             self.graphics.setToolTip("")
             self.state.set_hover(self.side, -1)
             return
-        self.graphics.setToolTip(f"{at_position(self.row_tokens[row], row)} · feature {col}: "
-                                 f"{format(float(self.matrix[row, col]), '.3g')}")
+        value = self.matrix[row, col]
+        shown = "NaN" if np.isnan(value) else format(float(value), ".3g")
+        self.graphics.setToolTip(f"{at_position(self.row_tokens[row], row)} · feature {col}: {shown}")
         self.state.set_hover(self.side, row)
 
     # ---- helpers ---------------------------------------------------------------

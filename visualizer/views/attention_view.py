@@ -19,6 +19,7 @@ from .token_axis import TokenAxis
 
 READOUT_HINT = ("Hover a cell for its weight (grey: masked, 0 by construction) · click the heatmap, "
                 "then ←/→ change the head and ↑/↓ the layer · wheel to zoom")
+NAN_HINT = READOUT_HINT.replace("0 by construction)", "0 by construction; magenta: NaN, no number)")
 HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
 
 
@@ -37,6 +38,7 @@ class AttentionView(QWidget):
         self.state = state
         self._matrix: np.ndarray | None = None
         self._masked: np.ndarray | None = None  # True where a mask hides the key from the query
+        self._nan: np.ndarray | None = None  # True where the weight is NaN (NaN or inf weights)
         self._queries: list[str] = []  # the readable row and column labels shown
         self._keys: list[str] = []
         self._mouse_pos: QPointF | None = None  # scene position of the mouse while over the plot
@@ -64,6 +66,8 @@ class AttentionView(QWidget):
         self.plot.addItem(self.image_item)
         self.mask_item = look.mask_overlay()  # above the weights, below the hover bands
         self.plot.addItem(self.mask_item)
+        self.nan_item = look.nan_overlay()  # magenta NaN cells, over the grey ones
+        self.plot.addItem(self.nan_item)
         # Bands over the row and column of a token hovered in any pane (the activation view too).
         self.row_band, self.column_band = (
             pg.LinearRegionItem(orientation=o, movable=False, brush=HOVER_BRUSH, pen=pg.mkPen(None))
@@ -134,6 +138,8 @@ class AttentionView(QWidget):
         self._matrix = matrix
         self._queries, self._keys = state.query_labels(), state.key_labels()
         self._update_mask()
+        self._nan = look.nan_cells(matrix)
+        look.set_mask_image(self.nan_item, self._nan, look.NAN_LUT)
         self._on_hover_changed(*state.hover)  # bands follow the new shape and kind
         self.predicted_rows_box.setEnabled(state.kind != "encoder")
         if matrix is None:
@@ -187,11 +193,16 @@ class AttentionView(QWidget):
 
     def cell_text(self, row: int, col: int) -> str:
         """The hover text of a cell: '"cat" #3 → "the" #0: 0.833' (3 significant digits), or
-        "masked"; the positions tell repeated words apart."""
+        "masked", or "NaN"; the positions tell repeated words apart."""
         cell = f"{at_position(self._queries[row], row)} → {at_position(self._keys[col], col)}"
+        if self._nan is not None and self._nan[row, col]:
+            return f"{cell}: NaN"
         if self._masked is not None and self._masked[row, col]:
             return f"{cell}: masked"
         return f"{cell}: {format(float(self._matrix[row, col]), '.3g')}"
+
+    def _hint(self) -> str:
+        return NAN_HINT if self._nan is not None else READOUT_HINT
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         if self._matrix is None or not self.plot.sceneBoundingRect().contains(scene_pos):
@@ -205,7 +216,7 @@ class AttentionView(QWidget):
         """Re-read the cell under the mouse (the matrix, kind or labels may have changed), or show
         the hint when the mouse is not over a cell: the readout never shows a stale weight."""
         if self._mouse_pos is None:
-            self.readout.setText(READOUT_HINT)
+            self.readout.setText(self._hint())
             QToolTip.hideText()
             return
         self._show_cell_at(self._mouse_pos)
@@ -217,7 +228,7 @@ class AttentionView(QWidget):
     def _show_cell_at(self, scene_pos: QPointF) -> None:
         cell = self.cell_at(scene_pos)
         if cell is None:
-            self.readout.setText(READOUT_HINT)
+            self.readout.setText(self._hint())
             QToolTip.hideText()
             self.state.set_hover("", -1)
             return

@@ -45,11 +45,12 @@ class HeadGridView(QWidget):
         self.thumbnail_side = thumbnail_side
         self.mosaic: np.ndarray | None = None
         self.masked: np.ndarray | None = None  # True where the mosaic pixel is masked, or None
+        self.nan: np.ndarray | None = None  # True where the mosaic pixel is NaN (not a gap), or None
         self.tile_shape = (0, 0)  # (rows, cols) of one thumbnail in mosaic pixels
         self.gap = 1
         self._shown_kind = ""
         self._dirty = True
-        self._mosaics: dict[str, tuple] = {}  # kind -> (tile shape, gap, mosaic, masked) of the trace
+        self._mosaics: dict[str, tuple] = {}  # kind -> (tile shape, gap, mosaic, masked, nan) of the trace
 
         # The kind, layer and head selectors live in the window's selection bar, above the tabs.
         self.caption = QLabel(look.placeholder(state, NO_TRACE))
@@ -70,6 +71,8 @@ class HeadGridView(QWidget):
         self.plot.addItem(self.image)
         self.mask_image = look.mask_overlay()
         self.plot.addItem(self.mask_image)
+        self.nan_image = look.nan_overlay()  # the gaps between tiles are NaN too: this shows real ones
+        self.plot.addItem(self.nan_image)
         self.color_bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(state.colormap),
                                          interactive=False, width=12)
         self.color_bar.setImageItem(self.image, insert_in=self.plot)
@@ -188,9 +191,10 @@ class HeadGridView(QWidget):
         stack = state.trace.attention.get(state.kind) if state.trace is not None else None
         self._shown_kind = state.kind if stack is not None else ""
         if stack is None:
-            self.mosaic = self.masked = None
+            self.mosaic = self.masked = self.nan = None
             self.image.clear()
             self.mask_image.clear()
+            self.nan_image.clear()
             self.highlight.hide()
             self.hover_marks.setData([], [])
             self.caption.setText(look.placeholder(state, NO_TRACE) if state.trace is None
@@ -199,13 +203,16 @@ class HeadGridView(QWidget):
         if state.kind not in self._mosaics:  # switching kinds back and forth costs nothing
             tiles = pool_patterns(stack, self.thumbnail_side)
             gap = max(1, round(max(tiles.shape[2:]) / 16))
+            nan = look.nan_cells(tiles)  # a pooled block holding a NaN is NaN
+            nan_mosaic = None if nan is None else build_mosaic(nan.astype(np.float32), gap) == 1
             self._mosaics[state.kind] = (tiles.shape[2:], gap, build_mosaic(tiles, gap),
-                                         self._masked_mosaic(state.kind, stack.shape, gap))
-        self.tile_shape, self.gap, self.mosaic, self.masked = self._mosaics[state.kind]
+                                         self._masked_mosaic(state.kind, stack.shape, gap), nan_mosaic)
+        self.tile_shape, self.gap, self.mosaic, self.masked, self.nan = self._mosaics[state.kind]
         self.pool_factors = (math.ceil(stack.shape[2] / self.thumbnail_side),
                              math.ceil(stack.shape[3] / self.thumbnail_side))
         self.image.setImage(self.mosaic, autoLevels=False)
         look.set_mask_image(self.mask_image, self.masked)
+        look.set_mask_image(self.nan_image, self.nan, look.NAN_LUT)
         self._apply_colors()
         self._set_axis_ticks(stack.shape[0], stack.shape[1])
         self.plot.getViewBox().autoRange(padding=0.02)
@@ -216,7 +223,8 @@ class HeadGridView(QWidget):
                              f"{_count(stack.shape[0], 'layer')} × {_count(stack.shape[1], 'head')}; "
                              "rows are queries, "
                              f"columns keys. Click a head to open it.{pooled}"
-                             + (" Grey: masked (0 by construction)." if self.masked is not None else ""))
+                             + (" Grey: masked (0 by construction)." if self.masked is not None else "")
+                             + (" Magenta: NaN (no number)." if self.nan is not None else ""))
         self._place_highlight()
         self._on_hover_changed(*state.hover)
 
@@ -293,6 +301,8 @@ class HeadGridView(QWidget):
         value = format(float(self.mosaic[row0 + row, col0 + col]), ".3g")
         if self.masked is not None and self.masked[row0 + row, col0 + col]:
             value = "masked"
+        if self.nan is not None and self.nan[row0 + row, col0 + col]:
+            value = "NaN"
         text = f"layer {layer}, head {head}"
         if self.pool_factors == (1, 1):
             queries = self.state.query_labels(self._shown_kind)
@@ -300,6 +310,8 @@ class HeadGridView(QWidget):
             text += f"\n{at_position(queries[row], row)} → {at_position(keys[col], col)}: {value}"
         elif value == "masked":
             text += "\nevery cell of this block is masked"
+        elif value == "NaN":
+            text += "\nthis block holds a NaN"
         else:
             text += f"\nstrongest weight in this block: {value}"
         return text + "\nclick to open it"

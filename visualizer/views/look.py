@@ -10,11 +10,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
-from ..figures.colors import MASKED_COLOR
+from ..figures.colors import MASKED_COLOR, NAN_COLOR
 from ..state.line_selection import CROWD_RGBA, PALETTE
 
-__all__ = ["MASKED_COLOR", "mask_overlay", "placeholder", "set_mask_image", "style_axis", "style_color_bar",
-           "style_graphics", "style_plot"]
+__all__ = ["MASKED_COLOR", "NAN_COLOR", "mask_overlay", "nan_cells", "nan_overlay", "placeholder",
+           "set_mask_image", "style_axis", "style_color_bar", "style_graphics", "style_plot"]
 
 BACKGROUND = "w"  # pyqtgraph's name for it
 BACKGROUND_COLOR = "#ffffff"  # the same for QPainter-drawn views
@@ -27,6 +27,8 @@ GRID_ALPHA = 0.25
 TOKEN_COLORS = PALETTE  # one palette for heads and tokens
 # Mask overlays are indexed images (uint8 0/1, a view of the booleans): 0 transparent, 1 the grey.
 MASK_LUT = np.array([(0, 0, 0, 0), (*MASKED_COLOR, 255)], dtype=np.uint8)
+# pyqtgraph draws NaN pixels transparent: on white that would read as 0. An overlay paints them.
+NAN_LUT = np.array([(0, 0, 0, 0), (*NAN_COLOR, 255)], dtype=np.uint8)
 CROWD_COLOR = CROWD_RGBA
 
 
@@ -63,12 +65,30 @@ def mask_overlay() -> pg.ImageItem:
     return item
 
 
-def set_mask_image(item: pg.ImageItem, masked: np.ndarray | None) -> None:
-    """Show ``masked`` (True = grey) on an overlay ImageItem, or clear it."""
+def nan_overlay() -> pg.ImageItem:
+    """An overlay for NaN cells (``set_mask_image(item, cells, NAN_LUT)``), above the mask's (z 2):
+    a NaN in a masked cell is news, and shows."""
+    item = mask_overlay()
+    item.setZValue(2)
+    return item
+
+
+def nan_cells(matrix: np.ndarray | None) -> np.ndarray | None:
+    """True where ``matrix`` is NaN, or None where no cell is. One sum (NaN if any cell is, or if
+    infinities cancel) decides first, so a clean matrix costs a single pass."""
+    if matrix is None or matrix.size == 0 or not np.isnan(np.sum(matrix)):
+        return None
+    cells = np.isnan(matrix)
+    return cells if cells.any() else None
+
+
+def set_mask_image(item: pg.ImageItem, masked: np.ndarray | None, lut: np.ndarray = MASK_LUT) -> None:
+    """Show ``masked`` (True = grey, or ``lut``'s colour) on an overlay ImageItem, or clear it."""
     if masked is None or not masked.any():
-        item.clear()
+        if item.image is not None:
+            item.clear()
     else:
-        item.setImage(np.ascontiguousarray(masked, dtype=bool).view(np.uint8), lut=MASK_LUT,
+        item.setImage(np.ascontiguousarray(masked, dtype=bool).view(np.uint8), lut=lut,
                       levels=(0, 1), autoLevels=False)
 
 

@@ -49,8 +49,16 @@ def model_facts(model) -> list[tuple[str, str]]:
     count = getattr(model, "parameter_count", None)
     tokenizer = model.tokenizer
     vocab = getattr(tokenizer, "vocab_size", config.vocab_size)
+    # NaN or inf weights load (the file is the user's), but nothing they touch means anything.
+    poisoned = list(getattr(model, "nonfinite_tensors", ()))
+    warning = []
+    if poisoned:
+        names = ", ".join(poisoned[:3]) + (", …" if len(poisoned) > 3 else "")
+        counted = "1 tensor contains" if len(poisoned) == 1 else f"{len(poisoned)} tensors contain"
+        warning.append(("⚠ Weights", f"{counted} NaN or inf: {names}"))
     return [
         ("Name", model.name),
+        *warning,
         ("Architecture", f"{config.architecture}, {config.norm_placement}-{config.norm_type}"),
         ("Layers × heads", f"{layers} × {config.n_heads}"),
         *attention_facts(config),
