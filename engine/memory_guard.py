@@ -217,10 +217,16 @@ def format_bytes(count: float) -> str:
 
 # ---- the checks ----------------------------------------------------------------------------
 def check_text(text: str, what: str) -> None:
-    """Refuse text too long to tokenize quickly, before the tokenizer reads it."""
+    """Refuse text too long to tokenize quickly, or that is not text at all (a lone surrogate,
+    which Python strings allow and no encoding can write), before the tokenizer reads it."""
     if len(text) > MAX_TEXT_CHARACTERS:
         raise InputError(f"the {what} has {len(text):,} characters; at most {MAX_TEXT_CHARACTERS:,} "
                          "are accepted: shorten it")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InputError(f"the {what} holds a lone surrogate (U+{ord(text[error.start]):04X}) at "
+                         f"character {error.start + 1:,}, which is not text: remove it") from None
 
 
 def check_run(model, source_len: int, target_len: int, *, record: bool,

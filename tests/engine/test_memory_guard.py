@@ -172,6 +172,14 @@ def test_text_too_long_to_tokenize_quickly_is_refused_before_tokenizing(translat
     assert time.perf_counter() - start < 1.0
 
 
+def test_a_lone_surrogate_is_named_before_the_tokenizer_sees_it(translator):
+    with pytest.raises(engine.InputError, match=r"^the source text holds a lone surrogate \(U\+DC80\) "
+                                                r"at character 3, which is not text: remove it$"):
+        translator.run("ab\udc80c")
+    with pytest.raises(engine.InputError, match=r"the target text holds a lone surrogate \(U\+D800\)"):
+        translator.run("the cat", "\ud800")
+
+
 # ---- the budget ------------------------------------------------------------------------------
 def test_the_budget_is_a_quarter_of_the_memory_available(monkeypatch):
     monkeypatch.delenv(memory_guard.BUDGET_VARIABLE, raising=False)
