@@ -28,10 +28,21 @@ TEXTS = st.one_of(
     st.text(max_size=40),  # any code point but surrogates
     st.builds(lambda piece, count: piece * count, st.sampled_from(PIECES), st.integers(1, 10_000)),
 )
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=80, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 LONG = {"emoji": "🙂" * 10_000, "NUL": "\x00" * 10_000, "combining": "e\u0301" * 5_000,
         "RTL": "\u202e" * 10_000, "spaces": " " * 10_000}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models run far faster on one thread of a shared machine (tests/visualizer/conftest.py)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
