@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import pickle
-import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -19,10 +18,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from . import safe_json
+from .assembly import build_module, check_tensors, check_vocabulary
 from .config import ModelConfig
 from .errors import CheckpointError
 from .inspectable_model import InspectableModel
-from .model import Transformer
+from .safetensors_header import read_safetensors_header
 from .tokenizer import tokenizer_from_json
 
 # /2: tensors named as the hook points are (norm_self, embed_norm, position_table). /1 files
@@ -30,7 +31,7 @@ from .tokenizer import tokenizer_from_json
 FORMAT = "transformer-inspector/2"
 READABLE_FORMATS = ("transformer-inspector/1", FORMAT)
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
-MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+TEXT_FIELDS = ("format", "config", "tokenizer", "target_tokenizer", "name", "training", "sha256")
 
 
 def save(model: InspectableModel, path) -> None:
@@ -66,14 +67,19 @@ def tensor_digest(state: dict[str, torch.Tensor]) -> str:
     for name in sorted(state):
         tensor = state[name].contiguous()
         digest.update(f"{name}:{list(tensor.shape)}:{tensor.dtype}".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        # reshape(-1): a 0-d tensor cannot be viewed as bytes; other tensors keep their bytes.
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
 
 
 def load(path) -> InspectableModel:
     """Load a native .safetensors/.pt checkpoint or a Hugging Face folder (or its config.json)."""
     path = Path(path)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as error:  # a name too long, a folder without read permission
+        raise CheckpointError(f"{path}: cannot be opened ({error.strerror or error})") from None
+    if not exists:
         raise CheckpointError(f"{path}: no such file or folder")
     if path.is_dir() or path.name == "config.json":
         from .importers import load_hf_folder
@@ -90,39 +96,8 @@ def load(path) -> InspectableModel:
 
 
 # ---- safetensors ------------------------------------------------------------------
-def read_safetensors_header(path: Path) -> dict:
-    """The header of a safetensors file, after checking that the file is whole."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        prefix = handle.read(8)
-        if len(prefix) < 8:
-            raise CheckpointError(f"{path.name}: not a checkpoint (only {size} bytes)")
-        (header_len,) = struct.unpack("<Q", prefix)
-        first = handle.read(1)
-        if first != b"{" or header_len > MAX_HEADER_BYTES:
-            raise CheckpointError(f"{path.name}: not a checkpoint (no safetensors header)")
-        if header_len > size - 8:
-            raise CheckpointError(f"{path.name}: truncated file: the header needs {header_len} "
-                                  f"bytes but only {size - 8} remain")
-        raw = first + handle.read(header_len - 1)
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path.name}: corrupt header ({error})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path.name}: corrupt header (not a JSON object)")
-    data_end = max((v["data_offsets"][1] for k, v in header.items()
-                    if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v),
-                   default=0)
-    available = size - 8 - header_len
-    if data_end > available:
-        raise CheckpointError(f"{path.name}: truncated file: tensor data needs {data_end} bytes "
-                              f"but only {available} are present")
-    return header
-
-
 def _load_safetensors(path: Path) -> InspectableModel:
-    header = read_safetensors_header(path)
+    header = read_safetensors_header(path)  # its __metadata__, if any, is an object of strings
     metadata = header.get("__metadata__") or {}
     # Hugging Face writes format "pt" and no config: such a file belongs to its folder.
     if metadata.get("format") not in READABLE_FORMATS and "config" not in metadata:
@@ -141,22 +116,40 @@ def _load_safetensors(path: Path) -> InspectableModel:
 
 
 # ---- torch files ------------------------------------------------------------------
-def _load_torch(path: Path) -> InspectableModel:
+def read_torch_file(path: Path, label: str | None = None):
+    """What a .pt/.pth/.bin file holds, read as plain data (``weights_only=True``): tensors,
+    strings, numbers, lists and dicts. Anything else is refused, never constructed.
+
+    ``label`` names the file in messages (default: its name).
+    """
+    label = label or path.name
+    if not path.is_file():
+        raise CheckpointError(f"{label}: expected a PyTorch file, but it is "
+                              f"{'a folder' if path.is_dir() else 'not a regular file'}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        first_line = (str(error).strip().splitlines() or [""])[0]
         if "weights_only" in str(error) or "Unsupported global" in str(error):
             raise CheckpointError(
-                f"{path.name}: refused: the file holds Python objects whose loading would run "
+                f"{label}: refused: the file holds Python objects whose loading would run "
                 f"code, and checkpoints are only read as plain tensors ({first_line})") from None
-        raise CheckpointError(f"{path.name}: not a PyTorch checkpoint ({first_line})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, IndexError,
-            KeyError, TypeError) as error:  # a damaged pickle makes torch raise IndexError too
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(f"{path.name}: corrupt or truncated PyTorch file ({detail})") from None
+        raise CheckpointError(f"{label}: not a PyTorch checkpoint ({first_line})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, IndexError, KeyError,
+            TypeError, AttributeError, OverflowError, NotImplementedError) as error:
+        # A damaged pickle or zip makes torch raise any of these (IndexError, KeyError...).
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CheckpointError(f"{label}: corrupt or truncated PyTorch file ({detail})") from None
+
+
+def _load_torch(path: Path) -> InspectableModel:
+    payload = read_torch_file(path)
     if isinstance(payload, dict) and "state_dict" in payload and "config" in payload:
         metadata = {k: v for k, v in payload.items() if k != "state_dict"}
+        for key in TEXT_FIELDS:
+            if metadata.get(key) is not None and not isinstance(metadata[key], str):
+                raise CheckpointError(f"{path.name}: {key!r} is a {type(metadata[key]).__name__}, "
+                                      "not text")
         return _build(path, metadata, payload["state_dict"])
     if isinstance(payload, dict) and payload and all(
             isinstance(v, torch.Tensor) for v in payload.values()):
@@ -178,24 +171,28 @@ def _build(path: Path, metadata: dict, state: dict) -> InspectableModel:
         raise CheckpointError(f"{path.name}: unsupported checkpoint format {fmt!r}; "
                               f"this version reads {' and '.join(map(repr, READABLE_FORMATS))}")
     try:
-        config = ModelConfig.from_json(metadata["config"])
-    except (KeyError, TypeError, ValueError) as error:
+        config = ModelConfig.from_json(metadata.get("config") or "")
+    except ValueError as error:
         raise CheckpointError(f"{path.name}: invalid model config ({error})") from None
     try:
-        tokenizer = tokenizer_from_json(metadata["tokenizer"])
+        tokenizer = tokenizer_from_json(metadata.get("tokenizer") or "")
         target = metadata.get("target_tokenizer")
         target_tokenizer = tokenizer_from_json(target) if target else None
-    except (KeyError, TypeError, ValueError, Exception) as error:
+    except ValueError as error:
         raise CheckpointError(f"{path.name}: invalid embedded tokenizer ({error})") from None
+    check_vocabulary(config, [t for t in (tokenizer, target_tokenizer) if t is not None], path.name)
+    check_tensors(state, path.name)
     expected_digest = metadata.get("sha256")
     if expected_digest and tensor_digest(state) != expected_digest:
         raise CheckpointError(f"{path.name}: corrupt file: the tensor data does not match "
                               "the checksum written when it was saved")
     if fmt != FORMAT:
         state = {current_name(name): tensor for name, tensor in state.items()}
-    module = Transformer(config)
-    load_state(module, state, path.name)
-    training = json.loads(metadata.get("training") or "{}")
+    try:
+        training = safe_json.loads_object(metadata.get("training") or "{}", "the training summary")
+    except ValueError as error:
+        raise CheckpointError(f"{path.name}: invalid training summary ({error})") from None
+    module = build_module(config, state, path.name)
     return InspectableModel(module, tokenizer, metadata.get("name") or path.stem, training,
                             target_tokenizer, str(path))
 
@@ -218,21 +215,3 @@ def current_name(name: str) -> str:
         if old in name:
             return name.replace(old, new)
     return name
-
-
-def load_state(module: torch.nn.Module, state: dict[str, torch.Tensor], label: str) -> None:
-    """Copy ``state`` into ``module``; every missing, unexpected or misshaped tensor is named."""
-    expected = module.state_dict()
-    problems = []
-    for name in sorted(set(expected) - set(state)):
-        problems.append(f"missing tensor {name!r} (expected shape {list(expected[name].shape)})")
-    for name in sorted(set(state) - set(expected)):
-        problems.append(f"unexpected tensor {name!r} (shape {list(state[name].shape)})")
-    for name in sorted(set(state) & set(expected)):
-        if tuple(state[name].shape) != tuple(expected[name].shape):
-            problems.append(f"tensor {name!r} has shape {list(state[name].shape)} in the file, "
-                            f"but the config needs {list(expected[name].shape)}")
-    if problems:
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise CheckpointError(f"{label}: " + "; ".join(problems[:5]) + more)
-    module.load_state_dict({k: v.float() for k, v in state.items()})

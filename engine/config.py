@@ -12,12 +12,35 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from . import safe_json
+
 ARCHITECTURES = ("encoder-decoder", "encoder-only", "decoder-only")
 NORM_PLACEMENTS = ("post", "pre")
 NORM_TYPES = ("layernorm", "rmsnorm")
 ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu", "swish")
 POSITIONS = ("sinusoidal", "learned", "relative", "rotary", "none")
 SINUSOID_LAYOUTS = ("interleaved", "split")
+# (least, most) of every size: far beyond any published model, yet small enough that a config
+# from a file cannot make the engine loop for hours (layers, decoding) before its tensors are
+# compared with the file's, and that shapes cannot overflow.
+SIZE_LIMITS = {
+    "vocab_size": (1, 2**24),
+    "d_model": (1, 2**16),
+    "n_heads": (1, 2**10),
+    "d_head": (1, 2**14),
+    "n_encoder_layers": (0, 512),
+    "n_decoder_layers": (0, 512),
+    "d_ff": (1, 2**20),
+    "max_positions": (1, 2**24),
+    "position_offset": (0, 2**16),
+    "relative_buckets": (1, 2**16),
+    "relative_max_distance": (1, 2**24),
+    "type_vocab_size": (0, 2**16),
+    "attention_window": (1, 2**24),
+    "max_decode_length": (0, 4096),
+}
+TOKEN_ID_FIELDS = ("pad_token_id", "unk_token_id", "bos_token_id", "eos_token_id",
+                   "decoder_start_token_id")
 
 
 @dataclass
@@ -138,7 +161,14 @@ class ModelConfig:
 
     # ---- checks ---------------------------------------------------------
     def validate(self) -> None:
-        """Raise ValueError naming the first field with an impossible value."""
+        """Raise ValueError naming the first field with an impossible value.
+
+        Types come first (an int is an int, not a bool or 1e400), then bounds, so that no
+        config read from a file can make the engine divide by zero, loop for hours or ask
+        for terabytes before its tensors are compared with the file's.
+        """
+        for item in dataclasses.fields(self):
+            _check_type(item.name, getattr(self, item.name), item.type)
         choices = {
             "architecture": ARCHITECTURES,
             "norm_placement": NORM_PLACEMENTS,
@@ -152,21 +182,29 @@ class ModelConfig:
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"ModelConfig.{name}={value!r}; expected one of {allowed}")
-        for name in ("vocab_size", "d_model", "n_heads", "d_ff", "max_positions"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"ModelConfig.{name} must be positive, got {getattr(self, name)}")
+        for name, (low, high) in SIZE_LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"ModelConfig.{name}={value} is outside {low}..{high}")
         if self.d_head is None and self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}; set d_head"
             )
         if self.positions == "sinusoidal" and self.d_model % 2:
             raise ValueError("sinusoidal positions need an even d_model")
-        if self.attention_window is not None and self.attention_window < 1:
-            raise ValueError("attention_window must be >= 1 or None")
-        if self.local_layers is not None and (
-                not isinstance(self.local_layers, list)
-                or not all(isinstance(i, int) and i >= 0 for i in self.local_layers)):
-            raise ValueError(f"local_layers must be a list of layer numbers, got {self.local_layers!r}")
+        for name in ("dropout", "attention_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"ModelConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0.0 <= self.norm_eps < 1.0:
+            raise ValueError(f"ModelConfig.norm_eps must be in [0, 1), got {self.norm_eps}")
+        if self.positions == "relative":
+            self._check_relative_buckets()
+        if self.local_layers is not None:
+            deepest = max(self.n_encoder_layers, self.n_decoder_layers)
+            wrong = [i for i in self.local_layers if not 0 <= i < deepest]
+            if wrong:
+                raise ValueError(f"local_layers names layer {wrong[0]}, but the model has "
+                                 f"{deepest} layers")
         if not 0.0 < self.rotary_fraction <= 1.0:
             raise ValueError(f"rotary_fraction must be in (0, 1], got {self.rotary_fraction}")
         if self.positions == "rotary" and self.rotary_dims < 2:
@@ -176,12 +214,35 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None and not value > 1.0:
                 raise ValueError(f"ModelConfig.{name} must be above 1, got {value}")
-        if self.type_vocab_size < 0:
-            raise ValueError(f"type_vocab_size must be >= 0, got {self.type_vocab_size}")
         if self.has_encoder and self.n_encoder_layers < 1:
             raise ValueError(f"{self.architecture} needs n_encoder_layers >= 1")
         if self.has_decoder and self.n_decoder_layers < 1:
             raise ValueError(f"{self.architecture} needs n_decoder_layers >= 1")
+        self._check_token_ids()
+
+    def _check_relative_buckets(self) -> None:
+        """T5's bucket math: the bidirectional encoder halves the buckets, then half of those are
+        exact offsets; the log-spaced rest needs a max distance beyond the exact ones."""
+        least = 4 if self.has_encoder else 2
+        if self.relative_buckets < least:
+            raise ValueError(f"ModelConfig.relative_buckets={self.relative_buckets}: relative "
+                             f"positions need at least {least}")
+        if self.relative_max_distance <= self.relative_buckets // 2:
+            raise ValueError(f"ModelConfig.relative_max_distance={self.relative_max_distance} must "
+                             f"be above relative_buckets / 2 ({self.relative_buckets // 2})")
+
+    def _check_token_ids(self) -> None:
+        """Every id the config names must be a row of the token table."""
+        for name in TOKEN_ID_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < self.vocab_size:
+                raise ValueError(f"ModelConfig.{name}={value} is not a token id: the vocabulary "
+                                 f"has ids 0..{self.vocab_size - 1} (vocab_size {self.vocab_size})")
+        wrong = [i for i in self.suppressed_token_ids if not 0 <= i < self.vocab_size]
+        if wrong:
+            raise ValueError(f"ModelConfig.suppressed_token_ids holds {wrong[0]}, which is not a "
+                             f"token id: the vocabulary has ids 0..{self.vocab_size - 1} "
+                             f"(vocab_size {self.vocab_size})")
 
     # ---- JSON -----------------------------------------------------------
     def to_dict(self) -> dict:
@@ -192,6 +253,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
+        if not isinstance(data, dict):
+            raise ValueError(f"a ModelConfig is a JSON object, not a {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -200,4 +263,27 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> ModelConfig:
-        return cls.from_dict(json.loads(text))
+        """Raises ValueError (safe_json.JSONError for bad JSON) on anything but a valid config."""
+        return cls.from_dict(safe_json.loads(text))
+
+
+def _check_type(name: str, value, annotation: str) -> None:
+    """``value`` has the type the field's annotation names (annotations are strings here)."""
+    expected = annotation.removesuffix(" | None")
+    if value is None and expected != annotation:
+        return
+    checks = {
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v),
+        "bool": lambda v: isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "list[int]": lambda v: isinstance(v, list) and all(
+            isinstance(i, int) and not isinstance(i, bool) for i in v),
+        "dict": lambda v: isinstance(v, dict),
+    }
+    if not checks[expected](value):
+        words = {"int": "an integer", "float": "a finite number", "bool": "true or false",
+                 "str": "a string", "list[int]": "a list of integers", "dict": "an object"}
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise ValueError(f"ModelConfig.{name} must be {words[expected]}"
+                         f"{' or null' if expected != annotation else ''}, got {shown}")

@@ -16,9 +16,11 @@ from collections.abc import Iterable
 
 import sentencepiece
 
+from .errors import InputError
 from .tokenizer import Encoding, Tokenizer
 
 JSON_TYPE = "sentencepiece"
+MAX_EXTRA_IDS = 1000  # T5 has 100 sentinels, ByT5 125; each becomes a whole-token pattern
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -32,7 +34,18 @@ class SentencePieceTokenizer(Tokenizer):
                  extra_ids: int = 0, language_codes: bool = False):
         self.model_proto = bytes(model_proto)
         self.processor = sentencepiece.SentencePieceProcessor()
-        self.processor.LoadFromSerializedProto(self.model_proto)
+        try:
+            self.processor.LoadFromSerializedProto(self.model_proto)
+        except (RuntimeError, OSError, TypeError) as error:
+            raise ValueError(f"not a SentencePiece model ({error})") from None
+        if vocab is not None:
+            _check_vocab(vocab)
+        for name, token in (("eos_token", eos_token), ("unk_token", unk_token), ("pad_token", pad_token)):
+            if not isinstance(token, str):
+                raise ValueError(f"{name} must be a string, got {token!r}")
+        if not (isinstance(extra_ids, int) and not isinstance(extra_ids, bool)
+                and 0 <= extra_ids <= MAX_EXTRA_IDS):
+            raise ValueError(f"extra_ids={extra_ids!r} must be a whole number from 0 to {MAX_EXTRA_IDS}")
         self.vocab = dict(vocab) if vocab is not None else None
         self.eos_token, self.unk_token, self.pad_token = eos_token, unk_token, pad_token
         self.extra_ids = extra_ids
@@ -45,9 +58,9 @@ class SentencePieceTokenizer(Tokenizer):
         self.special_ids = {i for i in (self.eos_id, self.unk_id, self.token_to_id(pad_token))
                             if i is not None}
         self.special_ids |= {self.processor.vocab_size() + i for i in range(extra_ids)}
-        self._special_tokens = {self.id_to_token(i): i for i in self.special_ids}
+        self._special_tokens = {t: i for i in self.special_ids if (t := self.id_to_token(i))}
         alternatives = sorted(self._special_tokens, key=len, reverse=True)
-        self._special_pattern = re.compile("(" + "|".join(map(re.escape, alternatives)) + ")")
+        self._special_pattern = re.compile("(" + ("|".join(map(re.escape, alternatives)) or "(?!)") + ")")
 
     # ---- Tokenizer interface -------------------------------------------------------
     def encode(self, text: str) -> Encoding:
@@ -64,10 +77,13 @@ class SentencePieceTokenizer(Tokenizer):
 
     def _encode_plain(self, text: str) -> list[int]:
         prefix, text = self._split_language_code(text)
-        if self.vocab is not None:
-            pieces = self.processor.encode(text, out_type=str)
-            return [self.vocab.get(piece, self.unk_id) for piece in prefix + pieces]
-        return list(self.processor.encode(text, out_type=int))
+        try:
+            if self.vocab is not None:
+                pieces = self.processor.encode(text, out_type=str)
+                return [self.vocab.get(piece, self.unk_id) for piece in prefix + pieces]
+            return list(self.processor.encode(text, out_type=int))
+        except (RuntimeError, TypeError, ValueError) as error:
+            raise InputError(f"the SentencePiece model cannot encode {text[:40]!r} ({error})") from None
 
     def decode(self, ids: Iterable[int]) -> str:
         pieces = [self.id_to_token(i) for i in ids if int(i) not in self.special_ids]
@@ -130,10 +146,26 @@ class SentencePieceTokenizer(Tokenizer):
         return [], text
 
 
+def _check_vocab(vocab) -> None:
+    """Marian's vocab.json: pieces mapped to whole-number ids, none negative."""
+    if not isinstance(vocab, dict) or not vocab:
+        raise ValueError("the vocabulary must be a non-empty JSON object of pieces and ids")
+    for piece, token_id in vocab.items():
+        if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
+            raise ValueError(f"vocabulary entry {piece!r}: id {token_id!r} is not a whole number >= 0")
+
+
 def sentencepiece_from_json(data: dict) -> SentencePieceTokenizer:
-    """Rebuild a tokenizer written by ``SentencePieceTokenizer.to_json``."""
+    """Rebuild a tokenizer written by ``SentencePieceTokenizer.to_json``; ValueError if damaged."""
+    model = data.get("model")
+    if not isinstance(model, str):
+        raise ValueError("the SentencePiece tokenizer JSON has no model text")
+    try:
+        proto = base64.b64decode(model, validate=True)
+    except ValueError as error:  # binascii.Error
+        raise ValueError(f"the SentencePiece model is not base64 ({error})") from None
     return SentencePieceTokenizer(
-        base64.b64decode(data["model"]), data.get("vocab"),
+        proto, data.get("vocab"),
         eos_token=data.get("eos_token", "</s>"), unk_token=data.get("unk_token", "<unk>"),
-        pad_token=data.get("pad_token", "<pad>"), extra_ids=int(data.get("extra_ids", 0)),
+        pad_token=data.get("pad_token", "<pad>"), extra_ids=data.get("extra_ids", 0),
         language_codes=bool(data.get("language_codes", False)))

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from tokenizers import Tokenizer as HFTokenizersBackend
 
+from . import safe_json
+from .errors import InputError
+from .tokenizer_guards import check_precompiled, library_errors, post_processor_ids, unknown_token_defect
+
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<s>", "</s>")  # ids 0..3 in tokenizers built here
 # Words, French elisions ("l'", "qu'") kept whole, and single punctuation marks.
 WORD_PATTERN = r"\w+'(?=\w)|\w+|[^\w\s]"
@@ -57,21 +61,37 @@ class Tokenizer(ABC):
     def tokens_of(self, ids: Iterable[int]) -> list[str]:
         return [self.id_to_token(int(i)) for i in ids]
 
+    def largest_id(self) -> tuple[str, int]:
+        """The token with the largest id ``encode`` can produce, and that id."""
+        last = self.vocab_size - 1
+        return self.id_to_token(last), last
+
+    def defect(self) -> str | None:
+        """Why some text could not be encoded at all (a missing unknown token), or None."""
+        return None
+
 
 class HFTokenizer(Tokenizer):
     """A ``tokenizers.Tokenizer`` (word-level, BPE, Unigram, WordPiece) behind our interface."""
 
-    def __init__(self, backend: HFTokenizersBackend, kind: str | None = None):
+    def __init__(self, backend: HFTokenizersBackend, kind: str | None = None,
+                 data: dict | None = None):
+        """``data``: the tokenizer's JSON, when the caller has parsed it already."""
         self.backend = backend
         # Truncation or padding saved in a tokenizer.json (sentence-transformers folders pad to
         # 128) would silently change the input; transformers also turns them off per call.
         backend.no_truncation()
         backend.no_padding()
-        self.style = _piece_style(backend)
+        if data is None:
+            data = safe_json.loads_object(backend.to_str(), "the tokenizer")
+        self._defect = unknown_token_defect(data.get("model"))
+        self.style = _piece_style(data, backend)
+        self._post_processor_ids = post_processor_ids(data.get("post_processor"))
         self.kind = kind or _describe_model(backend) + (" (byte-level)" if self.style == "byte-level" else "")
 
     def encode(self, text: str) -> Encoding:
-        encoded = self.backend.encode(text)
+        with library_errors(f"the tokenizer cannot encode {_excerpt(text)}", InputError):
+            encoded = self.backend.encode(text)
         # A Unigram model reports an unknown span's own text as its token; show what the
         # model receives instead ("<unk>"), as every other tokenizer here does.
         tokens = [self.backend.id_to_token(i) or token
@@ -79,7 +99,9 @@ class HFTokenizer(Tokenizer):
         return Encoding(list(encoded.ids), tokens)
 
     def decode(self, ids: Iterable[int]) -> str:
-        text = self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
+        ids = [int(i) for i in ids]
+        with library_errors(f"the tokenizer cannot decode ids {ids[:8]}", InputError):
+            text = self.backend.decode(ids, skip_special_tokens=True)
         if isinstance(self.backend.model, models.WordLevel):
             text = _join_words(text)
         return text
@@ -95,8 +117,25 @@ class HFTokenizer(Tokenizer):
     def vocab_size(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
+    def defect(self) -> str | None:
+        return self._defect
+
+    def largest_id(self) -> tuple[str, int]:
+        """Ids need not be dense (a vocabulary may skip numbers), and a post-processor may add
+        ids of its own: the largest of all of them."""
+        vocab = self.backend.get_vocab(with_added_tokens=True)
+        candidates = [(i, token) for token, i in vocab.items()] or [(-1, "")]
+        candidates += [(i, f"{token} (post-processor)") for token, i in self._post_processor_ids]
+        token_id, token = max(candidates)
+        return token, token_id
+
     def to_json(self) -> str:
         return self.backend.to_str()
+
+
+def _excerpt(text) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _describe_model(backend: HFTokenizersBackend) -> str:
@@ -108,9 +147,8 @@ def _describe_model(backend: HFTokenizersBackend) -> str:
     }.get(type(backend.model).__name__, type(backend.model).__name__)
 
 
-def _piece_style(backend: HFTokenizersBackend) -> str:
+def _piece_style(data: dict, backend: HFTokenizersBackend) -> str:
     """"byte-level", "metaspace", "wordpiece" or "plain": how this tokenizer marks its pieces."""
-    data = json.loads(backend.to_str())
     parts = json.dumps([data.get("pre_tokenizer"), data.get("decoder"), data.get("normalizer")])
     if '"ByteLevel"' in parts:
         return "byte-level"
@@ -183,10 +221,19 @@ TOKENIZER_LOADERS["sentencepiece"] = _load_sentencepiece
 
 def tokenizer_from_json(text: str) -> Tokenizer:
     """Rebuild a tokenizer from ``Tokenizer.to_json()``; raises ValueError on anything else."""
-    data = json.loads(text)
+    data = safe_json.loads(text)
     kind = data.get("type") if isinstance(data, dict) else None
-    if kind in TOKENIZER_LOADERS:
+    if isinstance(kind, str) and kind in TOKENIZER_LOADERS:
         return TOKENIZER_LOADERS[kind](data)
     if isinstance(data, dict) and "model" in data:
-        return HFTokenizer(HFTokenizersBackend.from_str(text))
+        return hf_tokenizer_from_str(text)
     raise ValueError(f"unknown tokenizer JSON (type {kind!r})")
+
+
+def hf_tokenizer_from_str(text: str, kind: str | None = None) -> HFTokenizer:
+    """A tokenizers-library JSON document (tokenizer.json); ValueError if it cannot be used."""
+    data = safe_json.loads_object(text, "the tokenizer JSON")
+    check_precompiled(data.get("normalizer"))
+    with library_errors("unusable tokenizer JSON"):
+        backend = HFTokenizersBackend.from_str(text)
+    return HFTokenizer(backend, kind, data)

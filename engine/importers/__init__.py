@@ -27,7 +27,7 @@ def load_hf_folder(folder: Path):
     if config.get("auto_map") or config.get("trust_remote_code"):
         raise CheckpointError(f"{folder.name}: model_type {model_type!r} needs its own Python code "
                               f"(auto_map), which is never run; supported types: {supported}")
-    if model_type not in HF_IMPORTERS:
+    if not isinstance(model_type, str) or model_type not in HF_IMPORTERS:
         raise CheckpointError(f"{folder.name}: unsupported model_type {model_type!r}; "
                               f"supported: {supported}")
     return HF_IMPORTERS[model_type](folder, config)

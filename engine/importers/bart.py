@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import safe_json
 from ..config import ModelConfig
 from ..errors import CheckpointError
 from ..tokenizer import HFTokenizer
+from ..tokenizer_guards import library_errors
 from . import HF_IMPORTERS
 from .bart_layers import check_shared_tables, rename_bart_like
 from .hf_files import (
     activation,
     build_model,
+    check_layer_counts,
+    integer,
+    number,
     read_weights,
     same_value,
     suppressed_token_ids,
@@ -32,22 +37,22 @@ def bart_like_config(folder: Path, config: dict, family: str, **fields) -> Model
     try:
         settings = dict(
             architecture="encoder-decoder",
-            vocab_size=int(config["vocab_size"]),
-            d_model=int(config["d_model"]),
+            vocab_size=integer(config, "vocab_size", folder),
+            d_model=integer(config, "d_model", folder),
             n_heads=same_value(config, ("encoder_attention_heads", "decoder_attention_heads"),
                                folder, "attention heads"),
-            n_encoder_layers=int(config["encoder_layers"]),
-            n_decoder_layers=int(config["decoder_layers"]),
+            n_encoder_layers=integer(config, "encoder_layers", folder),
+            n_decoder_layers=integer(config, "decoder_layers", folder),
             d_ff=same_value(config, ("encoder_ffn_dim", "decoder_ffn_dim"), folder, "FFN width"),
-            dropout=float(config.get("dropout", 0.0)),
-            attention_dropout=float(config.get("attention_dropout", 0.0)),
+            dropout=number(config, "dropout", folder, 0.0),
+            attention_dropout=number(config, "attention_dropout", folder, 0.0),
             norm_placement="post",
             norm_eps=1e-5,  # nn.LayerNorm's default, which both families use
             final_norm=False,
             activation=activation(config.get("activation_function", "gelu"), folder),
-            max_positions=int(config.get("max_position_embeddings", 1024)),
+            max_positions=integer(config, "max_position_embeddings", folder, 1024),
             scale_embeddings=bool(config.get("scale_embedding", False)),
-            pad_token_id=int(config["pad_token_id"]),
+            pad_token_id=integer(config, "pad_token_id", folder),
             bos_token_id=token_id(config.get("bos_token_id")),
             eos_token_id=token_id(config.get("eos_token_id")),
             decoder_start_token_id=token_id(config.get("decoder_start_token_id")),
@@ -69,6 +74,9 @@ def convert_bart_like(folder: Path, model_config: ModelConfig, *, learned_positi
     refusal = check_shared_tables(state)
     if refusal:
         raise CheckpointError(f"{folder.name}: {refusal}")
+    check_layer_counts(state, r"(?:model\.)?(?P<stack>encoder|decoder)\.layers\.(?P<index>\d+)\.",
+                       {"encoder": ("encoder_layers", model_config.n_encoder_layers),
+                        "decoder": ("decoder_layers", model_config.n_decoder_layers)}, folder)
     try:
         renamed, tied = rename_bart_like(state, model_config.n_encoder_layers,
                                          model_config.n_decoder_layers,
@@ -95,10 +103,13 @@ def bart_tokenizer(folder: Path) -> HFTokenizer:
     prefix_space = bool(settings.get("add_prefix_space", False))
     mask = settings.get("mask_token")  # a dict says whether "<mask>" swallows the space before it
     mask_lstrip = bool(mask.get("lstrip", False)) if isinstance(mask, dict) else False
+    safe_json.check_file(vocab)
+    safe_json.check_file(merges)
     try:
-        backend = Tokenizer(models.BPE.from_file(str(vocab), str(merges)))
-    except Exception as error:  # tokenizers raises a bare Exception on malformed files
-        raise CheckpointError(f"{folder.name}: unreadable vocab.json/merges.txt ({error})") from None
+        with library_errors("unreadable vocab.json/merges.txt"):
+            backend = Tokenizer(models.BPE.from_file(str(vocab), str(merges)))
+    except ValueError as error:
+        raise CheckpointError(f"{folder.name}: {error}") from None
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=prefix_space)
     backend.decoder = decoders.ByteLevel()
     backend.add_special_tokens(["<s>", "<pad>", "</s>", "<unk>",

@@ -25,7 +25,7 @@ from .encoder_files import (
     folder_tokenizer_settings,
     tied,
 )
-from .hf_files import activation, build_model, token_id
+from .hf_files import activation, architectures, build_model, check_layer_counts, integer, number, token_id
 from .tokenizer_files import byte_level_tokenizer, special_token, wordpiece_tokenizer
 
 # Inside encoder.layer.{i} (Hugging Face) -> inside encoder.layers.{i} (the engine).
@@ -114,32 +114,32 @@ def import_bert_like(folder: Path, config: dict, family: Family):
     check_encoder_config(folder, config, family.title)
     tokenizer = family_tokenizer(folder, family)
     state, used_prefix = encoder_weights(folder, family.prefix)
-    architectures = config.get("architectures") or []
+    classes = architectures(config)
     head = f"{family.head}.{family.transform}.weight" in state or any(
-        str(name).endswith(MLM_ARCHITECTURES) for name in architectures)
-    pad = family.pad if config.get("pad_token_id") is None else int(config["pad_token_id"])
+        str(name).endswith(MLM_ARCHITECTURES) for name in classes)
+    pad = integer(config, "pad_token_id", folder, family.pad)
     offset = pad + 1 if family is ROBERTA else 0  # RoBERTa counts positions after padding_idx
     try:
         hidden_act = activation(config.get("hidden_act", "gelu"), folder)
         model_config = ModelConfig(
             architecture="encoder-only",
-            vocab_size=int(config["vocab_size"]),
-            d_model=int(config["hidden_size"]),
-            n_heads=int(config["num_attention_heads"]),
-            n_encoder_layers=int(config["num_hidden_layers"]),
+            vocab_size=integer(config, "vocab_size", folder),
+            d_model=integer(config, "hidden_size", folder),
+            n_heads=integer(config, "num_attention_heads", folder),
+            n_encoder_layers=integer(config, "num_hidden_layers", folder),
             n_decoder_layers=0,
-            d_ff=int(config["intermediate_size"]),
-            dropout=float(config.get("hidden_dropout_prob", 0.0)),
-            attention_dropout=float(config.get("attention_probs_dropout_prob", 0.0)),
+            d_ff=integer(config, "intermediate_size", folder),
+            dropout=number(config, "hidden_dropout_prob", folder, 0.0),
+            attention_dropout=number(config, "attention_probs_dropout_prob", folder, 0.0),
             norm_placement="post",
-            norm_eps=float(config.get("layer_norm_eps", 1e-12)),
+            norm_eps=number(config, "layer_norm_eps", folder, 1e-12),
             embed_norm=True,
             final_norm=False,
             activation=hidden_act,
             positions="learned",
             position_offset=offset,
-            max_positions=int(config.get("max_position_embeddings", 512)) - offset,
-            type_vocab_size=int(config.get("type_vocab_size", 2)),
+            max_positions=integer(config, "max_position_embeddings", folder, 512) - offset,
+            type_vocab_size=integer(config, "type_vocab_size", folder, 2),
             scale_embeddings=False,
             tie_embeddings=tied(config),
             output_head=head,
@@ -152,11 +152,13 @@ def import_bert_like(folder: Path, config: dict, family: Family):
             eos_token_id=token_id(config.get("eos_token_id")),
             decoder_start_token_id=None,
             extra={"family": family.name, "hf_model_type": config.get("model_type"),
-                   "hf_architectures": architectures},
+                   "hf_architectures": classes},
         )
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
                               f"value ({error})") from None
+    check_layer_counts(state, r"encoder\.layer\.(?P<index>\d+)\.",
+                       {"encoder": ("num_hidden_layers", model_config.n_encoder_layers)}, folder)
     try:
         renamed = rename_bert(state, family, model_config.n_encoder_layers,
                               model_config.type_vocab_size, head, model_config.tie_embeddings)

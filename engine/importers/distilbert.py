@@ -20,7 +20,7 @@ from .encoder_files import (
     folder_tokenizer_settings,
     tied,
 )
-from .hf_files import activation, build_model
+from .hf_files import activation, architectures, build_model, check_layer_counts, integer, number
 from .tokenizer_files import wordpiece_tokenizer
 
 PREFIX = "distilbert."
@@ -61,45 +61,47 @@ def import_distilbert(folder: Path, config: dict):
     where, settings = folder_tokenizer_settings(folder)
     tokenizer = wordpiece_tokenizer(where, "DistilBERT", settings)
     state, used_prefix = encoder_weights(folder, PREFIX)
-    architectures = config.get("architectures") or []
+    classes = architectures(config)
     head = "vocab_transform.weight" in state or any(
-        str(name).endswith("ForMaskedLM") for name in architectures)
+        str(name).endswith("ForMaskedLM") for name in classes)
     try:
         act = activation(config.get("activation", "gelu"), folder)
         model_config = ModelConfig(
             architecture="encoder-only",
-            vocab_size=int(config["vocab_size"]),
-            d_model=int(config["dim"]),
-            n_heads=int(config["n_heads"]),
-            n_encoder_layers=int(config["n_layers"]),
+            vocab_size=integer(config, "vocab_size", folder),
+            d_model=integer(config, "dim", folder),
+            n_heads=integer(config, "n_heads", folder),
+            n_encoder_layers=integer(config, "n_layers", folder),
             n_decoder_layers=0,
-            d_ff=int(config["hidden_dim"]),
-            dropout=float(config.get("dropout", 0.0)),
-            attention_dropout=float(config.get("attention_dropout", 0.0)),
+            d_ff=integer(config, "hidden_dim", folder),
+            dropout=number(config, "dropout", folder, 0.0),
+            attention_dropout=number(config, "attention_dropout", folder, 0.0),
             norm_placement="post",
             norm_eps=NORM_EPS,
             embed_norm=True,
             final_norm=False,
             activation=act,
             positions="learned",
-            max_positions=int(config.get("max_position_embeddings", 512)),
+            max_positions=integer(config, "max_position_embeddings", folder, 512),
             type_vocab_size=0,
             scale_embeddings=False,
             tie_embeddings=tied(config),
             output_head=head,
             output_transform=head,
             final_logits_bias=head,
-            pad_token_id=int(config.get("pad_token_id") or 0),
+            pad_token_id=integer(config, "pad_token_id", folder, 0),
             unk_token_id=tokenizer.token_to_id("[UNK]"),
             bos_token_id=None,
             eos_token_id=None,
             decoder_start_token_id=None,
             extra={"family": "distilbert", "hf_model_type": config.get("model_type"),
-                   "hf_architectures": architectures},
+                   "hf_architectures": classes},
         )
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
                               f"value ({error})") from None
+    check_layer_counts(state, r"transformer\.layer\.(?P<index>\d+)\.",
+                       {"encoder": ("n_layers", model_config.n_encoder_layers)}, folder)
     try:
         renamed = rename_distilbert(state, model_config.n_encoder_layers, head,
                                     model_config.tie_embeddings)

@@ -9,11 +9,11 @@ LayerNorm parameters ``gamma``/``beta``. Pooling, classifier and NSP heads are i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
+from .. import safe_json
 from ..errors import CheckpointError
 from .hf_files import read_weights, tokenizer_config
 
@@ -39,18 +39,22 @@ def module_folder(folder: Path) -> Path:
     path = folder / "modules.json"
     if not path.exists():
         return folder
-    try:
-        modules = json.loads(path.read_text(encoding="utf-8"))
-        paths = [m.get("path", "") for m in modules
-                 if isinstance(m, dict) and str(m.get("type", "")).endswith("models.Transformer")]
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError) as error:
-        raise CheckpointError(f"{path.name}: unreadable ({error})") from None
+    modules = safe_json.read_json(path)
+    if not isinstance(modules, list):
+        raise CheckpointError(f"{safe_json.file_label(path)}: unreadable (a JSON {type(modules).__name__}, "
+                              "not a list of modules)")
+    paths = [m.get("path", "") for m in modules
+             if isinstance(m, dict) and str(m.get("type", "")).endswith("models.Transformer")]
     if not paths or not paths[0]:
         return folder
-    root, inner = folder.resolve(), (folder / str(paths[0])).resolve()
-    if (inner != root and root not in inner.parents) or not inner.is_dir():  # stay inside
-        raise CheckpointError(f"{path.name}: the Transformer module's folder {paths[0]!r} "
-                              f"is not a folder inside {folder.name}")
+    try:
+        root, inner = folder.resolve(), (folder / str(paths[0])).resolve()
+        inside = (inner == root or root in inner.parents) and inner.is_dir()
+    except (OSError, ValueError):  # a NUL byte, a name too long
+        inside = False
+    if not inside:  # stay inside
+        raise CheckpointError(f"{safe_json.file_label(path)}: the Transformer module's folder "
+                              f"{str(paths[0])[:80]!r} is not a folder inside {folder.name}")
     return inner
 
 

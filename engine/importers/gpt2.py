@@ -20,6 +20,9 @@ from . import HF_IMPORTERS
 from .hf_files import (
     activation,
     build_model,
+    check_layer_counts,
+    integer,
+    number,
     read_json,
     read_weights,
     separate_head,
@@ -103,6 +106,9 @@ def rename_gpt2(state: dict, config: ModelConfig, folder: Path) -> dict:
         source, target = f"{prefix}h.{i}", f"decoder.layers.{i}"
         qkv = _conv1d(state, f"{source}.attn.c_attn.weight", (d, 3 * d), folder)
         qkv_bias = state[f"{source}.attn.c_attn.bias"].reshape(-1)
+        if qkv_bias.numel() != 3 * d:  # else q, k and v would not get a third each
+            raise CheckpointError(f"{folder.name}: tensor {source}.attn.c_attn.bias has "
+                                  f"{qkv_bias.numel()} values in the file, but the config needs {3 * d}")
         for part, weight, bias in zip(("q", "k", "v"), qkv.chunk(3), qkv_bias.chunk(3), strict=True):
             out[f"{target}.self_attn.{part}_proj.weight"] = weight
             out[f"{target}.self_attn.{part}_proj.bias"] = bias
@@ -125,33 +131,36 @@ def rename_gpt2(state: dict, config: ModelConfig, folder: Path) -> dict:
 
 
 def gpt2_config(folder: Path, config: dict, tokenizer: HFTokenizer) -> ModelConfig:
-    value = {name: config.get(name, default) for name, default in DEFAULTS.items()}
+    def whole(name: str) -> int:
+        return integer(config, name, folder, DEFAULTS[name])
+
     eos, banned, ignored = generation_settings(folder, config)
     unk = special_token(tokenizer_config(folder), "unk_token", SPECIAL_TOKENS)
     try:
-        d_model = int(value["n_embd"])
+        d_model = whole("n_embd")
         return ModelConfig(
             architecture="decoder-only",
-            vocab_size=int(value["vocab_size"]),
+            vocab_size=whole("vocab_size"),
             d_model=d_model,
-            n_heads=int(value["n_head"]),
+            n_heads=whole("n_head"),
             n_encoder_layers=0,
-            n_decoder_layers=int(value["n_layer"]),
-            d_ff=int(config.get("n_inner") or 4 * d_model),
-            dropout=float(config.get("resid_pdrop", 0.0)),
-            attention_dropout=float(config.get("attn_pdrop", 0.0)),
+            n_decoder_layers=whole("n_layer"),
+            d_ff=integer(config, "n_inner", folder, None) or 4 * d_model,
+            dropout=number(config, "resid_pdrop", folder, 0.0),
+            attention_dropout=number(config, "attn_pdrop", folder, 0.0),
             norm_placement="pre",
-            norm_eps=float(value["layer_norm_epsilon"]),
+            norm_eps=number(config, "layer_norm_epsilon", folder, DEFAULTS["layer_norm_epsilon"]),
             final_norm=True,
-            activation=activation(str(value["activation_function"]), folder),
+            activation=activation(config.get("activation_function",
+                                             DEFAULTS["activation_function"]), folder),
             positions="learned",
-            max_positions=int(value["n_positions"]),
+            max_positions=whole("n_positions"),
             scale_embeddings=False,
             scale_attention=bool(config.get("scale_attn_weights", True)),
             pad_token_id=next((i for i in (token_id(config.get("pad_token_id")), eos)
                                if i is not None), 0),  # generate() pads with the end token
             unk_token_id=tokenizer.token_to_id(unk) if unk else None,
-            bos_token_id=token_id(value["bos_token_id"]),
+            bos_token_id=token_id(config.get("bos_token_id", DEFAULTS["bos_token_id"])),
             eos_token_id=eos,
             decoder_start_token_id=None,
             suppressed_token_ids=banned,
@@ -171,6 +180,8 @@ def import_gpt2(folder: Path, config: dict):
     tokenizer = gpt2_tokenizer(folder)
     model_config = gpt2_config(folder, config, tokenizer)
     state = read_weights(folder)
+    check_layer_counts(state, r"(?:transformer\.)?h\.(?P<index>\d+)\.",
+                       {"decoder": ("n_layer", model_config.n_decoder_layers)}, folder)
     if config.get("tie_word_embeddings") is False and "lm_head.weight" not in state:
         raise CheckpointError(f"{folder.name}: missing tensor 'lm_head.weight' "
                               "(tie_word_embeddings is false)")

@@ -6,20 +6,22 @@ Nothing in the folder is ever imported or executed.
 
 from __future__ import annotations
 
-import json
-import pickle
+import math
+import re
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from ..checkpoint import load_state, read_safetensors_header
+from .. import safe_json
+from ..assembly import build_module, check_tensors, check_vocabulary
+from ..checkpoint import read_torch_file
 from ..config import ModelConfig
 from ..errors import CheckpointError
 from ..inspectable_model import InspectableModel
-from ..model import Transformer
-from ..tokenizer import HFTokenizer, Tokenizer
+from ..safetensors_header import read_safetensors_header
+from ..tokenizer import HFTokenizer, Tokenizer, hf_tokenizer_from_str
 
 # Hugging Face activation names -> the engine's.
 ACTIVATIONS = {
@@ -33,16 +35,60 @@ ACTIVATIONS = {
 }
 
 
+REQUIRED = object()  # a config value without a default
+
+
 def activation(name: str, folder: Path) -> str:
-    if name not in ACTIVATIONS:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
         raise CheckpointError(f"{folder.name}: activation {name!r} is not supported; "
                               f"supported: {', '.join(sorted(ACTIVATIONS))}")
     return ACTIVATIONS[name]
 
 
+# ---- config values, each of the type it must have ----------------------------------
+def _value(config: dict, name: str, folder: Path, default):
+    value = config.get(name)
+    if value is None and default is REQUIRED:
+        raise CheckpointError(f"{folder.name}: config.json has no {name}")
+    return value
+
+
+def integer(config: dict, name: str, folder: Path, default=REQUIRED):
+    """``config[name]`` as a whole number (not a bool, a float or 1e400); null: ``default``."""
+    value = _value(config, name, folder, default)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise CheckpointError(f"{folder.name}: config.json: {name}={_short(value)} must be a "
+                              "whole number")
+    return value
+
+
+def number(config: dict, name: str, folder: Path, default=REQUIRED) -> float:
+    """``config[name]`` as a finite number; null: ``default``."""
+    value = _value(config, name, folder, default)
+    if value is None:
+        return default
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise CheckpointError(f"{folder.name}: config.json: {name}={_short(value)} must be a "
+                              "finite number")
+    return float(value)
+
+
+def _short(value) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def architectures(config: dict) -> list[str]:
+    """The class names config.json lists (``BertForMaskedLM``); anything else reads as none."""
+    names = config.get("architectures")
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
 def same_value(config: dict, names: tuple[str, ...], folder: Path, what: str):
     """The one value several config fields share; the engine has a single setting for them."""
-    values = {config[name] for name in names if config.get(name) is not None}
+    values = {integer(config, name, folder, None) for name in names} - {None}
     if len(values) != 1:
         raise CheckpointError(f"{folder.name}: the encoder and decoder differ in {what} "
                               f"({', '.join(f'{n}={config.get(n)}' for n in names)}); "
@@ -58,11 +104,11 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
     if single.exists():
         return _read_safetensors(single)
     if index.exists():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-            shards = sorted(set(weight_map.values()))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise CheckpointError(f"{index.name}: unreadable shard index ({error})") from None
+        weight_map = safe_json.read_json_object(index).get("weight_map")
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+            raise CheckpointError(f"{safe_json.file_label(index)}: unreadable shard index (weight_map "
+                                  "is not an object of tensor names and file names)")
+        shards = sorted(set(weight_map.values()))
         state: dict[str, torch.Tensor] = {}
         for shard in shards:
             state.update(_read_safetensors(folder / Path(shard).name))
@@ -77,33 +123,32 @@ def read_weights(folder: Path) -> dict[str, torch.Tensor]:
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     if not path.exists():
         raise CheckpointError(f"{path.parent.name}: missing weights shard {path.name}")
-    read_safetensors_header(path)  # names truncation and header damage precisely
+    label = safe_json.file_label(path)
+    read_safetensors_header(path, label)  # names truncation and header damage precisely
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path.name}: corrupt tensor data ({error})") from None
+        raise CheckpointError(f"{label}: corrupt tensor data ({error})") from None
 
 
 def _read_torch(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        raise CheckpointError(f"{path.name}: refused or unreadable: weights are only read as "
-                              f"plain tensors ({first_line})") from None
-    except Exception as error:  # a damaged pickle makes torch raise almost anything (IndexError...)
-        detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise CheckpointError(f"{path.name}: corrupt or truncated PyTorch file ({detail})") from None
-    if not isinstance(payload, dict) or not all(isinstance(v, torch.Tensor) for v in payload.values()):
-        raise CheckpointError(f"{path.name}: not a state dict of tensors")
+    label = safe_json.file_label(path)
+    payload = read_torch_file(path, label)
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{label}: not a state dict of tensors (found a "
+                              f"{type(payload).__name__})")
+    check_tensors(payload, label)
     return payload
 
 
-def token_id(value) -> int | None:
-    """A config's token id; some configs list several end tokens, the first is the model's own."""
+def token_id(value):
+    """A config's token id; some configs list several end tokens, the first is the model's own.
+
+    Anything but a whole number (or null) is passed on for ModelConfig to refuse by name.
+    """
     if isinstance(value, list):
         value = value[0] if value else None
-    return None if value is None else int(value)
+    return value
 
 
 def suppressed_token_ids(folder: Path, config: dict) -> list[int]:
@@ -114,7 +159,38 @@ def suppressed_token_ids(folder: Path, config: dict) -> list[int]:
     banned = settings.get("bad_words_ids") or config.get("bad_words_ids") or []
     if not isinstance(banned, list):
         return []
-    return sorted({int(ids[0]) for ids in banned if isinstance(ids, list) and len(ids) == 1})
+    single = [ids[0] for ids in banned if isinstance(ids, list) and len(ids) == 1]
+    wrong = [i for i in single if not isinstance(i, int) or isinstance(i, bool)]
+    if wrong:
+        raise CheckpointError(f"{folder.name}: bad_words_ids holds {_short(wrong[0])}, "
+                              "which is not a token id")
+    return sorted(set(single))
+
+
+def layer_number(digits: str) -> int:
+    """A layer index from a tensor name; a 5,000-digit one is merely large (int() refuses it)."""
+    return int(digits) if len(digits) <= 9 else 10**9
+
+
+def check_layer_counts(state: dict[str, torch.Tensor], pattern: str,
+                       declared: dict[str, tuple[str, int]], folder: Path) -> None:
+    """The weights hold exactly the layers config.json declares: a renamer reads only the
+    declared ones, so extra layers would otherwise be dropped without a word.
+
+    ``pattern`` matches a layer tensor's name, its group ``index`` the layer and its optional
+    group ``stack`` a key of ``declared`` (stack -> (config field, count)).
+    """
+    regex = re.compile(pattern)
+    found = dict.fromkeys(declared, 0)
+    for name in state:
+        match = regex.match(name)
+        if match:
+            stack = match.groupdict().get("stack") or next(iter(declared))
+            found[stack] = max(found[stack], layer_number(match.group("index")) + 1)
+    for stack, (field, count) in declared.items():
+        if found[stack] != count:
+            raise CheckpointError(f"{folder.name}: config.json declares {field}={count}, but "
+                                  f"the weights hold {found[stack]} {stack} layers")
 
 
 def pick(state: dict[str, torch.Tensor], *names: str) -> torch.Tensor:
@@ -135,9 +211,11 @@ def separate_head(state: dict[str, torch.Tensor], head_name: str, embedding: tor
 
 def build_model(folder: Path, config: ModelConfig, state: dict[str, torch.Tensor],
                 tokenizer: Tokenizer, target_tokenizer: Tokenizer | None = None) -> InspectableModel:
-    """The engine's own Transformer with the renamed tensors loaded; every mismatch is named."""
-    module = Transformer(config)
-    load_state(module, state, folder.name)
+    """The engine's own Transformer with the renamed tensors loaded; every mismatch is named,
+    and every id the tokenizers can produce is a row of the token table."""
+    tokenizers = [tokenizer] + ([target_tokenizer] if target_tokenizer is not None else [])
+    check_vocabulary(config, tokenizers, folder.name)
+    module = build_module(config, state, folder.name)
     return InspectableModel(module, tokenizer, folder.name, {"imported_from": str(folder)},
                             target_tokenizer, str(folder))
 
@@ -147,10 +225,7 @@ def tokenizer_config(folder: Path) -> dict:
     path = folder / "tokenizer_config.json"
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: unreadable tokenizer_config.json ({error})") from None
+    data = safe_json.read_json(path)
     return data if isinstance(data, dict) else {}
 
 
@@ -159,26 +234,16 @@ def tokenizer_json(folder: Path) -> HFTokenizer | None:
     path = folder / "tokenizer.json"
     if not path.exists():
         return None
-    from tokenizers import Tokenizer as Backend
-
     try:
-        return HFTokenizer(Backend.from_file(str(path)))
-    except Exception as error:  # tokenizers raises a bare Exception on malformed files
-        raise CheckpointError(f"{path.name}: unreadable tokenizer file ({error})") from None
+        return hf_tokenizer_from_str(safe_json.read_text(path))
+    except ValueError as error:
+        raise CheckpointError(f"{safe_json.file_label(path)}: unreadable tokenizer file "
+                              f"({error})") from None
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise CheckpointError(f"{path.name}: unreadable ({error.strerror or error})") from None
+    return safe_json.read_bytes(path)
 
 
 def read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path.name}: unreadable ({error})") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path.name}: expected a JSON object")
-    return data
+    return safe_json.read_json_object(path)

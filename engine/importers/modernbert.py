@@ -15,10 +15,19 @@ from pathlib import Path
 
 import torch
 
-from ..config import ModelConfig
+from ..config import SIZE_LIMITS, ModelConfig
 from ..errors import CheckpointError
 from . import HF_IMPORTERS
-from .hf_files import activation, build_model, read_weights, separate_head, token_id, tokenizer_json
+from .hf_files import (
+    activation,
+    build_model,
+    integer,
+    number,
+    read_weights,
+    separate_head,
+    token_id,
+    tokenizer_json,
+)
 
 GLOBAL, LOCAL = "full_attention", "sliding_attention"
 # transformers' defaults, and the names older configs keep each theta under.
@@ -28,15 +37,19 @@ OLD_THETA_NAMES = {GLOBAL: "global_rope_theta", LOCAL: "local_rope_theta"}
 
 def layer_types(config: dict, folder: Path) -> list[str]:
     """Each layer's attention, from ``layer_types`` or else ``global_attn_every_n_layers``."""
-    count = int(config["num_hidden_layers"])
+    count = integer(config, "num_hidden_layers", folder)
+    most = SIZE_LIMITS["n_encoder_layers"][1]
+    if not 1 <= count <= most:  # checked before a list of that many layer kinds is made
+        raise CheckpointError(f"{folder.name}: config.json: num_hidden_layers={count} is outside "
+                              f"1..{most}")
     types = config.get("layer_types")
     if types is None:
-        every = int(config.get("global_attn_every_n_layers", 3))
+        every = integer(config, "global_attn_every_n_layers", folder, 3)
         if every < 1:
             raise CheckpointError(f"{folder.name}: global_attn_every_n_layers={every} must be >= 1")
         return [GLOBAL if i % every == 0 else LOCAL for i in range(count)]
-    if not isinstance(types, list) or len(types) != count or not set(types) <= {GLOBAL, LOCAL}:
-        raise CheckpointError(f"{folder.name}: layer_types={types!r} is not supported: expected "
+    if not isinstance(types, list) or len(types) != count or not all(t in (GLOBAL, LOCAL) for t in types):
+        raise CheckpointError(f"{folder.name}: layer_types={str(types)[:80]} is not supported: expected "
                               f"{count} entries, each {GLOBAL!r} or {LOCAL!r}")
     return list(types)
 
@@ -60,8 +73,9 @@ def rope_thetas(config: dict, folder: Path) -> dict[str, float]:
                                   "is not supported; only the default rotary positions are")
         theta = entry.get("rope_theta")
         if theta is None:
-            theta = config.get(OLD_THETA_NAMES[kind], DEFAULT_THETA[kind])
-        thetas[kind] = float(theta)
+            theta = number(config, OLD_THETA_NAMES[kind], folder, DEFAULT_THETA[kind])
+        thetas[kind] = number({f"rope_parameters.{kind}.rope_theta": theta},
+                              f"rope_parameters.{kind}.rope_theta", folder)
     return thetas
 
 
@@ -77,22 +91,22 @@ def shared_bias(config: dict, folder: Path) -> bool:
 def modernbert_config(folder: Path, config: dict, types: list[str], tokenizer) -> ModelConfig:
     thetas = rope_thetas(config, folder)
     local = [i for i, kind in enumerate(types) if kind == LOCAL]
-    window = int(config.get("local_attention", 128)) // 2
+    window = integer(config, "local_attention", folder, 128) // 2
     if local and window < 1:
         raise CheckpointError(f"{folder.name}: local_attention={config.get('local_attention')} "
                               "leaves no window; it must be at least 2")
     return ModelConfig(
         architecture="encoder-only",
-        vocab_size=int(config["vocab_size"]),
-        d_model=int(config["hidden_size"]),
-        n_heads=int(config["num_attention_heads"]),
+        vocab_size=integer(config, "vocab_size", folder),
+        d_model=integer(config, "hidden_size", folder),
+        n_heads=integer(config, "num_attention_heads", folder),
         n_encoder_layers=len(types),
         n_decoder_layers=0,
-        d_ff=int(config["intermediate_size"]),
-        dropout=float(config.get("mlp_dropout", 0.0)),
-        attention_dropout=float(config.get("attention_dropout", 0.0)),
+        d_ff=integer(config, "intermediate_size", folder),
+        dropout=number(config, "mlp_dropout", folder, 0.0),
+        attention_dropout=number(config, "attention_dropout", folder, 0.0),
         norm_placement="pre",
-        norm_eps=float(config.get("norm_eps", 1e-5)),
+        norm_eps=number(config, "norm_eps", folder, 1e-5),
         embed_norm=True,
         final_norm=True,
         norm_bias=bool(config.get("norm_bias", False)),
@@ -100,7 +114,7 @@ def modernbert_config(folder: Path, config: dict, types: list[str], tokenizer) -
         activation=activation(config.get("hidden_activation", "gelu"), folder),
         gated_ffn=True,
         positions="rotary",
-        max_positions=int(config.get("max_position_embeddings", 8192)),
+        max_positions=integer(config, "max_position_embeddings", folder, 8192),
         rope_theta=thetas[GLOBAL],
         local_rope_theta=thetas[LOCAL] if local else None,
         attention_window=window if local else None,

@@ -21,6 +21,9 @@ from . import HF_IMPORTERS
 from .hf_files import (
     activation,
     build_model,
+    check_layer_counts,
+    integer,
+    number,
     pick,
     read_bytes,
     read_weights,
@@ -39,7 +42,9 @@ NORMS = {"self_attn": "norm_self", "cross_attn": "norm_cross", "ffn": "norm_ffn"
 def feed_forward(config: dict, folder: Path) -> tuple[str, bool]:
     """``feed_forward_proj`` ("relu", "gated-gelu", "gated-silu") -> (activation, gated)."""
     default = "gated-gelu" if config.get("model_type") == "mt5" else "relu"
-    proj = str(config.get("feed_forward_proj", default))
+    proj = config.get("feed_forward_proj", default)
+    if not isinstance(proj, str):
+        raise CheckpointError(f"{folder.name}: config.json: feed_forward_proj={proj!r} is not a name")
     parts = proj.split("-")
     gated = parts[0] == "gated" and len(parts) == 2
     name = "gelu_new" if proj == "gated-gelu" else parts[-1]  # T5's own legacy spelling
@@ -65,15 +70,23 @@ def t5_tokenizer(folder: Path, model_vocab_size: int) -> Tokenizer:
         raise CheckpointError(f"{folder.name}: T5 needs tokenizer.json or spiece.model "
                               "in the model folder")
     settings = tokenizer_config(folder)
+    proto = read_bytes(path)
     try:
-        proto = read_bytes(path)
-        extra_ids = settings.get("extra_ids")
-        if extra_ids is None:  # transformers' default is 100 sentinels, after the pieces
-            pieces = SentencePieceTokenizer(proto, None).processor.vocab_size()
-            extra_ids = min(100, max(0, model_vocab_size - pieces))
-        return SentencePieceTokenizer(proto, None, extra_ids=int(extra_ids))
+        pieces = SentencePieceTokenizer(proto, None).processor.vocab_size()
     except (RuntimeError, ValueError, TypeError) as error:
-        raise CheckpointError(f"{path.name}: unusable SentencePiece model ({error})") from None
+        raise CheckpointError(f"{folder.name}/{path.name}: unusable SentencePiece model ({error})") from None
+    room = max(0, model_vocab_size - pieces)  # the sentinels follow the pieces in the table
+    extra_ids = settings.get("extra_ids")
+    if extra_ids is None:  # transformers' default is 100 sentinels
+        extra_ids = min(100, room)
+    if not isinstance(extra_ids, int) or isinstance(extra_ids, bool) or not 0 <= extra_ids <= room:
+        raise CheckpointError(f"{folder.name}: tokenizer_config.json: extra_ids={extra_ids!r} must "
+                              f"be a whole number from 0 to {room} (vocab_size {model_vocab_size} "
+                              f"minus the {pieces} pieces of {path.name})")
+    try:
+        return SentencePieceTokenizer(proto, None, extra_ids=extra_ids)
+    except (RuntimeError, ValueError, TypeError) as error:
+        raise CheckpointError(f"{folder.name}/{path.name}: unusable SentencePiece model ({error})") from None
 
 
 def rename_t5(state: dict[str, torch.Tensor], n_encoder: int, n_decoder: int) -> dict:
@@ -107,35 +120,37 @@ def rename_t5(state: dict[str, torch.Tensor], n_encoder: int, n_decoder: int) ->
 
 
 def import_t5(folder: Path, config: dict):
-    tokenizer = t5_tokenizer(folder, int(config.get("vocab_size") or 0))
+    vocab_size, d_model = integer(config, "vocab_size", folder), integer(config, "d_model", folder)
+    n_encoder = integer(config, "num_layers", folder)
+    n_decoder = integer(config, "num_decoder_layers", folder, None) or n_encoder
+    tokenizer = t5_tokenizer(folder, vocab_size)
     act, gated = feed_forward(config, folder)
     try:
-        d_model = int(config["d_model"])
         model_config = ModelConfig(
             architecture="encoder-decoder",
-            vocab_size=int(config["vocab_size"]),
+            vocab_size=vocab_size,
             d_model=d_model,
-            n_heads=int(config["num_heads"]),
-            d_head=int(config["d_kv"]),
-            n_encoder_layers=int(config["num_layers"]),
-            n_decoder_layers=int(config.get("num_decoder_layers") or config["num_layers"]),
-            d_ff=int(config["d_ff"]),
-            dropout=float(config.get("dropout_rate", 0.0)),
+            n_heads=integer(config, "num_heads", folder),
+            d_head=integer(config, "d_kv", folder),
+            n_encoder_layers=n_encoder,
+            n_decoder_layers=n_decoder,
+            d_ff=integer(config, "d_ff", folder),
+            dropout=number(config, "dropout_rate", folder, 0.0),
             norm_placement="pre",
             norm_type="rmsnorm",
-            norm_eps=float(config.get("layer_norm_epsilon", 1e-6)),
+            norm_eps=number(config, "layer_norm_epsilon", folder, 1e-6),
             norm_bias=False,
             final_norm=True,
             activation=act,
             gated_ffn=gated,
             positions="relative",
-            relative_buckets=int(config.get("relative_attention_num_buckets", 32)),
-            relative_max_distance=int(config.get("relative_attention_max_distance", 128)),
+            relative_buckets=integer(config, "relative_attention_num_buckets", folder, 32),
+            relative_max_distance=integer(config, "relative_attention_max_distance", folder, 128),
             scale_embeddings=False,
             scale_attention=False,
             bias=False,
-            output_scale=d_model ** -0.5 if scales_decoder_output(config) else 1.0,
-            pad_token_id=int(config.get("pad_token_id", 0)),
+            output_scale=d_model ** -0.5 if d_model > 0 and scales_decoder_output(config) else 1.0,
+            pad_token_id=integer(config, "pad_token_id", folder, 0),
             unk_token_id=tokenizer.token_to_id("<unk>"),
             bos_token_id=None,
             eos_token_id=token_id(config.get("eos_token_id", 1)),
@@ -150,6 +165,9 @@ def import_t5(folder: Path, config: dict):
         raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
                               f"value ({error})") from None
     state = read_weights(folder)
+    check_layer_counts(state, r"(?P<stack>encoder|decoder)\.block\.(?P<index>\d+)\.",
+                       {"encoder": ("num_layers", n_encoder),
+                        "decoder": ("num_decoder_layers", n_decoder)}, folder)
     try:
         renamed = rename_t5(state, model_config.n_encoder_layers, model_config.n_decoder_layers)
     except KeyError as error:

@@ -9,15 +9,16 @@ formats (WordPiece ``vocab.txt``) get a builder of their own beside ``byte_level
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from tokenizers import AddedToken, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers import Tokenizer as Backend
 
+from .. import safe_json
 from ..errors import CheckpointError
 from ..tokenizer import HFTokenizer
+from ..tokenizer_guards import library_errors
 from .hf_files import tokenizer_json
 
 # The named special tokens of tokenizer_config.json, in the order transformers adds them.
@@ -59,7 +60,7 @@ def added_tokens(settings: dict, defaults: dict[str, str]) -> list[AddedToken]:
     tokens: list[AddedToken] = []
     decoder = settings.get("added_tokens_decoder")
     if isinstance(decoder, dict):
-        numbered = sorted((int(i), v) for i, v in decoder.items() if str(i).isdigit())
+        numbered = sorted((int(i), v) for i, v in decoder.items() if i.isascii() and i.isdigit())
         tokens += [t for _, v in numbered if (t := _added_token(v)) is not None]
     for role in SPECIAL_ROLES:
         token = _added_token(settings.get(role, defaults.get(role)))
@@ -76,20 +77,24 @@ def byte_level_files(folder: Path, settings: dict, defaults: dict[str, str],
     when tokenizer_config.json says ``add_prefix_space``, a ByteLevel decoder, and no unknown
     token in the model (every byte has a piece)."""
     vocab, merges = folder / "vocab.json", folder / "merges.txt"
+    safe_json.check_file(vocab)
+    safe_json.check_file(merges)
     try:
-        model = models.BPE.from_file(str(vocab), str(merges), dropout=None,
-                                     continuing_subword_prefix="", end_of_word_suffix="",
-                                     fuse_unk=False)
-    except Exception as error:  # tokenizers raises a bare Exception on malformed files
-        raise CheckpointError(f"{folder.name}: unreadable vocab.json/merges.txt ({error})") from None
-    backend = Backend(model)
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(
-        add_prefix_space=bool(settings.get("add_prefix_space", False)))
-    backend.decoder = decoders.ByteLevel()
-    backend.add_special_tokens(added_tokens(settings, defaults))
-    processor = post_processor(backend, settings) if post_processor is not None else None
-    if processor is not None:
-        backend.post_processor = processor
+        with library_errors("unreadable vocab.json/merges.txt"):
+            model = models.BPE.from_file(str(vocab), str(merges), dropout=None,
+                                         continuing_subword_prefix="", end_of_word_suffix="",
+                                         fuse_unk=False)
+        with library_errors("unusable special tokens in tokenizer_config.json"):
+            backend = Backend(model)
+            backend.pre_tokenizer = pre_tokenizers.ByteLevel(
+                add_prefix_space=bool(settings.get("add_prefix_space", False)))
+            backend.decoder = decoders.ByteLevel()
+            backend.add_special_tokens(added_tokens(settings, defaults))
+            processor = post_processor(backend, settings) if post_processor is not None else None
+            if processor is not None:
+                backend.post_processor = processor
+    except ValueError as error:
+        raise CheckpointError(f"{folder.name}: {error}") from None
     return HFTokenizer(backend, BYTE_LEVEL_KIND)
 
 
@@ -162,19 +167,24 @@ def wordpiece_tokenizer(folder: Path, family: str, settings: dict) -> HFTokenize
     if vocab is None:  # tokenizer.json with another model: read as it is
         return tokenizer_json(folder)
     unk = special_token(settings, "unk_token", WORDPIECE_DEFAULTS) or "[UNK]"
-    backend = Backend(models.WordPiece(vocab, unk_token=unk, max_input_chars_per_word=100))
-    backend.normalizer = normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=bool(settings.get("tokenize_chinese_chars", True)),
-        strip_accents=settings.get("strip_accents"),
-        lowercase=bool(settings.get("do_lower_case", True)))
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    backend.decoder = decoders.WordPiece(prefix="##")
-    tokens = added_tokens(settings, WORDPIECE_DEFAULTS)
-    if "added_tokens_decoder" not in settings:  # older folders list them only in tokenizer.json
-        tokens += [t for t in file_tokens if all(t.content != s.content for s in tokens)]
-    backend.add_special_tokens([t for t in tokens if t.special])
-    backend.add_tokens([t for t in tokens if not t.special])
-    backend.post_processor = _cls_sep_template(backend, settings)
+    strip_accents = settings.get("strip_accents")
+    try:
+        with library_errors(f"unusable {family} vocabulary or tokenizer_config.json"):
+            backend = Backend(models.WordPiece(vocab, unk_token=unk, max_input_chars_per_word=100))
+            backend.normalizer = normalizers.BertNormalizer(
+                clean_text=True, handle_chinese_chars=bool(settings.get("tokenize_chinese_chars", True)),
+                strip_accents=strip_accents if strip_accents is None else bool(strip_accents),
+                lowercase=bool(settings.get("do_lower_case", True)))
+            backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+            backend.decoder = decoders.WordPiece(prefix="##")
+            tokens = added_tokens(settings, WORDPIECE_DEFAULTS)
+            if "added_tokens_decoder" not in settings:  # older folders list them only in tokenizer.json
+                tokens += [t for t in file_tokens if all(t.content != s.content for s in tokens)]
+            backend.add_special_tokens([t for t in tokens if t.special])
+            backend.add_tokens([t for t in tokens if not t.special])
+            backend.post_processor = _cls_sep_template(backend, settings)
+    except ValueError as error:
+        raise CheckpointError(f"{folder.name}: {error}") from None
     return HFTokenizer(backend, "WordPiece")
 
 
@@ -182,11 +192,11 @@ def _wordpiece_vocab(folder: Path, family: str) -> tuple[dict | None, list[Added
     """The vocabulary and the added tokens of tokenizer.json, else of vocab.txt (one per line)."""
     path = folder / "tokenizer.json"
     if path.exists():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            model = data["model"]
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
-            raise CheckpointError(f"{path.name}: unreadable tokenizer file ({error})") from None
+        data = safe_json.read_json_object(path)
+        model = data.get("model")
+        if not isinstance(model, dict):
+            raise CheckpointError(f"{safe_json.file_label(path)}: unreadable tokenizer file "
+                                  "(no \"model\" object)")
         if model.get("type", "WordPiece") != "WordPiece" or not isinstance(model.get("vocab"), dict):
             return None, []
         listed = data.get("added_tokens") or []
@@ -196,10 +206,12 @@ def _wordpiece_vocab(folder: Path, family: str) -> tuple[dict | None, list[Added
     if not path.exists():
         raise CheckpointError(f"{folder.name}: {family} needs tokenizer.json or vocab.txt "
                               "in the model folder")
+    safe_json.check_file(path)
     try:
-        return models.WordPiece.read_file(str(path)), []
-    except Exception as error:  # tokenizers raises a bare Exception on unreadable files
-        raise CheckpointError(f"{path.name}: unreadable vocabulary ({error})") from None
+        with library_errors("unreadable vocabulary"):
+            return models.WordPiece.read_file(str(path)), []
+    except ValueError as error:
+        raise CheckpointError(f"{safe_json.file_label(path)}: {error}") from None
 
 
 def _cls_sep_template(backend: Backend, settings: dict) -> processors.TemplateProcessing:
