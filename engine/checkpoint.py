@@ -175,9 +175,9 @@ def _build(path: Path, metadata: dict, state: dict) -> InspectableModel:
     except ValueError as error:
         raise CheckpointError(f"{path.name}: invalid model config ({error})") from None
     try:
-        tokenizer = tokenizer_from_json(metadata.get("tokenizer") or "")
+        tokenizer = tokenizer_from_json(metadata.get("tokenizer") or "", config.vocab_size)
         target = metadata.get("target_tokenizer")
-        target_tokenizer = tokenizer_from_json(target) if target else None
+        target_tokenizer = tokenizer_from_json(target, config.vocab_size) if target else None
     except ValueError as error:
         raise CheckpointError(f"{path.name}: invalid embedded tokenizer ({error})") from None
     check_vocabulary(config, [t for t in (tokenizer, target_tokenizer) if t is not None], path.name)

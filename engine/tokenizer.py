@@ -15,8 +15,17 @@ from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, pro
 from tokenizers import Tokenizer as HFTokenizersBackend
 
 from . import safe_json
+from .config import SIZE_LIMITS
 from .errors import InputError
-from .tokenizer_guards import check_precompiled, library_errors, post_processor_ids, unknown_token_defect
+from .tokenizer_guards import (
+    check_precompiled,
+    check_vocab_ids,
+    library_errors,
+    post_processor_ids,
+    unknown_token_defect,
+)
+
+MAX_VOCAB = SIZE_LIMITS["vocab_size"][1]  # the bound on ids where the model's is not known
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<s>", "</s>")  # ids 0..3 in tokenizers built here
 # Words, French elisions ("l'", "qu'") kept whole, and single punctuation marks.
@@ -219,21 +228,31 @@ def _load_sentencepiece(data: dict) -> Tokenizer:
 TOKENIZER_LOADERS["sentencepiece"] = _load_sentencepiece
 
 
-def tokenizer_from_json(text: str) -> Tokenizer:
-    """Rebuild a tokenizer from ``Tokenizer.to_json()``; raises ValueError on anything else."""
+def tokenizer_from_json(text: str, vocab_size: int | None = None) -> Tokenizer:
+    """Rebuild a tokenizer from ``Tokenizer.to_json()``; raises ValueError on anything else.
+
+    ``vocab_size``: the model's token table, which no id may pass (checked before the
+    tokenizers library reads them).
+    """
     data = safe_json.loads(text)
     kind = data.get("type") if isinstance(data, dict) else None
     if isinstance(kind, str) and kind in TOKENIZER_LOADERS:
         return TOKENIZER_LOADERS[kind](data)
     if isinstance(data, dict) and "model" in data:
-        return hf_tokenizer_from_str(text)
+        return hf_tokenizer_from_str(text, vocab_size=vocab_size)
     raise ValueError(f"unknown tokenizer JSON (type {kind!r})")
 
 
-def hf_tokenizer_from_str(text: str, kind: str | None = None) -> HFTokenizer:
-    """A tokenizers-library JSON document (tokenizer.json); ValueError if it cannot be used."""
+def hf_tokenizer_from_str(text: str, kind: str | None = None,
+                          vocab_size: int | None = None) -> HFTokenizer:
+    """A tokenizers-library JSON document (tokenizer.json); ValueError if it cannot be used.
+
+    ``vocab_size``: the model's token table, which no id may pass.
+    """
     data = safe_json.loads_object(text, "the tokenizer JSON")
     check_precompiled(data.get("normalizer"))
+    model = data.get("model") if isinstance(data.get("model"), dict) else {}
+    check_vocab_ids(model.get("vocab"), data.get("added_tokens"), vocab_size or MAX_VOCAB)
     with library_errors("unusable tokenizer JSON"):
         backend = HFTokenizersBackend.from_str(text)
     return HFTokenizer(backend, kind, data)

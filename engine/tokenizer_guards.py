@@ -90,3 +90,21 @@ def check_precompiled(normalizer) -> None:
         if trie is None or trie % 4 or 4 + trie > len(table):
             raise ValueError(f"the Precompiled normalizer's table is damaged: it claims "
                              f"{trie} bytes of trie in {len(table)} bytes")
+
+
+def check_vocab_ids(vocab, added, vocab_size: int) -> None:
+    """Every id a vocabulary (token -> id) or its added tokens name is a row of the model's
+    token table. The library serialises a vocabulary by walking every id up to the largest,
+    so one id of 10⁹ would take it minutes and gigabytes: checked before it sees them."""
+    entries = list(vocab.items()) if isinstance(vocab, dict) else []
+    entries += [(t.get("content"), t.get("id")) for t in added if isinstance(t, dict)] \
+        if isinstance(added, list) else []
+    wrong = [(token_id, str(token)) for token, token_id in entries
+             if isinstance(token_id, int) and not isinstance(token_id, bool)
+             and not 0 <= token_id < vocab_size]
+    if wrong:
+        token_id, token = max(wrong)
+        more = f" (and {len(wrong) - 1} more ids past it)" if len(wrong) > 1 else ""
+        raise ValueError(f"token {token!r} has id {token_id}, but the model's token table has "
+                         f"{vocab_size} rows (vocab_size){more}: the tokenizer does not belong "
+                         "to this model")

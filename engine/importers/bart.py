@@ -27,7 +27,9 @@ from .hf_files import (
     token_id,
     tokenizer_config,
     tokenizer_json,
+    vocab_rows,
 )
+from .tokenizer_files import check_vocab_file
 
 BART_POSITION_OFFSET = 2
 
@@ -88,9 +90,9 @@ def convert_bart_like(folder: Path, model_config: ModelConfig, *, learned_positi
     return model_config, renamed
 
 
-def bart_tokenizer(folder: Path) -> HFTokenizer:
+def bart_tokenizer(folder: Path, vocab_size: int | None = None) -> HFTokenizer:
     """tokenizer.json, or else the byte-level BPE of vocab.json + merges.txt (older uploads)."""
-    tokenizer = tokenizer_json(folder)
+    tokenizer = tokenizer_json(folder, vocab_size)
     if tokenizer is not None:
         return tokenizer
     vocab, merges = folder / "vocab.json", folder / "merges.txt"
@@ -103,7 +105,7 @@ def bart_tokenizer(folder: Path) -> HFTokenizer:
     prefix_space = bool(settings.get("add_prefix_space", False))
     mask = settings.get("mask_token")  # a dict says whether "<mask>" swallows the space before it
     mask_lstrip = bool(mask.get("lstrip", False)) if isinstance(mask, dict) else False
-    safe_json.check_file(vocab)
+    check_vocab_file(vocab, vocab_size)
     safe_json.check_file(merges)
     try:
         with library_errors("unreadable vocab.json/merges.txt"):
@@ -121,7 +123,7 @@ def bart_tokenizer(folder: Path) -> HFTokenizer:
 
 
 def import_bart(folder: Path, config: dict):
-    tokenizer = bart_tokenizer(folder)
+    tokenizer = bart_tokenizer(folder, vocab_rows(config, folder))
     model_config = bart_like_config(
         folder, config, "bart", positions="learned", position_offset=BART_POSITION_OFFSET,
         embed_norm=True, unk_token_id=tokenizer.token_to_id("<unk>"))

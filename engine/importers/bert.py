@@ -25,7 +25,16 @@ from .encoder_files import (
     folder_tokenizer_settings,
     tied,
 )
-from .hf_files import activation, architectures, build_model, check_layer_counts, integer, number, token_id
+from .hf_files import (
+    activation,
+    architectures,
+    build_model,
+    check_layer_counts,
+    integer,
+    number,
+    token_id,
+    vocab_rows,
+)
 from .tokenizer_files import byte_level_tokenizer, special_token, wordpiece_tokenizer
 
 # Inside encoder.layer.{i} (Hugging Face) -> inside encoder.layers.{i} (the engine).
@@ -79,12 +88,12 @@ def roberta_processing(backend, settings: dict):
         add_prefix_space=bool(settings.get("add_prefix_space", False)))
 
 
-def family_tokenizer(folder: Path, family: Family) -> HFTokenizer:
+def family_tokenizer(folder: Path, family: Family, vocab_size: int) -> HFTokenizer:
     where, settings = folder_tokenizer_settings(folder)
     if family is ROBERTA:
         return byte_level_tokenizer(where, family.title, settings, ROBERTA_SPECIALS,
-                                    roberta_processing)
-    return wordpiece_tokenizer(where, family.title, settings)
+                                    roberta_processing, vocab_size)
+    return wordpiece_tokenizer(where, family.title, settings, vocab_size)
 
 
 def rename_bert(state: dict, family: Family, n_layers: int, type_vocab_size: int,
@@ -112,7 +121,7 @@ def rename_bert(state: dict, family: Family, n_layers: int, type_vocab_size: int
 
 def import_bert_like(folder: Path, config: dict, family: Family):
     check_encoder_config(folder, config, family.title)
-    tokenizer = family_tokenizer(folder, family)
+    tokenizer = family_tokenizer(folder, family, vocab_rows(config, folder))
     state, used_prefix = encoder_weights(folder, family.prefix)
     classes = architectures(config)
     head = f"{family.head}.{family.transform}.weight" in state or any(

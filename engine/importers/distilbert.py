@@ -20,7 +20,15 @@ from .encoder_files import (
     folder_tokenizer_settings,
     tied,
 )
-from .hf_files import activation, architectures, build_model, check_layer_counts, integer, number
+from .hf_files import (
+    activation,
+    architectures,
+    build_model,
+    check_layer_counts,
+    integer,
+    number,
+    vocab_rows,
+)
 from .tokenizer_files import wordpiece_tokenizer
 
 PREFIX = "distilbert."
@@ -59,7 +67,7 @@ def rename_distilbert(state: dict, n_layers: int, head: bool, tie: bool) -> dict
 def import_distilbert(folder: Path, config: dict):
     check_encoder_config(folder, config, "DistilBERT")
     where, settings = folder_tokenizer_settings(folder)
-    tokenizer = wordpiece_tokenizer(where, "DistilBERT", settings)
+    tokenizer = wordpiece_tokenizer(where, "DistilBERT", settings, vocab_rows(config, folder))
     state, used_prefix = encoder_weights(folder, PREFIX)
     classes = architectures(config)
     head = "vocab_transform.weight" in state or any(

@@ -29,6 +29,7 @@ from .hf_files import (
     suppressed_token_ids,
     token_id,
     tokenizer_config,
+    vocab_rows,
 )
 from .tokenizer_files import bos_eos_template, byte_level_tokenizer, special_token
 
@@ -50,13 +51,13 @@ GREEDY_SETTINGS = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0, "min_le
                    "sequence_bias": None}
 
 
-def gpt2_tokenizer(folder: Path) -> HFTokenizer:
+def gpt2_tokenizer(folder: Path, vocab_size: int | None = None) -> HFTokenizer:
     """tokenizer.json, or vocab.json + merges.txt; neither adds a start token to a prompt
     (unless tokenizer_config.json asks with ``add_bos_token``), as in transformers."""
     settings = tokenizer_config(folder)
     return byte_level_tokenizer(
         folder, "GPT-2", settings, SPECIAL_TOKENS,
-        lambda backend, config: bos_eos_template(backend, config, SPECIAL_TOKENS))
+        lambda backend, config: bos_eos_template(backend, config, SPECIAL_TOKENS), vocab_size)
 
 
 def check_supported(folder: Path, config: dict) -> None:
@@ -177,7 +178,7 @@ def gpt2_config(folder: Path, config: dict, tokenizer: HFTokenizer) -> ModelConf
 
 def import_gpt2(folder: Path, config: dict):
     check_supported(folder, config)
-    tokenizer = gpt2_tokenizer(folder)
+    tokenizer = gpt2_tokenizer(folder, vocab_rows(config, folder, DEFAULTS["vocab_size"]))
     model_config = gpt2_config(folder, config, tokenizer)
     state = read_weights(folder)
     check_layer_counts(state, r"(?:transformer\.)?h\.(?P<index>\d+)\.",

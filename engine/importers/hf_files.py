@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from .. import safe_json
 from ..assembly import build_module, check_tensors, check_vocabulary
 from ..checkpoint import read_torch_file
-from ..config import ModelConfig
+from ..config import SIZE_LIMITS, ModelConfig
 from ..errors import CheckpointError
 from ..inspectable_model import InspectableModel
 from ..safetensors_header import read_safetensors_header
@@ -73,6 +73,15 @@ def number(config: dict, name: str, folder: Path, default=REQUIRED) -> float:
         raise CheckpointError(f"{folder.name}: config.json: {name}={_short(value)} must be a "
                               "finite number")
     return float(value)
+
+
+def vocab_rows(config: dict, folder: Path, default=REQUIRED) -> int:
+    """``vocab_size``, read first and bounded: tokenizer files are checked against it."""
+    value = integer(config, "vocab_size", folder, default)
+    low, high = SIZE_LIMITS["vocab_size"]
+    if not low <= value <= high:
+        raise CheckpointError(f"{folder.name}: config.json: vocab_size={value} is outside {low}..{high}")
+    return value
 
 
 def _short(value) -> str:
@@ -229,13 +238,14 @@ def tokenizer_config(folder: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def tokenizer_json(folder: Path) -> HFTokenizer | None:
-    """``tokenizer.json`` through the ``tokenizers`` library, if the folder has one."""
+def tokenizer_json(folder: Path, vocab_size: int | None = None) -> HFTokenizer | None:
+    """``tokenizer.json`` through the ``tokenizers`` library, if the folder has one; no id in
+    it may pass the model's ``vocab_size``."""
     path = folder / "tokenizer.json"
     if not path.exists():
         return None
     try:
-        return hf_tokenizer_from_str(safe_json.read_text(path))
+        return hf_tokenizer_from_str(safe_json.read_text(path), vocab_size=vocab_size)
     except ValueError as error:
         raise CheckpointError(f"{safe_json.file_label(path)}: unreadable tokenizer file "
                               f"({error})") from None

@@ -27,6 +27,7 @@ from .hf_files import (
     separate_head,
     token_id,
     tokenizer_json,
+    vocab_rows,
 )
 
 GLOBAL, LOCAL = "full_attention", "sliding_attention"
@@ -151,6 +152,15 @@ class _Tensors:
         return self.state[key]
 
 
+def _split(tensors: _Tensors, name: str, parts: int) -> tuple[torch.Tensor, ...]:
+    """A fused tensor (``Wqkv``, ``Wi``) cut along its first axis into ``parts`` equal pieces."""
+    tensor = tensors.take(name)
+    if tensor.dim() < 1 or tensor.shape[0] % parts:
+        raise CheckpointError(f"tensor {tensors.prefix + name!r} has shape {list(tensor.shape)}, "
+                              f"which does not split into {parts} equal parts")
+    return tensor.chunk(parts, dim=0)
+
+
 def rename_modernbert(state: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
     """The engine's state dict; raises KeyError naming a missing Hugging Face tensor."""
     prefix = "model." if "model.embeddings.tok_embeddings.weight" in state else ""
@@ -171,11 +181,11 @@ def rename_modernbert(state: dict[str, torch.Tensor], config: ModelConfig) -> di
             norm(body, f"{source}.attn_norm", f"{target}.norm_self")
         norm(body, f"{source}.mlp_norm", f"{target}.norm_ffn")
         for part in parts:
-            q, k, v = body.take(f"{source}.attn.Wqkv.{part}").chunk(3, dim=0)
+            q, k, v = _split(body, f"{source}.attn.Wqkv.{part}", 3)
             for proj, tensor in (("q_proj", q), ("k_proj", k), ("v_proj", v)):
                 out[f"{target}.self_attn.{proj}.{part}"] = tensor
             out[f"{target}.self_attn.out_proj.{part}"] = body.take(f"{source}.attn.Wo.{part}")
-            activated, gate = body.take(f"{source}.mlp.Wi.{part}").chunk(2, dim=0)
+            activated, gate = _split(body, f"{source}.mlp.Wi.{part}", 2)
             out[f"{target}.ffn.w1.{part}"], out[f"{target}.ffn.w3.{part}"] = activated, gate
             out[f"{target}.ffn.w2.{part}"] = body.take(f"{source}.mlp.Wo.{part}")
     norm(body, "final_norm", "encoder.final_norm")
@@ -200,7 +210,7 @@ def rename_modernbert(state: dict[str, torch.Tensor], config: ModelConfig) -> di
 
 
 def import_modernbert(folder: Path, config: dict):
-    tokenizer = tokenizer_json(folder)
+    tokenizer = tokenizer_json(folder, vocab_rows(config, folder))
     if tokenizer is None:
         raise CheckpointError(f"{folder.name}: ModernBERT needs tokenizer.json in the model folder")
     try:

@@ -32,6 +32,7 @@ from .hf_files import (
     token_id,
     tokenizer_config,
     tokenizer_json,
+    vocab_rows,
 )
 
 ATTENTION = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "out_proj"}
@@ -62,7 +63,7 @@ def scales_decoder_output(config: dict) -> bool:
 
 def t5_tokenizer(folder: Path, model_vocab_size: int) -> Tokenizer:
     """tokenizer.json if present, else spiece.model (whose ids are the model's ids)."""
-    tokenizer = tokenizer_json(folder)
+    tokenizer = tokenizer_json(folder, model_vocab_size)
     if tokenizer is not None:
         return tokenizer
     path = folder / "spiece.model"
@@ -120,7 +121,7 @@ def rename_t5(state: dict[str, torch.Tensor], n_encoder: int, n_decoder: int) ->
 
 
 def import_t5(folder: Path, config: dict):
-    vocab_size, d_model = integer(config, "vocab_size", folder), integer(config, "d_model", folder)
+    vocab_size, d_model = vocab_rows(config, folder), integer(config, "d_model", folder)
     n_encoder = integer(config, "num_layers", folder)
     n_decoder = integer(config, "num_decoder_layers", folder, None) or n_encoder
     tokenizer = t5_tokenizer(folder, vocab_size)

@@ -17,8 +17,8 @@ from tokenizers import Tokenizer as Backend
 
 from .. import safe_json
 from ..errors import CheckpointError
-from ..tokenizer import HFTokenizer
-from ..tokenizer_guards import library_errors
+from ..tokenizer import MAX_VOCAB, HFTokenizer
+from ..tokenizer_guards import check_vocab_ids, library_errors
 from .hf_files import tokenizer_json
 
 # The named special tokens of tokenizer_config.json, in the order transformers adds them.
@@ -71,13 +71,14 @@ def added_tokens(settings: dict, defaults: dict[str, str]) -> list[AddedToken]:
 
 # ---- byte-level BPE -----------------------------------------------------------------
 def byte_level_files(folder: Path, settings: dict, defaults: dict[str, str],
-                     post_processor: PostProcessor | None = None) -> HFTokenizer:
+                     post_processor: PostProcessor | None = None,
+                     vocab_size: int | None = None) -> HFTokenizer:
     """Byte-level BPE from ``vocab.json`` + ``merges.txt``, as transformers' GPT-2 and RoBERTa
     classes build it: no normalizer, a ByteLevel pre-tokenizer that adds a leading space only
     when tokenizer_config.json says ``add_prefix_space``, a ByteLevel decoder, and no unknown
     token in the model (every byte has a piece)."""
     vocab, merges = folder / "vocab.json", folder / "merges.txt"
-    safe_json.check_file(vocab)
+    check_vocab_file(vocab, vocab_size)
     safe_json.check_file(merges)
     try:
         with library_errors("unreadable vocab.json/merges.txt"):
@@ -96,6 +97,15 @@ def byte_level_files(folder: Path, settings: dict, defaults: dict[str, str],
     except ValueError as error:
         raise CheckpointError(f"{folder.name}: {error}") from None
     return HFTokenizer(backend, BYTE_LEVEL_KIND)
+
+
+def check_vocab_file(path: Path, vocab_size: int | None) -> None:
+    """vocab.json, read as the guarded JSON it is, before the library reads it: no id may pass
+    the model's token table."""
+    try:
+        check_vocab_ids(safe_json.read_json_object(path), [], vocab_size or MAX_VOCAB)
+    except ValueError as error:
+        raise CheckpointError(f"{safe_json.file_label(path)}: {error}") from None
 
 
 def set_prefix_space(tokenizer: HFTokenizer, settings: dict) -> None:
@@ -129,16 +139,17 @@ def bos_eos_template(backend: Backend, settings: dict, defaults: dict[str, str],
 
 
 def byte_level_tokenizer(folder: Path, family: str, settings: dict, defaults: dict[str, str],
-                         post_processor: PostProcessor | None = None) -> HFTokenizer:
+                         post_processor: PostProcessor | None = None,
+                         vocab_size: int | None = None) -> HFTokenizer:
     """tokenizer.json if the folder has one, else vocab.json + merges.txt."""
-    tokenizer = tokenizer_json(folder)
+    tokenizer = tokenizer_json(folder, vocab_size)
     if tokenizer is not None:
         set_prefix_space(tokenizer, settings)
         return tokenizer
     if not ((folder / "vocab.json").exists() and (folder / "merges.txt").exists()):
         raise CheckpointError(f"{folder.name}: {family} needs tokenizer.json (or vocab.json and "
                               "merges.txt) in the model folder")
-    return byte_level_files(folder, settings, defaults, post_processor)
+    return byte_level_files(folder, settings, defaults, post_processor, vocab_size)
 
 
 # ---- WordPiece (BERT, DistilBERT) ---------------------------------------------------
@@ -150,7 +161,8 @@ WORDPIECE_CLASSES = (None, "BertTokenizer", "BertTokenizerFast", "DistilBertToke
                      "DistilBertTokenizerFast")
 
 
-def wordpiece_tokenizer(folder: Path, family: str, settings: dict) -> HFTokenizer:
+def wordpiece_tokenizer(folder: Path, family: str, settings: dict,
+                        vocab_size: int | None = None) -> HFTokenizer:
     """What transformers' BertTokenizer builds for the folder.
 
     It keeps only the vocabulary of ``tokenizer.json`` (or ``vocab.txt``) and rebuilds the rest
@@ -160,12 +172,16 @@ def wordpiece_tokenizer(folder: Path, family: str, settings: dict) -> HFTokenize
     whole, so a typed "[MASK]" stays one token.
     """
     if settings.get("tokenizer_class") not in WORDPIECE_CLASSES:
-        tokenizer = tokenizer_json(folder)
+        tokenizer = tokenizer_json(folder, vocab_size)
         if tokenizer is not None:
             return tokenizer
     vocab, file_tokens = _wordpiece_vocab(folder, family)
     if vocab is None:  # tokenizer.json with another model: read as it is
-        return tokenizer_json(folder)
+        return tokenizer_json(folder, vocab_size)
+    try:
+        check_vocab_ids(vocab, [], vocab_size or MAX_VOCAB)
+    except ValueError as error:
+        raise CheckpointError(f"{folder.name}: {error}") from None
     unk = special_token(settings, "unk_token", WORDPIECE_DEFAULTS) or "[UNK]"
     strip_accents = settings.get("strip_accents")
     try:

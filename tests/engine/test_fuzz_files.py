@@ -19,7 +19,8 @@ from tests.engine.fuzz.runner import Fuzzer
 
 SEED = int(os.environ.get("FUZZ_SEED", "14"))
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
-CASES = {"native": 80, "pt": 60, "marian": 60, "bart": 60, "t5": 60, "bert": 60, "gpt2": 60}
+CASES = {"native": 80, "pt": 60, "marian": 60, "bart": 60, "t5": 60, "bert": 60, "gpt2": 60,
+         "gpt2_vocab_files": 40, "modernbert": 40}
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +55,14 @@ def _hf_folder(fmt: str, tmp_path_factory):
         from tests.engine.hf_fixtures_encoders import encoder_folder
 
         return encoder_folder("bert", tmp_path_factory)
-    if fmt == "gpt2":
+    if fmt.startswith("gpt2"):
         from tests.engine.hf_fixtures_gpt2 import gpt2_folder
 
-        return gpt2_folder("gpt2", tmp_path_factory)
+        return gpt2_folder(fmt, tmp_path_factory)
+    if fmt == "modernbert":
+        from tests.engine.hf_fixtures_modernbert import modernbert_folder
+
+        return modernbert_folder(tmp_path_factory)
     from tests.engine.hf_fixtures import hf_folder
 
     return hf_folder(fmt, tmp_path_factory)

@@ -56,7 +56,7 @@ def test_config_values_of_the_wrong_kind_are_named(tmp_path):
 def test_a_deep_tokenizer_json_is_named(tmp_path):
     folder = tmp_path / "deep-tokenizer"
     folder.mkdir()
-    (folder / "config.json").write_text(json.dumps({"model_type": "bart"}))
+    (folder / "config.json").write_text(json.dumps({"model_type": "bart", "vocab_size": 400}))
     (folder / "tokenizer.json").write_text(DEEP)
     refused(folder, "deep-tokenizer/tokenizer.json", "nested more than 64 levels deep")
 
@@ -71,7 +71,7 @@ def copy(tmp_path, tmp_path_factory):
     from tests.engine.hf_fixtures_modernbert import modernbert_folder
 
     def make(family: str):
-        source = (gpt2_folder("gpt2", tmp_path_factory) if family == "gpt2"
+        source = (gpt2_folder(family, tmp_path_factory) if family.startswith("gpt2")
                   else modernbert_folder(tmp_path_factory) if family == "modernbert"
                   else hf_folder(family, tmp_path_factory))
         return shutil.copytree(source, tmp_path / f"{family}-copy")
@@ -127,6 +127,24 @@ def test_tokenizer_files_of_another_model_are_refused(copy):
     data["model"]["vocab"]["Ġforeign"] = 4000
     (folder / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
     refused(folder, "token 'Ġforeign' has id 4000", "400 rows")
+
+
+def test_a_vocab_json_id_far_past_the_table_is_refused_before_the_library_reads_it(copy):
+    """The library would walk every id up to 10⁹ (and reserve 4 GB) to serialise it."""
+    folder = copy("gpt2_vocab_files")
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    vocab["Ġthe"] = 10**9
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    refused(folder, "gpt2_vocab_files-copy/vocab.json: token 'Ġthe' has id 1000000000", "400 rows")
+
+
+def test_a_fused_tensor_that_cannot_split_is_named(copy):
+    folder = copy("modernbert")
+    state = load_file(str(folder / "model.safetensors"))
+    name = next(k for k in state if k.endswith("layers.0.attn.Wqkv.weight"))
+    state[name] = torch.tensor(1.0)
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    refused(folder, f"tensor {name!r} has shape [], which does not split into 3 equal parts")
 
 
 def test_extra_ids_beyond_the_vocabulary_are_refused_without_building_them(copy):

@@ -94,10 +94,17 @@ def main() -> None:
         where = Path(request["workdir"]) / f"case{request['index']}"
         where.mkdir(parents=True, exist_ok=True)
         before, start = _start_measuring(), time.perf_counter()
-        target, described = make_case(request["format"], Path(request["base"]), request["seed"],
-                                      request["index"], where)
+        try:
+            target, described = make_case(request["format"], Path(request["base"]),
+                                          request["seed"], request["index"], where)
+        except Exception as error:  # a fault of the harness, reported as a failed case
+            target, described = where, f"{request['format']} #{request['index']} (not made)"
+            outcome, detail = "failed", "making the case: " + "".join(traceback.format_exception(error))
+        else:
+            outcome, detail = None, ""
         replies.write(json.dumps({"started": described, "target": target.name}) + "\n")
-        outcome, detail = attempt(target)
+        if outcome is None:
+            outcome, detail = attempt(target)
         replies.write(json.dumps({"outcome": outcome, "detail": detail[:2000],
                                   "seconds": time.perf_counter() - start,
                                   "rss_growth_mb": _peak_mb() - before}) + "\n")

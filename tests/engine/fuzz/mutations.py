@@ -44,7 +44,24 @@ CONFIG_HINTS = {
              "layer_norm_epsilon", "activation_function", "resid_pdrop", "bos_token_id",
              "eos_token_id", "pad_token_id", "tie_word_embeddings", "model_type"),
 }
-CONFIG_HINTS["bart"] = CONFIG_HINTS["marian"]
+CONFIG_HINTS.update(
+    bart=CONFIG_HINTS["marian"], mt5=CONFIG_HINTS["t5"], roberta=CONFIG_HINTS["bert"],
+    distilbert=("vocab_size", "dim", "n_layers", "n_heads", "hidden_dim", "dropout", "activation",
+                "max_position_embeddings", "pad_token_id", "tie_word_embeddings", "architectures"),
+    modernbert=("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                "intermediate_size", "layer_types", "global_attn_every_n_layers", "local_attention",
+                "rope_parameters", "global_rope_theta", "local_rope_theta", "rope_scaling",
+                "attention_bias", "mlp_bias", "norm_eps", "pad_token_id", "cls_token_id",
+                "sep_token_id", "max_position_embeddings", "hidden_activation"),
+)
+
+
+def config_hints(fmt: str) -> tuple[str, ...]:
+    """The config.json keys of ``fmt``'s family ("roberta_files" is "roberta"'s)."""
+    for family in sorted(CONFIG_HINTS, key=len, reverse=True):
+        if fmt == family or fmt.startswith(family + "_"):
+            return CONFIG_HINTS[family]
+    return ()
 OTHER_HINTS = {
     "tokenizer_config.json": ("extra_ids", "add_prefix_space", "unk_token", "eos_token", "pad_token",
                               "separate_vocabs", "do_lower_case", "strip_accents", "tokenizer_class",
@@ -146,7 +163,7 @@ def folder_bytes(rng, folder):
 def folder_json(rng, folder):
     """A JSON file's field made hostile: config.json most often, with its importer's keys."""
     files = _files(folder, ".json")
-    config = folder / "config.json"
+    config = next((p for p in files if p.name == "config.json"), files[0])  # maybe in 0_Transformer/
     path = config if rng.random() < 0.5 else rng.choice(files)
     if rng.random() < 0.08:
         path.write_text(deep_document())
@@ -155,7 +172,7 @@ def folder_json(rng, folder):
     if path.name == "tokenizer.json" and rng.random() < 0.7:
         described = damage.damage_tokenizer(rng, data)
     else:
-        hints = CONFIG_HINTS.get(folder.name.removeprefix("case-"), ()) if path == config else \
+        hints = config_hints(folder.name.removeprefix("case-")) if path == config else \
             OTHER_HINTS.get(path.name, ())
         data, described = mutate_json(rng, data, hints)
     path.write_text(dumps(data), encoding="utf-8")
@@ -181,7 +198,15 @@ def folder_files(rng, folder):
 
 
 def folder_weights(rng, folder):
-    path = folder / "model.safetensors"
+    """The weights damaged: a header entry, a tensor, or a pytorch_model.bin of odd values."""
+    files = _files(folder, ".safetensors") or _files(folder, ".bin")
+    path = rng.choice(files)
+    if path.suffix == ".bin":
+        state = torch.load(path, weights_only=True)
+        change = damage.foreign_value if rng.random() < 0.5 else damage.damage_state
+        described = change(rng, state)
+        torch.save(state, path)
+        return f"{path.name}: {described}"
     state = load_file(str(path))
     choice = rng.random()
     if choice < 0.25:
@@ -189,11 +214,11 @@ def folder_weights(rng, folder):
     if choice < 0.4:
         described = damage.foreign_value(rng, state)
         path.unlink()
-        torch.save(state, folder / "pytorch_model.bin")
+        torch.save(state, path.with_name("pytorch_model.bin"))
         return f"pytorch_model.bin: {described}"
     described = damage.damage_state(rng, state)
     save_file({k: v.contiguous() for k, v in state.items()}, str(path), metadata={"format": "pt"})
-    return f"model.safetensors: {described}"
+    return f"{path.name}: {described}"
 
 
 FOLDER_KINDS = (folder_bytes, folder_bytes, folder_json, folder_json, folder_json, folder_json,
