@@ -9,6 +9,7 @@ table, so no run can index past it.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import torch
@@ -108,7 +109,13 @@ def build_module(config: ModelConfig, state: dict[str, torch.Tensor], label: str
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise CheckpointError(f"{label}: " + "; ".join(problems[:5]) + more)
-    module.load_state_dict({k: v.float().contiguous() for k, v in state.items()}, assign=True)
+    weights = {k: v.float().contiguous() for k, v in state.items()}
+    module.load_state_dict(weights, assign=True)
+    if any(t.is_meta for t in itertools.chain(module.parameters(), module.buffers())):
+        # A buffer computed at construction and never saved has no data on meta: the sizes
+        # are known to be the file's now, so the model is built for real.
+        module = Transformer(config)
+        module.load_state_dict(weights)
     return module
 
 

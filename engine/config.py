@@ -281,9 +281,11 @@ def _check_type(name: str, value, annotation: str) -> None:
             isinstance(i, int) and not isinstance(i, bool) for i in v),
         "dict": lambda v: isinstance(v, dict),
     }
+    if expected not in checks:  # a new field's type: its check belongs here
+        raise TypeError(f"ModelConfig.{name}: no type check for {annotation!r}")
     if not checks[expected](value):
         words = {"int": "an integer", "float": "a finite number", "bool": "true or false",
                  "str": "a string", "list[int]": "a list of integers", "dict": "an object"}
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise ValueError(f"ModelConfig.{name} must be {words[expected]}"
-                         f"{' or null' if expected != annotation else ''}, got {shown}")
+                         f"{', or null' if expected != annotation else ''}, got {shown}")

@@ -61,9 +61,8 @@ def post_processor_ids(processor) -> list[tuple[str, int]]:
                 found.append((str(pair[0]), pair[1]))
         specials = item.get("special_tokens")
         for token in specials.values() if isinstance(specials, dict) else ():
-            if isinstance(token, dict):
-                found += [(str(token.get("id")), i) for i in token.get("ids") or []
-                          if isinstance(i, int)]
+            if isinstance(token, dict) and isinstance(token.get("ids"), list):
+                found += [(str(token.get("id")), i) for i in token["ids"] if isinstance(i, int)]
     return found
 
 

@@ -215,7 +215,7 @@ def _wordpiece_vocab(folder: Path, family: str) -> tuple[dict | None, list[Added
                                   "(no \"model\" object)")
         if model.get("type", "WordPiece") != "WordPiece" or not isinstance(model.get("vocab"), dict):
             return None, []
-        listed = data.get("added_tokens") or []
+        listed = data.get("added_tokens") if isinstance(data.get("added_tokens"), list) else []
         tokens = [t for item in listed if isinstance(item, dict) and (t := _added_token(item)) is not None]
         return model["vocab"], tokens
     path = folder / "vocab.txt"

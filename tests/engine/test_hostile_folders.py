@@ -67,12 +67,14 @@ def copy(tmp_path, tmp_path_factory):
     """``copy(family)``: a private copy of a tiny saved folder that a test may damage."""
     pytest.importorskip("transformers")
     from tests.engine.hf_fixtures import hf_folder
+    from tests.engine.hf_fixtures_encoders import BUILDERS, encoder_folder
     from tests.engine.hf_fixtures_gpt2 import gpt2_folder
     from tests.engine.hf_fixtures_modernbert import modernbert_folder
 
     def make(family: str):
         source = (gpt2_folder(family, tmp_path_factory) if family.startswith("gpt2")
                   else modernbert_folder(tmp_path_factory) if family == "modernbert"
+                  else encoder_folder(family, tmp_path_factory) if family in BUILDERS
                   else hf_folder(family, tmp_path_factory))
         return shutil.copytree(source, tmp_path / f"{family}-copy")
     return make
@@ -145,6 +147,16 @@ def test_a_fused_tensor_that_cannot_split_is_named(copy):
     state[name] = torch.tensor(1.0)
     save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
     refused(folder, f"tensor {name!r} has shape [], which does not split into 3 equal parts")
+
+
+def test_added_tokens_that_are_no_list_do_not_break_the_wordpiece_reader(copy):
+    """BERT's tokenizer is rebuilt from tokenizer.json's vocabulary and tokenizer_config.json;
+    a damaged ``added_tokens`` there is not needed, and the folder tokenizes as before."""
+    folder = copy("bert_st")
+    before = engine.load(folder).tokenizer.encode("the cat [MASK] sleeps").tokens
+    edit_json(folder / "tokenizer.json", added_tokens=1)
+    after = engine.load(folder).tokenizer.encode("the cat [MASK] sleeps").tokens
+    assert after == before and after[0] == "[CLS]" and "[MASK]" in after
 
 
 def test_extra_ids_beyond_the_vocabulary_are_refused_without_building_them(copy):

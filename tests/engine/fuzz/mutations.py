@@ -238,7 +238,7 @@ def _harness_check(fmt: str) -> None:
     if fmt == "harness-hang":
         time.sleep(3600)
     if fmt == "harness-memory":
-        b"x" * (600 * 2**20)  # written, so resident while it lives
+        b"x" * (320 * 2**20)  # written, so resident while it lives
 
 
 def make_case(fmt: str, base: Path, seed: int, index: int, where: Path) -> tuple[Path, str]:
