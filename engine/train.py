@@ -206,23 +206,22 @@ def main(argv: list[str] | None = None) -> int:
     train_seconds = time.perf_counter() - started
     scores = score(model, task.generate(settings.eval_pairs, args.seed, "eval", unique=True))
     scores.pop("alignment_accuracy_per_head")
-    tail = losses[-100:]
-    model.training = {
-        "task": args.task,
-        "seed": args.seed,
-        "settings": asdict(settings),
-        "train_pairs": len(pairs),
-        "distinct_train_sources": len({p.source for p in pairs}),
-        "steps": settings.steps,
-        "final_loss": round(sum(tail) / len(tail), 5),
-        "train_seconds": round(train_seconds, 1),
-        "threads": args.threads,
-        "eval": scores,
-        "command": command,
-    }
+    model.training = training_summary(args, settings, losses, train_seconds, scores, command,
+                                      train_pairs=len(pairs),
+                                      distinct_train_sources=len({p.source for p in pairs}))
     model.save(args.out)
     print(f"saved {args.out}: final loss {model.training['final_loss']}, eval {scores}", file=sys.stderr)
     return 0
+
+
+def training_summary(args, settings: TrainSettings, losses: list[float], train_seconds: float,
+                     scores: dict, command: str, **data_sizes) -> dict:
+    """The checkpoint's ``training`` record: task, seed, settings, data sizes, loss and scores."""
+    tail = losses[-100:]
+    return {"task": args.task, "seed": args.seed, "settings": asdict(settings), **data_sizes,
+            "steps": settings.steps, "final_loss": round(sum(tail) / len(tail), 5),
+            "train_seconds": round(train_seconds, 1), "threads": args.threads, "eval": scores,
+            "command": command}
 
 
 def _train_single_stack_main(args, settings: TrainSettings, command: str) -> int:
@@ -236,21 +235,10 @@ def _train_single_stack_main(args, settings: TrainSettings, command: str) -> int
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
     scores = task.score(model, task.generate(settings.eval_pairs, args.seed, "eval", unique=True))
-    tail = losses[-100:]
-    model.training = {
-        "task": args.task,
-        "seed": args.seed,
-        "settings": asdict(settings),
-        "train_examples": len(examples),
-        "distinct_train_sources": len({e.source for e in examples}),
-        "steps": settings.steps,
-        "final_loss": round(sum(tail) / len(tail), 5),
-        "train_seconds": round(train_seconds, 1),
-        "eval_seconds": round(time.perf_counter() - started, 1),
-        "threads": args.threads,
-        "eval": scores,
-        "command": command,
-    }
+    model.training = training_summary(args, settings, losses, train_seconds, scores, command,
+                                      train_examples=len(examples),
+                                      distinct_train_sources=len({e.source for e in examples}),
+                                      eval_seconds=round(time.perf_counter() - started, 1))
     model.save(args.out)
     shown = {k: v for k, v in scores.items() if not k.endswith("_per_head")}
     print(f"saved {args.out}: final loss {model.training['final_loss']}, eval {shown}", file=sys.stderr)
