@@ -16,31 +16,39 @@ class MultiHeadAttention(nn.Module):
     ``head_i = softmax(Q_i K_i^T / sqrt(d_k) + bias) V_i``, the softmax computed explicitly.
 
     Shapes carry a batch dimension throughout: inputs ``[B, L, d_model]``. Hook points:
-    ``q`` (before scaling), ``k`` (both after any rotary rotation), ``v``, ``scores`` (the exact
+    ``q`` (before scaling), ``k`` (both after any rotary rotation), ``v`` (``k`` and ``v`` once per
+    key/value head under grouped-query attention), ``scores`` (the exact
     softmax input, masked entries -inf), ``pattern`` (the attention weights), ``z`` (per-head
     output) and ``out``.
     """
 
     def __init__(self, d_model: int, n_heads: int, d_head: int, bias: bool = True,
-                 scale: bool = True, dropout: float = 0.0, rotary: nn.Module | None = None):
+                 scale: bool = True, dropout: float = 0.0, rotary: nn.Module | None = None,
+                 n_kv_heads: int | None = None):
         super().__init__()
         self.rotary = rotary  # rotates q and k by position (RotaryEmbedding), or None
         self.n_heads = n_heads
+        self.n_kv_heads = n_kv_heads or n_heads  # grouped-query attention when fewer
         self.d_head = d_head
         self.scale = 1.0 / math.sqrt(d_head) if scale else 1.0
         inner = n_heads * d_head
         self.q_proj = nn.Linear(d_model, inner, bias=bias)
-        self.k_proj = nn.Linear(d_model, inner, bias=bias)
-        self.v_proj = nn.Linear(d_model, inner, bias=bias)
+        self.k_proj = nn.Linear(d_model, self.n_kv_heads * d_head, bias=bias)
+        self.v_proj = nn.Linear(d_model, self.n_kv_heads * d_head, bias=bias)
         self.out_proj = nn.Linear(inner, d_model, bias=bias)
         self.dropout = nn.Dropout(dropout)
         self.q, self.k, self.v = HookPoint(), HookPoint(), HookPoint()
         self.scores, self.pattern = HookPoint(), HookPoint()
         self.z, self.out = HookPoint(), HookPoint()
 
-    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+    def _split_heads(self, x: torch.Tensor, heads: int | None = None) -> torch.Tensor:
         batch, length, _ = x.shape
-        return x.view(batch, length, self.n_heads, self.d_head).transpose(1, 2)
+        return x.view(batch, length, heads or self.n_heads, self.d_head).transpose(1, 2)
+
+    def _per_query_head(self, x: torch.Tensor) -> torch.Tensor:
+        """Key/value heads ``[B, kv, L, d]`` repeated for their query group ``[B, H, L, d]``."""
+        group = self.n_heads // self.n_kv_heads
+        return x if group == 1 else x.repeat_interleave(group, dim=1)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None,
@@ -50,11 +58,12 @@ class MultiHeadAttention(nn.Module):
         ``mask`` is boolean, broadcastable to ``[B, H, Lq, Lk]``, True where a key is visible.
         """
         keys_values = x if memory is None else memory
-        q, k = self._split_heads(self.q_proj(x)), self._split_heads(self.k_proj(keys_values))
+        q = self._split_heads(self.q_proj(x))
+        k = self._split_heads(self.k_proj(keys_values), self.n_kv_heads)
         if self.rotary is not None:  # recorded after the rotation: exactly what enters q·k
             q, k = self.rotary(q), self.rotary(k)
-        q, k = self.q(q), self.k(k)
-        v = self.v(self._split_heads(self.v_proj(keys_values)))
+        q, k = self.q(q), self._per_query_head(self.k(k))
+        v = self._per_query_head(self.v(self._split_heads(self.v_proj(keys_values), self.n_kv_heads)))
 
         # Scaling q (pos x d_head) is cheaper than scaling the scores (pos x pos), and it is the
         # order torch.nn and the Hugging Face models use, which keeps parity tight.

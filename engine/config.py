@@ -27,6 +27,7 @@ SIZE_LIMITS = {
     "vocab_size": (1, 2**24),
     "d_model": (1, 2**16),
     "n_heads": (1, 2**10),
+    "n_kv_heads": (1, 2**10),
     "d_head": (1, 2**14),
     "n_encoder_layers": (0, 512),
     "n_decoder_layers": (0, 512),
@@ -51,6 +52,7 @@ class ModelConfig:
     vocab_size: int = 37000
     d_model: int = 512
     n_heads: int = 8
+    n_kv_heads: int | None = None  # grouped-query attention: key/value heads; None: n_heads
     d_head: int | None = None  # None: d_model // n_heads (T5 sets it independently)
     n_encoder_layers: int = 6
     n_decoder_layers: int = 6
@@ -114,6 +116,11 @@ class ModelConfig:
     @property
     def head_dim(self) -> int:
         return self.d_head if self.d_head is not None else self.d_model // self.n_heads
+
+    @property
+    def kv_heads(self) -> int:
+        """Key/value heads; query head h reads key/value head h // (n_heads // kv_heads)."""
+        return self.n_kv_heads if self.n_kv_heads is not None else self.n_heads
 
     @property
     def has_encoder(self) -> bool:
@@ -190,6 +197,9 @@ class ModelConfig:
             raise ValueError(
                 f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}; set d_head"
             )
+        if self.n_kv_heads is not None and self.n_heads % self.n_kv_heads:
+            raise ValueError(f"n_heads={self.n_heads} is not a multiple of n_kv_heads="
+                             f"{self.n_kv_heads}: each key/value head serves a whole group")
         if self.positions == "sinusoidal" and self.d_model % 2:
             raise ValueError("sinusoidal positions need an even d_model")
         for name in ("dropout", "attention_dropout"):

@@ -33,7 +33,8 @@ def _make_attention(config: ModelConfig, layer: int, cross: bool = False) -> Mul
     if config.positions == "rotary" and not cross:  # cross-attention compares no positions
         rotary = RotaryEmbedding(config.rotary_dims, config.rope_theta_of(layer))
     return MultiHeadAttention(config.d_model, config.n_heads, config.head_dim, config.bias,
-                              config.scale_attention, config.attention_dropout, rotary)
+                              config.scale_attention, config.attention_dropout, rotary,
+                              config.kv_heads)
 
 
 def _make_attention_norm(config: ModelConfig, layer: int) -> Norm | None:
