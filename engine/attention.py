@@ -24,9 +24,12 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, d_head: int, bias: bool = True,
                  scale: bool = True, dropout: float = 0.0, rotary: nn.Module | None = None,
-                 n_kv_heads: int | None = None):
+                 n_kv_heads: int | None = None, out_bias: bool | None = None,
+                 qk_norms: tuple[nn.Module, nn.Module] | None = None):
         super().__init__()
         self.rotary = rotary  # rotates q and k by position (RotaryEmbedding), or None
+        # Norms over each head's q and k, before the rotation (Qwen3), or None.
+        self.q_norm, self.k_norm = qk_norms if qk_norms is not None else (None, None)
         self.n_heads = n_heads
         self.n_kv_heads = n_kv_heads or n_heads  # grouped-query attention when fewer
         self.d_head = d_head
@@ -35,7 +38,7 @@ class MultiHeadAttention(nn.Module):
         self.q_proj = nn.Linear(d_model, inner, bias=bias)
         self.k_proj = nn.Linear(d_model, self.n_kv_heads * d_head, bias=bias)
         self.v_proj = nn.Linear(d_model, self.n_kv_heads * d_head, bias=bias)
-        self.out_proj = nn.Linear(inner, d_model, bias=bias)
+        self.out_proj = nn.Linear(inner, d_model, bias=bias if out_bias is None else out_bias)
         self.dropout = nn.Dropout(dropout)
         self.q, self.k, self.v = HookPoint(), HookPoint(), HookPoint()
         self.scores, self.pattern = HookPoint(), HookPoint()
@@ -60,6 +63,8 @@ class MultiHeadAttention(nn.Module):
         keys_values = x if memory is None else memory
         q = self._split_heads(self.q_proj(x))
         k = self._split_heads(self.k_proj(keys_values), self.n_kv_heads)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
         if self.rotary is not None:  # recorded after the rotation: exactly what enters q·k
             q, k = self.rotary(q), self.rotary(k)
         q, k = self.q(q), self._per_query_head(self.k(k))

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import safe_json
+from .rope_scaling import check_scaling
 
 ARCHITECTURES = ("encoder-decoder", "encoder-only", "decoder-only")
 NORM_PLACEMENTS = ("post", "pre")
@@ -79,11 +80,15 @@ class ModelConfig:
     rope_theta: float = 10000.0
     local_rope_theta: float | None = None  # the base on local-window layers (ModernBERT, Gemma 3)
     rotary_fraction: float = 1.0  # share of each head's dimensions that rotate (GPT-NeoX)
+    rope_scaling: dict | None = None  # long-context frequency scaling; see engine/rope_scaling.py
     type_vocab_size: int = 0  # BERT token types: segment 0's vector is added at every position
 
     scale_embeddings: bool = True  # multiply token embeddings by sqrt(d_model)
     scale_attention: bool = True  # divide q.k by sqrt(d_head); T5 does not
     bias: bool = True  # biases in the attention and FFN projections
+    qkv_bias: bool | None = None  # q, k and v projections; None: as bias (Qwen2: only these)
+    out_bias: bool | None = None  # the attention output projection; None: as bias
+    ffn_bias: bool | None = None  # the FFN projections; None: as bias
     norm_bias: bool = True  # False for RMSNorm-style gains without bias
     tie_embeddings: bool = True  # output projection shares the token embedding matrix
     output_scale: float = 1.0  # multiply the final hidden state before the output projection
@@ -94,6 +99,9 @@ class ModelConfig:
     output_activation: str | None = None  # None: the model's activation
     output_transform_bias: bool = True
     first_attention_norm: bool = True  # False: layer 0 has no norm before attention (ModernBERT)
+    # x + attn(norm_self(x)) + ffn(norm_ffn(x)) in one step, without resid_mid (GPT-NeoX)
+    parallel_blocks: bool = False
+    qk_norm: bool = False  # an RMSNorm over each head's q and k before rotary (Qwen3)
 
     attention_window: int | None = None  # local attention: keys within +-w (or the last w if causal)
     local_layers: list[int] | None = None  # the layers that use attention_window; None: every layer
@@ -138,6 +146,11 @@ class ModelConfig:
     def rotary_dims(self) -> int:
         """How many of each head's dimensions rotate (an even number)."""
         return int(self.head_dim * self.rotary_fraction) // 2 * 2
+
+    def bias_of(self, part: str) -> bool:
+        """Whether the ``"qkv"``, ``"out"`` or ``"ffn"`` projections have biases."""
+        value = getattr(self, f"{part}_bias")
+        return self.bias if value is None else value
 
     @property
     def embedding_scale(self) -> float:
@@ -215,6 +228,10 @@ class ModelConfig:
             if wrong:
                 raise ValueError(f"local_layers names layer {wrong[0]}, but the model has "
                                  f"{deepest} layers")
+        if self.rope_scaling is not None:
+            check_scaling(self.rope_scaling)
+        if self.parallel_blocks and (self.norm_placement != "pre" or self.architecture == "encoder-decoder"):
+            raise ValueError("parallel_blocks needs norm_placement 'pre' and a single stack")
         if not 0.0 < self.rotary_fraction <= 1.0:
             raise ValueError(f"rotary_fraction must be in (0, 1], got {self.rotary_fraction}")
         if self.positions == "rotary" and self.rotary_dims < 2:

@@ -31,10 +31,13 @@ def _make_norm(config: ModelConfig) -> Norm:
 def _make_attention(config: ModelConfig, layer: int, cross: bool = False) -> MultiHeadAttention:
     rotary = None
     if config.positions == "rotary" and not cross:  # cross-attention compares no positions
-        rotary = RotaryEmbedding(config.rotary_dims, config.rope_theta_of(layer))
-    return MultiHeadAttention(config.d_model, config.n_heads, config.head_dim, config.bias,
+        rotary = RotaryEmbedding(config.rotary_dims, config.rope_theta_of(layer), config.rope_scaling)
+    qk_norms = None
+    if config.qk_norm:  # RMSNorm over d_head, shared by every head
+        qk_norms = tuple(Norm(config.head_dim, "rmsnorm", config.norm_eps, bias=False) for _ in "qk")
+    return MultiHeadAttention(config.d_model, config.n_heads, config.head_dim, config.bias_of("qkv"),
                               config.scale_attention, config.attention_dropout, rotary,
-                              config.kv_heads)
+                              config.kv_heads, config.bias_of("out"), qk_norms)
 
 
 def _make_attention_norm(config: ModelConfig, layer: int) -> Norm | None:
@@ -44,7 +47,7 @@ def _make_attention_norm(config: ModelConfig, layer: int) -> Norm | None:
 
 def _make_ffn(config: ModelConfig) -> FeedForward:
     return FeedForward(config.d_model, config.d_ff, config.activation, config.gated_ffn,
-                       config.bias, config.dropout)
+                       config.bias_of("ffn"), config.dropout)
 
 
 class Layer(nn.Module):
@@ -66,6 +69,14 @@ class Layer(nn.Module):
             return x + self.dropout(sublayer(norm(x), *args))
         return norm(x + self.dropout(sublayer(x, *args)))
 
+    def parallel(self, x: torch.Tensor, mask, position_bias) -> torch.Tensor:
+        """GPT-NeoX's parallel block: attention and FFN both read ``x``, and both add to it.
+
+        Summed in the Hugging Face order (ffn + attention + x), which keeps parity tight.
+        """
+        attention = self.dropout(self.self_attn(self.norm_self(x), None, mask, position_bias))
+        return self.dropout(self.ffn(self.norm_ffn(x))) + attention + x
+
 
 class EncoderLayer(Layer):
     """Self-attention, then a feed-forward network, each inside a residual connection."""
@@ -75,13 +86,15 @@ class EncoderLayer(Layer):
         self.resid_pre = HookPoint()
         self.norm_self = _make_attention_norm(config, layer)
         self.self_attn = _make_attention(config, layer)
-        self.resid_mid = HookPoint()
+        self.resid_mid = None if config.parallel_blocks else HookPoint()
         self.norm_ffn = _make_norm(config)
         self.ffn = _make_ffn(config)
         self.resid_post = HookPoint()
 
     def forward(self, x, mask=None, position_bias=None):
         x = self.resid_pre(x)
+        if self.resid_mid is None:
+            return self.resid_post(self.parallel(x, mask, position_bias))
         x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias))
         return self.resid_post(self.residual(x, self.norm_ffn, self.ffn))
 
@@ -94,7 +107,7 @@ class DecoderLayer(Layer):
         self.resid_pre = HookPoint()
         self.norm_self = _make_attention_norm(config, layer)
         self.self_attn = _make_attention(config, layer)
-        self.resid_mid = HookPoint()
+        self.resid_mid = None if config.parallel_blocks else HookPoint()
         self.norm_cross = self.cross_attn = self.resid_cross = None
         if cross_attention:
             self.norm_cross = _make_norm(config)
@@ -106,6 +119,8 @@ class DecoderLayer(Layer):
 
     def forward(self, x, mask=None, position_bias=None, memory=None, memory_mask=None):
         x = self.resid_pre(x)
+        if self.resid_mid is None:  # parallel blocks have no cross-attention (a single stack)
+            return self.resid_post(self.parallel(x, mask, position_bias))
         x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias))
         if self.cross_attn is not None:
             x = self.resid_cross(self.residual(x, self.norm_cross, self.cross_attn, memory, memory_mask))

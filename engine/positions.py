@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from .rope_scaling import scale_frequencies
+
 
 def sinusoidal_table(length: int, d_model: int, layout: str = "interleaved") -> torch.Tensor:
     """``PE(pos, 2i) = sin(pos / 10000^(2i/d))``, ``PE(pos, 2i+1) = cos(...)`` as in the 2017 paper.
@@ -74,10 +76,11 @@ class RotaryEmbedding(nn.Module):
     Hugging Face models do, and kept for the last length seen.
     """
 
-    def __init__(self, dims: int, theta: float):
+    def __init__(self, dims: int, theta: float, scaling: dict | None = None):
         super().__init__()
         self.dims = dims
         self.theta = theta
+        self.scaling = scaling  # long-context frequency scaling (engine.rope_scaling), or None
         self._cached: tuple | None = None
 
     def tables(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,7 +88,7 @@ class RotaryEmbedding(nn.Module):
         key = (length, device)
         if self._cached is None or self._cached[0] != key:
             exponents = torch.arange(0, self.dims, 2, dtype=torch.int64, device=device).float() / self.dims
-            inverse = 1.0 / (self.theta ** exponents)
+            inverse = scale_frequencies(1.0 / (self.theta ** exponents), self.scaling)
             angles = torch.arange(length, device=device).float()[:, None] * inverse[None, :]
             angles = torch.cat([angles, angles], dim=-1)
             self._cached = (key, angles.cos(), angles.sin())
