@@ -230,3 +230,32 @@ def test_runs_from_two_threads_do_not_mix_their_hooks():
     for thread in threads:
         thread.join()
     assert not wrong
+
+
+@pytest.mark.parametrize("architecture, stack", [("encoder-decoder", "encoder"), ("decoder-only", "decoder")])
+def test_patching_a_residual_gives_every_downstream_value_of_the_donor_run(architecture, stack):
+    """Layer 1's resid_pre from a donor run: from there on it is the donor's run, before it the model's."""
+    model = make_tiny_model(architecture)
+    if architecture == "decoder-only":
+        plain, donor = (model.run(text, max_new_tokens=0) for text in (SOURCE, OTHER))
+        run = lambda **kw: model.run(SOURCE, max_new_tokens=0, **kw)  # noqa: E731
+    else:
+        plain, donor = model.run(SOURCE, TARGET), model.run(OTHER, TARGET)
+        run = lambda **kw: model.run(SOURCE, TARGET, **kw)  # noqa: E731
+    name = f"{stack}.1.resid_pre"
+    trace = run(patch={name: donor.activations[name]})
+    got = {**trace.activations, **patterns(trace)}
+    own, theirs = {**plain.activations, **patterns(plain)}, {**donor.activations, **patterns(donor)}
+    upstream = [n for n in got if n.startswith((f"{stack}.0.", f"{stack}.embed", f"{stack}.pos_embed"))]
+    downstream = [n for n in got if n not in upstream and (n.startswith(f"{stack}.1.") or n.startswith(
+        f"{stack}.final_norm") or (stack == "encoder" and n.startswith("decoder.")))]
+    assert len(upstream) > 10 and len(downstream) > 10
+    for n in upstream:
+        np.testing.assert_array_equal(got[n], own[n], err_msg=n)
+    differs = 0
+    for n in downstream:
+        np.testing.assert_array_equal(got[n], theirs[n], err_msg=n)
+        differs += not np.allclose(own[n], theirs[n])
+    assert differs > 10  # the donor's values are not the model's own: the check above could fail
+    np.testing.assert_array_equal(trace.logits, donor.logits)
+    assert not np.allclose(trace.logits, plain.logits)
