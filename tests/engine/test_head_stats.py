@@ -64,6 +64,26 @@ def test_induction_uses_the_latest_copy_and_skips_immediate_repeats():
     assert pattern_stats(pattern, tokens)["induction"][0, 0] == pytest.approx(0.5)
 
 
+def test_a_two_layer_example_worked_by_hand():
+    # Layer 0 spreads its rows; layer 1 is a previous-token head whose last row is also the
+    # induction row: "a" at 2 last appeared at 0, so it should look at key 1 ("b").
+    pattern = np.array([[[[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]]],
+                        [[[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]]])
+    stats = pattern_stats(pattern, ["a", "b", "a"])
+    by_hand = {  # (layer 0, layer 1), each a mean over the three rows
+        # row entropies 0, ln 2 = 0.693147, -(.2 ln .2 + .3 ln .3 + .5 ln .5) = 1.029653
+        "entropy": (0.574267, 0.0),
+        "max_weight": ((1 + 0.5 + 0.5) / 3, 1.0),
+        "first_token": ((1 + 0.5 + 0.2) / 3, (1 + 1 + 0) / 3),
+        "previous_token": ((0.5 + 0.3) / 2, 1.0),  # rows 1 and 2 only
+        "diagonal": ((1 + 0.5 + 0.5) / 3, 1 / 3),
+        "mean_distance": ((0 + 0.5 + 0.2 * 2 + 0.3) / 3, (0 + 1 + 1) / 3),
+        "induction": (0.3, 1.0),  # row 2 alone, key 1
+    }
+    for name, (first, second) in by_hand.items():
+        assert stats[name][:, 0] == pytest.approx([first, second], abs=1e-6), name
+
+
 def test_induction_is_nan_when_no_token_comes_back():
     stats = pattern_stats(causal_uniform(3), ["a", "b", "c"])
     assert np.isnan(stats["induction"][0, 0])
