@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import safe_json
+from .generation import GenerationSettings
 from .rope_scaling import check_scaling
 
 ARCHITECTURES = ("encoder-decoder", "encoder-only", "decoder-only")
@@ -114,10 +115,14 @@ class ModelConfig:
     max_decode_length: int = 128
     # Ids greedy decoding never picks (a folder's bad_words_ids: Marian's pad); logits keep them.
     suppressed_token_ids: list[int] = field(default_factory=list)
+    # The rest of a folder's generation_config.json: end-token lists, forced tokens, lengths.
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
     extra: dict = field(default_factory=dict)  # importer notes (source family, original names)
 
     def __post_init__(self) -> None:
+        if isinstance(self.generation, dict):  # from JSON
+            self.generation = GenerationSettings.from_dict(self.generation)
         self.validate()
 
     # ---- derived values -------------------------------------------------
@@ -270,6 +275,7 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.suppressed_token_ids holds {wrong[0]}, which is not a "
                              f"token id: the vocabulary has ids 0..{self.vocab_size - 1} "
                              f"(vocab_size {self.vocab_size})")
+        self.generation.validate(self.vocab_size)
 
     # ---- JSON -----------------------------------------------------------
     def to_dict(self) -> dict:
@@ -307,12 +313,14 @@ def _check_type(name: str, value, annotation: str) -> None:
         "list[int]": lambda v: isinstance(v, list) and all(
             isinstance(i, int) and not isinstance(i, bool) for i in v),
         "dict": lambda v: isinstance(v, dict),
+        "GenerationSettings": lambda v: isinstance(v, GenerationSettings),
     }
     if expected not in checks:  # a new field's type: its check belongs here
         raise TypeError(f"ModelConfig.{name}: no type check for {annotation!r}")
     if not checks[expected](value):
         words = {"int": "an integer", "float": "a finite number", "bool": "true or false",
-                 "str": "a string", "list[int]": "a list of integers", "dict": "an object"}
+                 "str": "a string", "list[int]": "a list of integers", "dict": "an object",
+                 "GenerationSettings": "an object of generation settings"}
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise ValueError(f"ModelConfig.{name} must be {words[expected]}"
                          f"{', or null' if expected != annotation else ''}, got {shown}")

@@ -106,7 +106,7 @@ class InspectableModel:
             if target:
                 target_ids = self._continue_prompt(source, target_ids, target)
             else:
-                budget = DECODER_ONLY_CONTINUATION if max_new_tokens is None else max_new_tokens
+                budget = self._default_budget(len(target_ids)) if max_new_tokens is None else max_new_tokens
                 steps = self._decode_steps(len(target_ids), budget)
                 check_run(self, 0, len(target_ids) + steps, record=record, decode_steps=steps)
                 start = time.perf_counter()
@@ -118,7 +118,7 @@ class InspectableModel:
             if start_id is None:
                 raise InputError("this model defines no decoder start token")
             if target is None:
-                budget = config.max_decode_length if max_new_tokens is None else max_new_tokens
+                budget = self._default_budget(1) if max_new_tokens is None else max_new_tokens
                 steps = self._decode_steps(1, budget)
                 check_run(self, len(source_ids), 1 + steps, record=record, decode_steps=steps)
                 start = time.perf_counter()
@@ -212,6 +212,14 @@ class InspectableModel:
         bos = self.config.bos_token_id
         return ids[1:] if ids and bos is not None and ids[0] == bos else ids
 
+    def _default_budget(self, prefix_len: int) -> int:
+        """New tokens a run decodes when not told: the folder's own limit for a translator (as
+        generate() would), and at most DECODER_ONLY_CONTINUATION after a prompt."""
+        stated = self.config.generation.budget(prefix_len)
+        if self.config.architecture == "decoder-only":
+            return DECODER_ONLY_CONTINUATION if stated is None else min(stated, DECODER_ONLY_CONTINUATION)
+        return self.config.max_decode_length if stated is None else stated
+
     def _decode_steps(self, prefix_len: int, budget) -> int:
         """The most tokens a greedy decode may add: the budget, within a learned position table."""
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
@@ -224,8 +232,7 @@ class InspectableModel:
                 ablated: tuple[tuple[str, int, int], ...]) -> list[int]:
         src = torch.tensor([source_ids]) if source_ids is not None else None
         with interventions(self.module, ablate=ablated):  # the ablated model is the one that decodes
-            return greedy_decode(self.module, src, torch.tensor([prefix]), steps,
-                                 self.config.eos_token_id)[0]
+            return greedy_decode(self.module, src, torch.tensor([prefix]), steps)[0]
 
     def _check_ablation(self, ablate: Iterable) -> tuple[tuple[str, int, int], ...]:
         items = []

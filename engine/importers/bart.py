@@ -15,6 +15,7 @@ from ..tokenizer import HFTokenizer
 from ..tokenizer_guards import library_errors
 from . import HF_IMPORTERS
 from .bart_layers import check_shared_tables, rename_bart_like
+from .generation_files import GENERATE_MAX_LENGTH, read_generation
 from .hf_files import (
     activation,
     build_model,
@@ -23,7 +24,6 @@ from .hf_files import (
     number,
     read_weights,
     same_value,
-    suppressed_token_ids,
     token_id,
     tokenizer_config,
     tokenizer_json,
@@ -36,6 +36,7 @@ BART_POSITION_OFFSET = 2
 
 def bart_like_config(folder: Path, config: dict, family: str, **fields) -> ModelConfig:
     """The ModelConfig common to BART and Marian; ``fields`` are the family's own settings."""
+    generation = read_generation(folder, config)
     try:
         settings = dict(
             architecture="encoder-decoder",
@@ -56,11 +57,14 @@ def bart_like_config(folder: Path, config: dict, family: str, **fields) -> Model
             scale_embeddings=bool(config.get("scale_embedding", False)),
             pad_token_id=integer(config, "pad_token_id", folder),
             bos_token_id=token_id(config.get("bos_token_id")),
-            eos_token_id=token_id(config.get("eos_token_id")),
-            decoder_start_token_id=token_id(config.get("decoder_start_token_id")),
-            suppressed_token_ids=suppressed_token_ids(folder, config),
+            eos_token_id=generation.eos,
+            decoder_start_token_id=token_id(generation.decoder_start),
+            suppressed_token_ids=generation.banned,
+            generation=generation.settings,
+            max_decode_length=GENERATE_MAX_LENGTH - 1,  # generate()'s, when the folder states none
             extra={"family": family, "hf_model_type": config.get("model_type"),
-                   "hf_architectures": config.get("architectures") or []},
+                   "hf_architectures": config.get("architectures") or [],
+                   "generation_ignored": generation.ignored},
         )
         settings.update(fields)
         return ModelConfig(**settings)

@@ -17,16 +17,15 @@ from ..config import ModelConfig
 from ..errors import CheckpointError
 from ..tokenizer import HFTokenizer
 from . import HF_IMPORTERS
+from .generation_files import read_generation
 from .hf_files import (
     activation,
     build_model,
     check_layer_counts,
     integer,
     number,
-    read_json,
     read_weights,
     separate_head,
-    suppressed_token_ids,
     token_id,
     tokenizer_config,
     vocab_rows,
@@ -44,11 +43,6 @@ UNSUPPORTED = {
     "scale_attn_by_inverse_layer_idx": "divides each layer's attention scores by its layer number",
     "add_cross_attention": "adds cross-attention to an encoder that a GPT-2 folder does not have",
 }
-# generation_config.json settings that change a greedy continuation, which the engine ignores.
-GREEDY_SETTINGS = {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0, "min_length": 0,
-                   "min_new_tokens": None, "forced_bos_token_id": None,
-                   "forced_eos_token_id": None, "begin_suppress_tokens": None,
-                   "sequence_bias": None}
 
 
 def gpt2_tokenizer(folder: Path, vocab_size: int | None = None) -> HFTokenizer:
@@ -65,26 +59,6 @@ def check_supported(folder: Path, config: dict) -> None:
                if config.get(name)]
     if refused:
         raise CheckpointError(f"{folder.name}: unsupported GPT-2 options: {'; '.join(refused)}")
-
-
-def generation_settings(folder: Path, config: dict) -> tuple[int | None, list[int], dict]:
-    """(end token, ids never generated, ignored settings) for greedy decoding as generate() does.
-
-    generate() reads generation_config.json first; ``suppress_tokens`` and single-token
-    ``bad_words_ids`` both ban ids at every step, which the engine's decoder does too.
-    """
-    path = folder / "generation_config.json"
-    generation = read_json(path) if path.exists() else {}
-    eos = generation.get("eos_token_id", config.get("eos_token_id", DEFAULTS["eos_token_id"]))
-    banned = set(suppressed_token_ids(folder, config))
-    suppress = generation.get("suppress_tokens")
-    if isinstance(suppress, list):
-        banned |= {int(i) for i in suppress if isinstance(i, int)}
-    ignored = {name: generation[name] for name, default in GREEDY_SETTINGS.items()
-               if generation.get(name, default) != default}
-    if isinstance(eos, list) and len(eos) > 1:
-        ignored["eos_token_id"] = eos  # the engine stops at the first only
-    return token_id(eos), sorted(banned), ignored
 
 
 def _conv1d(state: dict, key: str, shape: tuple[int, int], folder: Path) -> torch.Tensor:
@@ -135,7 +109,8 @@ def gpt2_config(folder: Path, config: dict, tokenizer: HFTokenizer) -> ModelConf
     def whole(name: str) -> int:
         return integer(config, name, folder, DEFAULTS[name])
 
-    eos, banned, ignored = generation_settings(folder, config)
+    generation = read_generation(folder, config, DEFAULTS["eos_token_id"])
+    eos = token_id(generation.eos)
     unk = special_token(tokenizer_config(folder), "unk_token", SPECIAL_TOKENS)
     try:
         d_model = whole("n_embd")
@@ -164,12 +139,13 @@ def gpt2_config(folder: Path, config: dict, tokenizer: HFTokenizer) -> ModelConf
             bos_token_id=token_id(config.get("bos_token_id", DEFAULTS["bos_token_id"])),
             eos_token_id=eos,
             decoder_start_token_id=None,
-            suppressed_token_ids=banned,
+            suppressed_token_ids=generation.banned,
+            generation=generation.settings,
             extra={"family": "gpt2", "hf_model_type": config.get("model_type"),
                    "hf_architectures": config.get("architectures") or [],
                    # float32 throughout: the upcast this asks for changes nothing here
                    "reorder_and_upcast_attn": bool(config.get("reorder_and_upcast_attn", False)),
-                   "generation_ignored": ignored},
+                   "generation_ignored": generation.ignored},
         )
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "

@@ -160,22 +160,6 @@ def token_id(value):
     return value
 
 
-def suppressed_token_ids(folder: Path, config: dict) -> list[int]:
-    """Single-token ``bad_words_ids`` (generation_config.json, else config.json): ids that
-    transformers' generate() never emits, such as Marian's pad."""
-    generation = folder / "generation_config.json"
-    settings = read_json(generation) if generation.exists() else {}
-    banned = settings.get("bad_words_ids") or config.get("bad_words_ids") or []
-    if not isinstance(banned, list):
-        return []
-    single = [ids[0] for ids in banned if isinstance(ids, list) and len(ids) == 1]
-    wrong = [i for i in single if not isinstance(i, int) or isinstance(i, bool)]
-    if wrong:
-        raise CheckpointError(f"{folder.name}: bad_words_ids holds {_short(wrong[0])}, "
-                              "which is not a token id")
-    return sorted(set(single))
-
-
 def layer_number(digits: str) -> int:
     """A layer index from a tensor name; a 5,000-digit one is merely large (int() refuses it)."""
     return int(digits) if len(digits) <= 9 else 10**9

@@ -18,6 +18,7 @@ from ..errors import CheckpointError
 from ..sentencepiece_tokenizer import SentencePieceTokenizer
 from ..tokenizer import Tokenizer
 from . import HF_IMPORTERS
+from .generation_files import GENERATE_MAX_LENGTH, read_generation
 from .hf_files import (
     activation,
     build_model,
@@ -28,7 +29,6 @@ from .hf_files import (
     read_bytes,
     read_weights,
     separate_head,
-    suppressed_token_ids,
     token_id,
     tokenizer_config,
     tokenizer_json,
@@ -126,6 +126,7 @@ def import_t5(folder: Path, config: dict):
     n_decoder = integer(config, "num_decoder_layers", folder, None) or n_encoder
     tokenizer = t5_tokenizer(folder, vocab_size)
     act, gated = feed_forward(config, folder)
+    generation = read_generation(folder, config, eos_default=1)
     try:
         model_config = ModelConfig(
             architecture="encoder-decoder",
@@ -154,13 +155,16 @@ def import_t5(folder: Path, config: dict):
             pad_token_id=integer(config, "pad_token_id", folder, 0),
             unk_token_id=tokenizer.token_to_id("<unk>"),
             bos_token_id=None,
-            eos_token_id=token_id(config.get("eos_token_id", 1)),
-            decoder_start_token_id=token_id(config.get("decoder_start_token_id",
-                                                       config.get("pad_token_id", 0))),
-            suppressed_token_ids=suppressed_token_ids(folder, config),
+            eos_token_id=generation.eos,
+            decoder_start_token_id=token_id(generation.decoder_start if generation.decoder_start
+                                            is not None else config.get("pad_token_id", 0)),
+            suppressed_token_ids=generation.banned,
+            generation=generation.settings,
+            max_decode_length=GENERATE_MAX_LENGTH - 1,  # generate()'s, when the folder states none
             extra={"family": str(config.get("model_type", "t5")), "hf_model_type": config.get("model_type"),
                    "hf_architectures": config.get("architectures") or [],
-                   "feed_forward_proj": config.get("feed_forward_proj", "relu")},
+                   "feed_forward_proj": config.get("feed_forward_proj", "relu"),
+                   "generation_ignored": generation.ignored},
         )
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "

@@ -138,7 +138,8 @@ def _randomize(model, seed: int, keep=()) -> None:
 TINY = dict(d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
             decoder_attention_heads=4, encoder_ffn_dim=64, decoder_ffn_dim=64,
             max_position_embeddings=128, dropout=0.1,
-            # No forced end token at the length limit: the engine's greedy decoder has none.
+            # No forced end token at the length limit, so that each decoded token is the argmax
+            # (test_generation_config.py checks the forced one against generate()).
             forced_eos_token_id=None)
 
 

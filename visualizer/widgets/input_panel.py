@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..state.app_state import AppState
+from ..state.family_facts import family_facts, rope_scaling_text
 from ..state.prediction_rows import HOVER_TOP, hover_text, makes_predictions, mask_summary, mask_token
 from .selection_bar import local_window
 from .token_chips import TokenChips
@@ -59,13 +60,25 @@ def model_facts(model) -> list[tuple[str, str]]:
     return [
         ("Name", model.name),
         *warning,
+        *family_facts(config),
         ("Architecture", f"{config.architecture}, {config.norm_placement}-{config.norm_type}"),
         ("Layers × heads", f"{layers} × {config.n_heads}"),
         *attention_facts(config),
         ("d_model", f"{config.d_model} (d_ff {config.d_ff})"),
         ("Parameters", format_count(count) if count is not None else "?"),
         ("Tokenizer", f"{getattr(tokenizer, 'kind', type(tokenizer).__name__)}, {vocab} tokens"),
+        *decoding_facts(model),
     ] + training_facts(getattr(model, "training", None) or {})
+
+
+def decoding_facts(model) -> list[tuple[str, str]]:
+    """How a model with a decoder writes: greedy, with its folder's end tokens and rules."""
+    if not model.config.has_decoder:
+        return []
+    from engine.generation import describe  # torch is loaded with the model
+
+    tokens_of = getattr(model, "target_tokenizer", model.tokenizer).tokens_of
+    return [("Decoding", describe(model.config, tokens_of))]
 
 
 def attention_facts(config) -> list[tuple[str, str]]:
@@ -85,7 +98,7 @@ def attention_facts(config) -> list[tuple[str, str]]:
         if local and config.local_rope_theta is not None:
             bases += f" global / {config.local_rope_theta:,.0f} local"
         share = f", {config.rotary_fraction:.0%} of each head" if config.rotary_fraction < 1 else ""
-        rows.append(("Positions", f"rotary ({bases}{share})"))
+        rows.append(("Positions", f"rotary ({bases}{share}{rope_scaling_text(config)})"))
     return rows
 
 
