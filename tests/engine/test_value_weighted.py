@@ -49,6 +49,22 @@ def test_grouped_query_heads_read_their_shared_value_head():
         head_value_norms(v, w_out, 3)
 
 
+def test_a_grouped_query_models_norms_follow_its_value_projection():
+    model = make_tiny_model("decoder-only", seed=2, n_kv_heads=2)
+    trace = model.run("the small cat sees", max_new_tokens=0)
+    attention = model.module.decoder.layers[0].self_attn
+    assert trace.activations["decoder.0.self_attn.v"].shape[0] == 2
+    with torch.no_grad():
+        v = attention.v_proj(torch.from_numpy(np.array(trace.activations["decoder.0.resid_pre"])))
+        v = v.double().numpy().reshape(len(trace.target_ids), 2, -1)
+        w_out = attention.out_proj.weight.double().numpy()
+    d_head = v.shape[-1]
+    norms = value_norms(model, trace, "decoder", 0)
+    for h in range(4):
+        expected = np.linalg.norm(v[:, h // 2] @ w_out[:, h * d_head:(h + 1) * d_head].T, axis=1)
+        np.testing.assert_allclose(norms[h], expected, rtol=1e-5)
+
+
 def test_weighting_multiplies_then_renormalises_each_row():
     weights = np.array([[[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]]], dtype=np.float32)  # 1 head, 2 queries
     norms = np.array([[3.0, 1.0, 2.0]], dtype=np.float32)

@@ -72,6 +72,17 @@ def expected_matrix(window, name: str) -> np.ndarray:
         logits = trace.logits.astype(np.float64)
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         return -np.sort(-probs / probs.sum(axis=1, keepdims=True), axis=1)[:, :10]
+    if name == "logit-lens":  # the tiny model has no final norm and ties its output to the embedding
+        table = window.state.model.module.token_embedding.weight.detach().double().numpy()
+        rows = ["decoder.0.resid_pre", "decoder.0.resid_post", "decoder.1.resid_post"]
+        logits = np.stack([trace.activations[r].astype(np.float64) @ table.T for r in rows])
+        probs = np.exp(logits - logits.max(axis=2, keepdims=True))
+        return (probs / probs.sum(axis=2, keepdims=True)).max(axis=2)
+    if name == "rollout":  # decoder layers 0 and 1, heads averaged, half identity, rows renormalised
+        steps = [0.5 * trace.attention["decoder"][i].mean(axis=0) + 0.5 * np.eye(len(trace.target_tokens))
+                 for i in range(2)]
+        steps = [s / s.sum(axis=1, keepdims=True) for s in steps]
+        return steps[1] @ steps[0]
     # depth: the decoder's residual-stream norm at every point, each token a row
     points = ["decoder.0.resid_pre"] + [f"decoder.{i}.{p}" for i in range(2)
                                         for p in ("resid_mid", "resid_cross", "resid_post")]
@@ -106,7 +117,9 @@ def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path
              "head-lines": "Decoder self-attention, layer 1, head 2",
              "activations": "decoder.1.norm_ffn.input",
              "depth": "depth: residual stream and norm statistics, decoder stack",
-             "predictions": "top 10 next-token predictions"}[name]
+             "predictions": "top 10 next-token predictions",
+             "logit-lens": "logit lens: each layer's top token, coloured by its probability",
+             "rollout": "attention rollout, Decoder self-attention, layers 0–1, mean of heads"}[name]
     assert title in texts
 
 
@@ -120,6 +133,8 @@ def test_an_unknown_format_names_the_formats_that_work(reader, tmp_path):
     ("activations", ["--hook", "decoder.1.norm_ffn.input"]),
     ("depth", ["--kind", "decoder"]),
     ("predictions", ["--top-k", "10"]),
+    ("logit-lens", []),
+    ("rollout", ["--kind", "decoder", "--layer", "1", "--head", "mean"]),
 ])
 def test_the_cli_writes_the_same_numbers_as_the_window(reader, tmp_path, tiny_checkpoint, view, args, qapp):
     reader.show_pane(view)

@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kind", choices=tuple(KINDS), default=None,
                         help="attention kind (default: cross if the model has it)")
     parser.add_argument("--layer", type=int, default=0, help="layer, from 0 (default 0)")
-    parser.add_argument("--head", type=_head_argument, default=0, help="head number, mean or max (default 0)")
+    parser.add_argument("--head", type=_head_argument, default=0,
+                        help="head number, mean or max (default 0); rollout view: how heads are "
+                             "fused, mean (default) or max")
     parser.add_argument("--hook", default="", help="activations view: the hook to show, e.g. "
                         "encoder.1.norm_ffn.input (default: the first layer's resid_post)")
     parser.add_argument("--activation-head", type=_head_argument, default="all",
@@ -68,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lines", action="store_true", help="the same as --view head-lines")
     parser.add_argument("--top-k", type=_positive_argument, default=OPTIONS["top_k"], metavar="K",
                         help=f"predictions view: tokens listed at each position (default {OPTIONS['top_k']})")
+    parser.add_argument("--value-weighted", action="store_true",
+                        help="attention view: weight each key by ‖v W_O‖, the length of what the head "
+                             "moves from it (Kobayashi et al. 2020), rows renormalised to sum to 1; the "
+                             "NPZ adds value_norms [heads, keys] and the raw weights")
+    parser.add_argument("--color-by", choices=("top", "target"), default=OPTIONS["lens_color"],
+                        help="logit-lens view: colour cells by the top token's probability (default) "
+                             "or by the true next token's")
     parser.add_argument("--max-new-tokens", type=_count_argument, default=None, metavar="N",
                         help="tokens a decoder-only model writes after the prompt (default 20; 0: the "
                              "prompt alone); for an encoder-decoder model, the most it decodes")
@@ -153,6 +162,8 @@ def export(args: argparse.Namespace) -> Path:
     if make is None:
         others = ", ".join("." + f.suffix for f in FORMATS if f.output != fmt.output)
         raise ExportError(f"the {pane.name} view has no {fmt.output} to export; use {others}")
+    if pane.name == "rollout" and args.head not in ("mean", "max", 0):
+        raise ExportError(f"the rollout view fuses all heads: --head mean or max, not {args.head}")
     check_writable(args.out)
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
     if not checkpoint.exists():
@@ -208,7 +219,10 @@ def build_state(model, trace, args: argparse.Namespace, kind: str):
                      label_rows_by_prediction=args.rows_by_prediction,
                      lines_all_heads=args.all_heads and chosen_view(args) == "head-lines",
                      activation_head=args.activation_head, clip_outliers=args.clip_outliers,
-                     depth_stack=args.stack, top_k=args.top_k, max_new_tokens=args.max_new_tokens)
+                     depth_stack=args.stack, top_k=args.top_k, max_new_tokens=args.max_new_tokens,
+                     attention_weighting="value-norm" if args.value_weighted else "weight",
+                     rollout_head=args.head if args.head in ("mean", "max") else "mean",
+                     lens_color=args.color_by)
     return state
 
 

@@ -6,11 +6,11 @@ imports its view when the window builds it.
 
 from __future__ import annotations
 
-from . import activations, attention, depth, head_grid, head_lines, predictions
+from . import activations, attention, depth, head_grid, head_lines, logit_lens, predictions, rollout
 from .pane import Pane
 
 PANES: tuple[Pane, ...] = (attention.PANE, head_grid.PANE, head_lines.PANE, activations.PANE, depth.PANE,
-                           predictions.PANE)
+                           predictions.PANE, logit_lens.PANE, rollout.PANE)
 
 
 def pane_named(name: str) -> Pane:

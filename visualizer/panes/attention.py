@@ -1,9 +1,9 @@
-"""The attention pane: the selected head (or the mean/max of heads) as a heatmap."""
+"""The attention pane: the selected head (or the mean/max of heads) as a heatmap, its weights or
+their value-weighted shares."""
 
 from __future__ import annotations
 
-from ..export.data_files import selection_table
-from ..state.selection import attention_selection
+from ..state.value_weighting import is_value_weighted, shown_selection, shown_table
 from .pane import Pane, selection_what
 
 
@@ -16,13 +16,13 @@ def _widget(state):
 def _figure(state):
     from ..figures import HeatmapFigure
 
-    return HeatmapFigure(attention_selection(state))
+    return HeatmapFigure(shown_selection(state))
 
 
-def _data(state):
-    return selection_table(attention_selection(state))
+def _what(state):
+    return selection_what(state) + ("-value-weighted" if is_value_weighted(state) else "")
 
 
 PANE = Pane("attention", "Attention", "attentionPane",
             "One head's attention weights: queries down the side, keys along the bottom",
-            _widget, _figure, _data, selection_what)
+            _widget, _figure, shown_table, _what)

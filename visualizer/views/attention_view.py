@@ -12,6 +12,7 @@ from engine.readable_tokens import at_position
 
 from ..state.app_state import AppState
 from ..state.selection import levels_for
+from ..state.value_weighting import is_value_weighted, shown_attention_matrix, weighting_hover
 from ..state.view_state import COLORMAPS
 from . import look
 from .hover_marks import HoverMarks
@@ -20,6 +21,7 @@ from .token_axis import TokenAxis
 READOUT_HINT = ("Hover a cell for its weight (grey: masked, 0 by construction) · click the heatmap, "
                 "then ←/→ change the head and ↑/↓ the layer · wheel to zoom")
 NAN_HINT = READOUT_HINT.replace("0 by construction)", "0 by construction; magenta: NaN, no number)")
+VALUE_WEIGHTED = "value-weighted (a·‖v W_O‖, rows renormalised)"
 HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
 
 
@@ -50,6 +52,10 @@ class AttentionView(QWidget):
         self.auto_levels_box.setToolTip("Stretch the colours to this matrix's min..max instead of 0..1")
         self.predicted_rows_box = QCheckBox("Label rows by predicted token", objectName="predictedRowsBox")
         self.predicted_rows_box.setToolTip("Decoder rows: show the token predicted at each position")
+        self.value_weighted_box = QCheckBox("Value-weighted", objectName="valueWeightedBox")
+        self.value_weighted_box.setToolTip(
+            "Weight each key by the length of what the head moves from it, a·‖v W_O‖ (Kobayashi et "
+            "al. 2020), rows renormalised to sum to 1: keys that draw weight but carry little fade")
         self.readout = QLabel(READOUT_HINT, objectName="hoverReadout")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
@@ -88,6 +94,7 @@ class AttentionView(QWidget):
         controls.addWidget(self.colormap_selector)
         controls.addWidget(self.auto_levels_box)
         controls.addWidget(self.predicted_rows_box)
+        controls.addWidget(self.value_weighted_box)
         controls.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -98,6 +105,8 @@ class AttentionView(QWidget):
         self.colormap_selector.currentTextChanged.connect(lambda name: state.set_option(colormap=name))
         self.auto_levels_box.toggled.connect(lambda on: state.set_option(auto_levels=on))
         self.predicted_rows_box.toggled.connect(lambda on: state.set_option(label_rows_by_prediction=on))
+        self.value_weighted_box.toggled.connect(
+            lambda on: state.set_option(attention_weighting="value-norm" if on else "weight"))
         state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         # A token hovered in any pane is outlined here as a query row and/or key column.
         self.hover_marks = HoverMarks(state, self.plot,
@@ -123,17 +132,39 @@ class AttentionView(QWidget):
         state = self.state
         for widget, value in ((self.colormap_selector, state.colormap),
                               (self.auto_levels_box, state.auto_levels),
-                              (self.predicted_rows_box, state.label_rows_by_prediction)):
+                              (self.predicted_rows_box, state.label_rows_by_prediction),
+                              (self.value_weighted_box, state.attention_weighting == "value-norm")):
             widget.blockSignals(True)
             widget.setCurrentText(value) if isinstance(widget, QComboBox) else widget.setChecked(value)
             widget.blockSignals(False)
         self.color_bar.setColorMap(pg.colormap.get(state.colormap))
         self.redraw()
 
+    # ---- what is shown (a subclass, the rollout view, shows another matrix) -----------------
+    def shown_matrix(self) -> np.ndarray | None:
+        """The selected head's weights, or their value-weighted shares when that is on."""
+        try:
+            return shown_attention_matrix(self.state)
+        except ValueError:  # a trace without recorded values: its weights are all there is
+            return self.state.attention_matrix()
+
+    def shown_title(self) -> str:
+        state = self.state
+        what = f", {VALUE_WEIGHTED}" if is_value_weighted(state) else ""
+        return (f"{state.model_name()} — {kind_title(state.kind)}, layer {state.layer}, "
+                f"{head_title(state.head)}{what}")
+
+    def shown_mask(self) -> np.ndarray | None:
+        return self.state.masked_cells()
+
+    def cell_note(self, row: int, col: int) -> str:
+        """What follows a cell's number in the hover text."""
+        return weighting_hover(self.state, row, col)
+
     # ---- drawing ----------------------------------------------------------------------------
     def redraw(self, reset_range: bool = False) -> None:
         state = self.state
-        matrix = state.attention_matrix()
+        matrix = self.shown_matrix()
         shape_changed = matrix is None or self._matrix is None or matrix.shape != self._matrix.shape
         self._matrix = matrix
         self._queries, self._keys = state.query_labels(), state.key_labels()
@@ -160,8 +191,7 @@ class AttentionView(QWidget):
         kind = KINDS[state.kind]
         self.plot.setLabel("left", f"query: {kind.queries} token", color=look.TEXT_COLOR)
         self.plot.setLabel("bottom", f"key: {kind.keys} token", color=look.TEXT_COLOR)
-        self.plot.setTitle(f"{state.model_name()} — {kind_title(state.kind)}, layer {state.layer}, "
-                           f"{head_title(state.head)}", color=look.TITLE_COLOR, size="11pt")
+        self.plot.setTitle(self.shown_title(), color=look.TITLE_COLOR, size="11pt")
         rows, cols = image.shape
         self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
         if reset_range or shape_changed:
@@ -171,7 +201,7 @@ class AttentionView(QWidget):
     def _update_mask(self) -> None:
         """Grey the masked cells; the mask depends on the kind and layer only, not on the head."""
         matrix = self._matrix
-        masked = self.state.masked_cells() if matrix is not None else None
+        masked = self.shown_mask() if matrix is not None else None
         if masked is not None and masked.shape != matrix.shape:
             masked = None
         if masked is self._masked:  # the state hands out one array per distinct mask
@@ -199,7 +229,7 @@ class AttentionView(QWidget):
             return f"{cell}: NaN"
         if self._masked is not None and self._masked[row, col]:
             return f"{cell}: masked"
-        return f"{cell}: {format(float(self._matrix[row, col]), '.3g')}"
+        return f"{cell}: {format(float(self._matrix[row, col]), '.3g')}{self.cell_note(row, col)}"
 
     def _hint(self) -> str:
         return NAN_HINT if self._nan is not None else READOUT_HINT
