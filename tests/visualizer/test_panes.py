@@ -61,9 +61,32 @@ def reader(shared_window):
     shared_window.export_actions.wait()  # no export thread may outlive the test
 
 
+CORRUPTED = "the small dog sees a red house ."  # as many tokens as SOURCE
+SWEEP_PANES = ("head-importance", "patching")
+
+
+def finish_sweep(window, name: str, qtbot) -> None:
+    """Run a sweep pane's background work from its view and wait for its result."""
+    from visualizer.state.sweeps import stored_result
+
+    if name not in SWEEP_PANES:
+        return
+    window.state.set_option(patch_corrupted=CORRUPTED)
+    window.views[name].start()
+    qtbot.waitUntil(lambda: stored_result(window.state, name) is not None, timeout=TIMEOUT)
+
+
 def expected_matrix(window, name: str) -> np.ndarray:
     """What each pane shows as its main matrix, computed here independently of the pane code."""
     state, trace = window.state, window.state.trace
+    if name == "head-importance":  # the engine's sweep is checked against run(ablate=) in tests/engine
+        from engine.head_importance import head_importance
+
+        return head_importance(window.state.model, SOURCE, "decoder", TARGET).kl
+    if name == "patching":
+        from engine.patching import patching
+
+        return patching(window.state.model, SOURCE, CORRUPTED, TARGET).effect
     if name in ("attention", "all-heads", "head-lines"):
         return trace.attention["decoder"][1, 2]
     if name == "activations":
@@ -97,6 +120,7 @@ def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path
     pane, actions = pane_named(name), reader.export_actions
     assert actions.data_action.isEnabled() == (pane.data is not None)
     assert actions.plot_action.isEnabled() == (pane.figure is not None)
+    finish_sweep(reader, name, qtbot)
     data = reader.export_front_pane(tmp_path / f"{name}.npz")
     with np.load(data, allow_pickle=False) as arrays:
         np.testing.assert_allclose(arrays["matrix"], expected_matrix(reader, name), rtol=1e-6)
@@ -119,7 +143,9 @@ def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path
              "depth": "depth: residual stream and norm statistics, decoder stack",
              "predictions": "top 10 next-token predictions",
              "logit-lens": "logit lens: each layer's top token, coloured by its probability",
-             "rollout": "attention rollout, Decoder self-attention, layers 0–1, mean of heads"}[name]
+             "rollout": "attention rollout, Decoder self-attention, layers 0–1, mean of heads",
+             "head-importance": "head importance, Decoder self-attention",
+             "patching": "residual patching, clean → corrupted"}[name]
     assert title in texts
 
 
@@ -135,9 +161,13 @@ def test_an_unknown_format_names_the_formats_that_work(reader, tmp_path):
     ("predictions", ["--top-k", "10"]),
     ("logit-lens", []),
     ("rollout", ["--kind", "decoder", "--layer", "1", "--head", "mean"]),
+    ("head-importance", ["--kind", "decoder"]),
+    ("patching", ["--kind", "decoder", "--clean", SOURCE, "--corrupted", CORRUPTED]),
 ])
-def test_the_cli_writes_the_same_numbers_as_the_window(reader, tmp_path, tiny_checkpoint, view, args, qapp):
+def test_the_cli_writes_the_same_numbers_as_the_window(reader, tmp_path, tiny_checkpoint, view, args, qapp,
+                                                       qtbot):
     reader.show_pane(view)
+    finish_sweep(reader, view, qtbot)
     from_window = reader.export_front_pane(tmp_path / "window.npz")
     headless = tmp_path / "cli.npz"
     assert main(["export", "--view", view, "--checkpoint", str(tiny_checkpoint), "--source", SOURCE,

@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                              + "; ".join(f"{p.name}: {p.tooltip}" for p in PANES))
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help=f"model file or folder (default: the shipped {DEFAULT_CHECKPOINT.name})")
-    parser.add_argument("--source", required=True, help="source text (the prompt of a decoder-only model)")
+    parser.add_argument("--source", default=None,
+                        help="source text (the prompt of a decoder-only model); required, except "
+                             "with --view patching, which reads --clean")
     parser.add_argument("--target", default=None, help="target text (default: the model decodes one)")
     parser.add_argument("--kind", choices=tuple(KINDS), default=None,
                         help="attention kind (default: cross if the model has it)")
@@ -80,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-new-tokens", type=_count_argument, default=None, metavar="N",
                         help="tokens a decoder-only model writes after the prompt (default 20; 0: the "
                              "prompt alone); for an encoder-decoder model, the most it decodes")
+    parser.add_argument("--clean", default=None, metavar="TEXT",
+                        help="patching view: the clean text, whose activations are patched in")
+    parser.add_argument("--corrupted", default=None, metavar="TEXT",
+                        help="patching view: the corrupted text, of the clean one's token length")
     parser.add_argument("--out", type=Path, required=True,
                         help="|".join("FILE." + f.suffix for f in FORMATS))
     parser.add_argument("--width", type=int, default=None, help="figure width in pixels")
@@ -164,6 +170,13 @@ def export(args: argparse.Namespace) -> Path:
         raise ExportError(f"the {pane.name} view has no {fmt.output} to export; use {others}")
     if pane.name == "rollout" and args.head not in ("mean", "max", 0):
         raise ExportError(f"the rollout view fuses all heads: --head mean or max, not {args.head}")
+    if pane.name != "patching" and (args.clean is not None or args.corrupted is not None):
+        raise ExportError("--clean and --corrupted are for --view patching")
+    if pane.name == "patching" and (args.clean is None or args.corrupted is None):
+        raise ExportError("--view patching needs --clean TEXT and --corrupted TEXT")
+    args.source = args.clean if args.source is None else args.source
+    if args.source is None:
+        raise ExportError("--source TEXT is required")
     check_writable(args.out)
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
     if not checkpoint.exists():
@@ -182,6 +195,11 @@ def export(args: argparse.Namespace) -> Path:
     try:
         trace = model.run(args.source, args.target, ablate=args.ablate, max_new_tokens=args.max_new_tokens)
         state = build_state(model, trace, args, kind)
+        if pane.name in ("head-importance", "patching"):  # the slow part the window runs in the background
+            from ..state.sweeps import run_now
+
+            state.set_option(patch_clean=args.clean or "", patch_corrupted=args.corrupted or "")
+            run_now(state, pane.name)
         if fmt.output == "figure":
             ensure_gui_application()
         made = make(state)

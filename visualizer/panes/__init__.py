@@ -6,11 +6,23 @@ imports its view when the window builds it.
 
 from __future__ import annotations
 
-from . import activations, attention, depth, head_grid, head_lines, logit_lens, predictions, rollout
+from . import (
+    activations,
+    attention,
+    depth,
+    head_grid,
+    head_importance,
+    head_lines,
+    logit_lens,
+    patching,
+    predictions,
+    rollout,
+)
 from .pane import Pane
 
 PANES: tuple[Pane, ...] = (attention.PANE, head_grid.PANE, head_lines.PANE, activations.PANE, depth.PANE,
-                           predictions.PANE, logit_lens.PANE, rollout.PANE)
+                           predictions.PANE, logit_lens.PANE, rollout.PANE,
+                           head_importance.PANE, patching.PANE)
 
 
 def pane_named(name: str) -> Pane:

@@ -29,6 +29,9 @@ OPTIONS: dict[str, object] = {
     "top_k": 10,  # predictions: tokens listed per position (engine.predictions.DEFAULT_TOP_K)
     "predictions_every_position": False,  # with a [MASK] in the text: list every position too
     "max_new_tokens": None,  # decoder-only continuation; None: the engine's DECODER_ONLY_CONTINUATION
+    "importance_metric": "kl",  # head importance map: "kl" or "argmax_changed"
+    "patch_clean": "",  # patching: the clean text ("": the source box's)
+    "patch_corrupted": "",  # patching: the corrupted text, of the clean one's token length
     "attention_weighting": "weight",  # attention pane: "weight" or "value-norm" (a·‖v W_O‖, rows sum to 1)
     "rollout_head": "mean",  # rollout: heads fused by "mean" or "max"
     "lens_color": "top",  # logit lens: colour by the "top" token's probability or the "target"'s

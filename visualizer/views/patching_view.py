@@ -1,0 +1,158 @@
+"""PatchingView: a clean and a corrupted text, and where patching the clean run in restores it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from engine.kinds import kind_title
+
+from ..state.app_state import AppState
+from ..state.sweep_tables import patching_selection
+from ..state.sweeps import PATCHING, patching_inputs, store_result, stored_result, sweep_request
+from ..sweep_controller import SweepController
+from ..widgets.sweep_bar import SweepBar
+from .matrix_map import MatrixMap
+
+INTRO = ("Type the same sentence twice, differing in one detail (\"white\" → \"black\"): the clean run "
+         "is patched, one layer and position at a time, into the corrupted run. 1 = that residual "
+         "alone restores the clean output, 0 = it does nothing.")
+RESIDUAL_HINT = "Hover a cell for its effect"
+HEAD_HINT = "Hover a head for its effect · click it to open its attention"
+
+
+class PatchingView(QWidget):
+    """Two inputs, Run / progress / Cancel, the residual map and the selected kind's head map.
+
+    Signals:
+        headActivated(str, int, int): a head of the head map was clicked; it is now selected.
+    """
+
+    headActivated = Signal(str, int, int)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("patchingView")
+        self.state = state
+        self._watching_window = False
+        self.controller = SweepController(self)
+        self.clean_input = QLineEdit(objectName="patchCleanInput")
+        self.clean_input.setToolTip("The run whose activations are patched in; empty: the source box's text")
+        self.corrupted_input = QLineEdit(objectName="patchCorruptedInput")
+        self.corrupted_input.setPlaceholderText("the same sentence with one detail changed, e.g. "
+                                                "the black cat … for the white cat …")
+        self.corrupted_input.setToolTip("Must have as many tokens as the clean text")
+        self.sweep_bar = SweepBar(self.controller, "patching", "Run patching")
+        intro = QLabel(INTRO, wordWrap=True)
+        form = QFormLayout()
+        form.addRow("Clean:", self.clean_input)
+        form.addRow("Corrupted:", self.corrupted_input)
+        self.caption = QLabel(objectName="patchingCaption", wordWrap=True,
+                              textFormat=Qt.TextFormat.PlainText)
+        self.residual_map = MatrixMap("patchingResidualMap", RESIDUAL_HINT)
+        self.head_map = MatrixMap("patchingHeadMap", HEAD_HINT)
+        maps = QHBoxLayout()
+        maps.addWidget(self.residual_map, 3)
+        maps.addWidget(self.head_map, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.sweep_bar)
+        layout.addWidget(self.caption)
+        layout.addLayout(maps, 1)
+
+        self.clean_input.textEdited.connect(lambda text: state.set_option(patch_clean=text))
+        self.corrupted_input.textEdited.connect(lambda text: state.set_option(patch_corrupted=text))
+        self.corrupted_input.returnPressed.connect(self.start)
+        self.clean_input.returnPressed.connect(self.start)
+        self.sweep_bar.run_button.clicked.connect(self.start)
+        self.controller.finished.connect(self._on_sweep_finished)
+        self.head_map.cellClicked.connect(self._on_head_clicked)
+        state.subscribe(self)
+        self._on_options_changed()
+
+    # ---- state handlers ---------------------------------------------------------------------
+    def _on_inputs_changed(self) -> None:
+        self._show_clean_placeholder()
+        self.redraw()
+
+    def _on_model_changed(self, _model) -> None:
+        self.controller.cancel(quiet=True)
+        self.redraw()
+
+    def _on_selection_changed(self) -> None:
+        self.redraw()
+
+    def _on_options_changed(self) -> None:
+        for box, text in ((self.clean_input, self.state.patch_clean),
+                          (self.corrupted_input, self.state.patch_corrupted)):
+            if box.text() != text:
+                box.setText(text)
+        self._show_clean_placeholder()
+        self.redraw()
+
+    def _show_clean_placeholder(self) -> None:
+        source = self.state.source_text.strip()
+        self.clean_input.setPlaceholderText(f"{source}   (the source box's text)" if source
+                                            else "the clean text (empty: the source box's)")
+
+    # ---- the sweep ----------------------------------------------------------------------------
+    def start(self) -> None:
+        try:
+            request = sweep_request(self.state.core, PATCHING)
+        except ValueError as error:
+            self.sweep_bar.status.setText(str(error))
+            return
+        self._watch_window()
+        self.controller.start(request)
+
+    def _on_sweep_finished(self, request, result) -> None:
+        store_result(self.state.core, PATCHING, request.key, result)
+        self.sweep_bar.status.setText("")
+        self.redraw()
+
+    # ---- drawing --------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        state = self.state
+        result = stored_result(state, PATCHING)
+        if result is None:
+            self.residual_map.clear()
+            self.head_map.clear()
+            self.caption.setText("")
+            return
+        kind = state.kind if state.kind in result.head_effect else next(iter(result.head_effect))
+        self.residual_map.show_selection(patching_selection(state.core),
+                                         f"{result.stack} resid_pre patched per layer and position")
+        self.head_map.show_selection(patching_selection(state.core, heads=True),
+                                     f"{kind_title(kind)}: one head's .z patched")
+        clean, corrupted, target = patching_inputs(state)
+        target_text = " ".join(result.target_tokens)
+        shown = f"target: {target_text} ({'given' if target else 'decoded from the clean text'}); " \
+            if state.model.config.architecture == "encoder-decoder" else ""
+        self.caption.setText(
+            f"{shown}m = {result.metric}: clean {result.m_clean:.3f}, corrupted {result.m_corrupted:.3f}. "
+            "Right: each head's clean .z patched in alone, for the kind chosen above.")
+
+    def _on_head_clicked(self, layer: int, head: int) -> None:
+        result = stored_result(self.state, PATCHING)
+        if result is None:
+            return
+        kind = self.state.kind if self.state.kind in result.head_effect else next(iter(result.head_effect))
+        self.state.set_selection(kind=kind, layer=layer, head=head)
+        self.headActivated.emit(kind, layer, head)
+
+    # ---- lifetime ---------------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._watch_window()
+
+    def _watch_window(self) -> None:
+        if not self._watching_window and self.window() is not self:
+            self._watching_window = True
+            self.window().installEventFilter(self)  # a sweep must not outlive the window
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.window() and event.type() == QEvent.Type.Close:
+            self.controller.shutdown()
+        return super().eventFilter(watched, event)
