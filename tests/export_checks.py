@@ -121,3 +121,28 @@ def selection_of(model, trace, kind, layer, head, **options):
     state.set_selection(kind=kind, layer=layer, head=head)
     state.set_option(**options)
     return attention_selection(state)
+
+
+def assert_compare_png(path, figure, width: int, dpi: float) -> None:
+    """Each of the compare figure's three panels (A, B, B − A) shows its own matrix in its own
+    colours at sampled cells: a blank, swapped or unshifted panel fails."""
+    from PySide6.QtCore import QSizeF
+    from PySide6.QtGui import QImage
+
+    from visualizer.figures.colors import colors_of
+
+    image = QImage(str(path))
+    assert not image.isNull() and image.width() == width
+    scale = dpi / 72
+    page = QSizeF(image.width() / scale, image.height() / scale)
+    for panel, box in zip(figure.panels, figure.panel_rects(page), strict=True):
+        selection = panel.selection
+        expected = colors_of(selection.matrix, panel.levels, selection.colormap, selection.masked)
+        rect = panel.layout(box.size()).heatmap.translated(box.topLeft())
+        rows, cols = selection.matrix.shape
+        cells = sample_cells(selection.matrix, selection.masked)
+        assert len({tuple(expected[r, c]) for r, c in cells}) > 1, "pick values with different colours"
+        for r, c in cells:
+            x = (rect.left() + (c + 0.5) * rect.width() / cols) * scale
+            y = (rect.top() + (r + 0.5) * rect.height() / rows) * scale
+            assert pixel_rgb(image, x, y) == tuple(int(v) for v in expected[r, c]), (selection.title, r, c)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import startup_defaults
+from .compare_controller import CompareController
 from .export.export_actions import ExportActions
 from .panes import PANES
 from .run_controller import RunController
@@ -27,6 +28,7 @@ from .widgets.file_menu import FileMenu
 from .widgets.help_menu import add_help_menu
 from .widgets.input_panel import InputPanel
 from .widgets.selection_bar import SelectionBar
+from .widgets.session_actions import SessionActions
 
 DEFAULT_CHECKPOINT = startup_defaults.DEFAULT_CHECKPOINT  # here too: tests patch it on this module
 SETTINGS_ORGANIZATION = "TransformerInspector"  # tests redirect QSettings.setPath(IniFormat, ...)
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
         self.settings = make_settings()
         self.state = AppState(self)
         self.controller = RunController(self.state, self)
+        self.compare_controller = CompareController(self.state, self)  # the compare pane's run B
 
         self.input_panel = InputPanel(self.state)
         self.selection_bar = SelectionBar(self.state)
@@ -108,8 +111,10 @@ class MainWindow(QMainWindow):
         self.controller.modelLoaded.connect(self._on_model_loaded)
         self.controller.loadFailed.connect(self._on_load_failed)
         self.controller.runFailed.connect(self._on_run_failed)
+        self.compare_controller.failed.connect(self.report)
         self.state.traceChanged.connect(self._on_trace_changed)  # after every view: they drew first
         self.state.modelChanged.connect(self._on_model_changed)
+        self.sessions = SessionActions(self)  # File → Save / Open session…, after the handlers above
         self.resize(1400, 900)
         self._restore_layout()
 
@@ -307,4 +312,5 @@ class MainWindow(QMainWindow):
             self.error_box.close()
         self._closed = True
         self.controller.shutdown()  # a pool thread alive at exit would abort the process
+        self.compare_controller.shutdown()
         super().closeEvent(event)

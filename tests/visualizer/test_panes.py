@@ -76,6 +76,18 @@ def finish_sweep(window, name: str, qtbot) -> None:
     qtbot.waitUntil(lambda: stored_result(window.state, name) is not None, timeout=TIMEOUT)
 
 
+SOURCE_B = "the big dog sees a red house ."  # the compare pane's run B: as many tokens as SOURCE
+
+
+def give_run_b(window, name: str, qtbot) -> None:
+    """For the compare pane: run B of SOURCE_B, waited for (other panes: nothing)."""
+    if name != "compare":
+        return
+    window.state.set_option(compare_source=SOURCE_B)
+    qtbot.waitUntil(lambda: getattr(window.state.second_run, "trace", None) is not None
+                    and window.state.second_run.trace_a is window.state.trace, timeout=TIMEOUT)
+
+
 def expected_matrix(window, name: str) -> np.ndarray:
     """What each pane shows as its main matrix, computed here independently of the pane code."""
     state, trace = window.state, window.state.trace
@@ -87,6 +99,9 @@ def expected_matrix(window, name: str) -> np.ndarray:
         from engine.patching import patching
 
         return patching(window.state.model, SOURCE, CORRUPTED, TARGET).effect
+    if name == "compare":  # B − A: the same head of SOURCE_B's run, minus this run's
+        other = window.state.model.run(SOURCE_B, TARGET)
+        return other.attention["decoder"][1, 2] - trace.attention["decoder"][1, 2]
     if name in ("attention", "all-heads", "head-lines"):
         return trace.attention["decoder"][1, 2]
     if name == "activations":
@@ -120,6 +135,7 @@ def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path
     pane, actions = pane_named(name), reader.export_actions
     assert actions.data_action.isEnabled() == (pane.data is not None)
     assert actions.plot_action.isEnabled() == (pane.figure is not None)
+    give_run_b(reader, name, qtbot)
     finish_sweep(reader, name, qtbot)
     data = reader.export_front_pane(tmp_path / f"{name}.npz")
     with np.load(data, allow_pickle=False) as arrays:
@@ -143,6 +159,7 @@ def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path
              "depth": "depth: residual stream and norm statistics, decoder stack",
              "predictions": "top 10 next-token predictions",
              "logit-lens": "logit lens: each layer's top token, coloured by its probability",
+             "compare": "Decoder self-attention, layer 1, head 2: A, B and B − A",
              "rollout": "attention rollout, Decoder self-attention, layers 0–1, mean of heads",
              "head-importance": "head importance, Decoder self-attention",
              "patching": "residual patching, clean → corrupted"}[name]
@@ -161,12 +178,14 @@ def test_an_unknown_format_names_the_formats_that_work(reader, tmp_path):
     ("predictions", ["--top-k", "10"]),
     ("logit-lens", []),
     ("rollout", ["--kind", "decoder", "--layer", "1", "--head", "mean"]),
+    ("compare", ["--kind", "decoder", "--layer", "1", "--head", "2", "--source2", SOURCE_B]),
     ("head-importance", ["--kind", "decoder"]),
     ("patching", ["--kind", "decoder", "--clean", SOURCE, "--corrupted", CORRUPTED]),
 ])
 def test_the_cli_writes_the_same_numbers_as_the_window(reader, tmp_path, tiny_checkpoint, view, args, qapp,
                                                        qtbot):
     reader.show_pane(view)
+    give_run_b(reader, view, qtbot)
     finish_sweep(reader, view, qtbot)
     from_window = reader.export_front_pane(tmp_path / "window.npz")
     headless = tmp_path / "cli.npz"

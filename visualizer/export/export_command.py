@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="patching view: the clean text, whose activations are patched in")
     parser.add_argument("--corrupted", default=None, metavar="TEXT",
                         help="patching view: the corrupted text, of the clean one's token length")
+    parser.add_argument("--source2", default=None, metavar="TEXT",
+                        help="compare view: run b's input (default: --source)")
+    parser.add_argument("--checkpoint2", type=Path, default=None, metavar="PATH",
+                        help="compare view: run b's checkpoint, of the same architecture "
+                             "(default: --checkpoint)")
     parser.add_argument("--out", type=Path, required=True,
                         help="|".join("FILE." + f.suffix for f in FORMATS))
     parser.add_argument("--width", type=int, default=None, help="figure width in pixels")
@@ -177,6 +182,8 @@ def export(args: argparse.Namespace) -> Path:
     args.source = args.clean if args.source is None else args.source
     if args.source is None:
         raise ExportError("--source TEXT is required")
+    if pane.name != "compare" and (args.source2 is not None or args.checkpoint2 is not None):
+        raise ExportError("--source2 and --checkpoint2 are for --view compare")
     check_writable(args.out)
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
     if not checkpoint.exists():
@@ -195,6 +202,10 @@ def export(args: argparse.Namespace) -> Path:
     try:
         trace = model.run(args.source, args.target, ablate=args.ablate, max_new_tokens=args.max_new_tokens)
         state = build_state(model, trace, args, kind)
+        if pane.name == "compare":
+            from .second_run import attach_second_run
+
+            attach_second_run(state, model, args)
         if pane.name in ("head-importance", "patching"):  # the slow part the window runs in the background
             from ..state.sweeps import run_now
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import (
     activations,
     attention,
+    compare,
     depth,
     head_grid,
     head_importance,
@@ -21,7 +22,7 @@ from . import (
 from .pane import Pane
 
 PANES: tuple[Pane, ...] = (attention.PANE, head_grid.PANE, head_lines.PANE, activations.PANE, depth.PANE,
-                           predictions.PANE, logit_lens.PANE, rollout.PANE,
+                           predictions.PANE, compare.PANE, logit_lens.PANE, rollout.PANE,
                            head_importance.PANE, patching.PANE)
 
 

@@ -22,6 +22,7 @@ class AppState(QObject):
         hoverChanged(str, int): ("source" | "target", position) under the mouse; -1 for none.
         paneChanged(str): another pane came to the front (its name).
         loadingChanged(str): a checkpoint started loading (its name) or finished ("").
+        compareChanged(): the compare pane's run b (or its message) changed.
     """
 
     modelChanged = Signal(object)
@@ -33,6 +34,7 @@ class AppState(QObject):
     hoverChanged = Signal(str, int)
     paneChanged = Signal(str)
     loadingChanged = Signal(str)
+    compareChanged = Signal()
 
     def __init__(self, parent: QObject | None = None, core: ViewState | None = None):
         super().__init__(parent)
@@ -72,3 +74,5 @@ class AppState(QObject):
             self.paneChanged.emit(core.front_pane)
         elif change == "loading":
             self.loadingChanged.emit(core.loading)
+        elif change == "compare":
+            self.compareChanged.emit()

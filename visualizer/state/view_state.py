@@ -29,6 +29,8 @@ OPTIONS: dict[str, object] = {
     "top_k": 10,  # predictions: tokens listed per position (engine.predictions.DEFAULT_TOP_K)
     "predictions_every_position": False,  # with a [MASK] in the text: list every position too
     "max_new_tokens": None,  # decoder-only continuation; None: the engine's DECODER_ONLY_CONTINUATION
+    "compare_source": "",  # compare: run b's input ("" : run a's)
+    "compare_checkpoint": "",  # compare: run b's checkpoint path ("" : the open model)
     "importance_metric": "kl",  # head importance map: "kl" or "argmax_changed"
     "patch_clean": "",  # patching: the clean text ("": the source box's)
     "patch_corrupted": "",  # patching: the corrupted text, of the clean one's token length
@@ -36,7 +38,8 @@ OPTIONS: dict[str, object] = {
     "rollout_head": "mean",  # rollout: heads fused by "mean" or "max"
     "lens_color": "top",  # logit lens: colour by the "top" token's probability or the "target"'s
 }
-CHANGES = ("model", "inputs", "trace", "selection", "options", "ablation", "hover", "pane", "loading")
+CHANGES = ("model", "inputs", "trace", "selection", "options", "ablation", "hover", "pane", "loading",
+           "compare")
 
 
 class ViewState:
@@ -60,6 +63,7 @@ class ViewState:
         self.ablated: frozenset[tuple[str, int, int]] = frozenset()  # (kind, layer, head)
         self.front_pane = "attention"
         self.loading = ""  # the name of the checkpoint being opened, "" when none is
+        self.second_run = None  # the compare pane's run b (state.comparison.SecondRun), or None
         self._masks: dict[tuple[str, int], np.ndarray | None] = {}  # of the current trace
         self._recent_masks: list[np.ndarray] = []  # the previous trace's, for reuse
         for name, value in OPTIONS.items():
@@ -149,6 +153,12 @@ class ViewState:
         if name != self.loading:
             self.loading = name
             self._notify("loading")
+
+    def set_second_run(self, run) -> None:
+        """The compare pane's run b (or None), with its model and any message."""
+        if run is not self.second_run:
+            self.second_run = run
+            self._notify("compare")
 
     def toggle_ablation(self, kind: str, layer: int, head: int) -> None:
         """Ablate the head if it is not, restore it if it is."""
