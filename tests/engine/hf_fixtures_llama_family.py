@@ -1,13 +1,13 @@
 """Tiny random Llama, Mistral, Qwen2, Qwen3 and GPT-NeoX models saved as Hugging Face folders.
 
 Each config exercises what its family adds: grouped-query attention and llama3 rope scaling
-(Llama), a sliding window of 5 keys, shorter than the test texts (Mistral), q/k/v biases and
-tied embeddings (Qwen2), per-head q/k norms with a head size apart from d / heads (Qwen3),
-partial rotary with parallel and with serial blocks (GPT-NeoX). Tokenizers are byte-level BPE
-trained here and saved by the tokenizer class each family's folders name: a Llama-3-style fast
-tokenizer that adds its start token, Qwen2Tokenizer and GPTNeoXTokenizer, which add none.
-Weights are of unit scale, so attention is far from uniform. transformers is imported only in
-tests, never by the app.
+(Llama; a second one with biases, linear scaling and a tied head), a sliding window of 5 keys,
+shorter than the test texts (Mistral), q/k/v biases and tied embeddings (Qwen2), per-head q/k
+norms with a head size apart from d / heads (Qwen3), partial rotary with parallel and with
+serial blocks (GPT-NeoX). Tokenizers are byte-level BPE trained here and saved by the tokenizer
+class each family's folders name: a Llama-3-style fast tokenizer that adds its start token,
+Qwen2Tokenizer and GPTNeoXTokenizer, which add none. Weights are of unit scale, so attention is
+far from uniform. transformers is imported only in tests, never by the app.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ LLAMA3_ROPE = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 4.0, "low
 WINDOW = 5
 TINY = dict(hidden_size=32, num_attention_heads=4, num_hidden_layers=2, intermediate_size=64,
             max_position_embeddings=256)
-VARIANTS = ("llama", "mistral", "qwen2", "qwen3", "gpt_neox", "gpt_neox_serial")
+VARIANTS = ("llama", "llama_biased", "mistral", "qwen2", "qwen3", "gpt_neox", "gpt_neox_serial")
 
 _built: dict[str, Path] = {}
 _vocab: list = []
@@ -94,15 +94,17 @@ def save(model, tokenizer, folder: Path, seed: int) -> None:
     tokenizer.save_pretrained(folder)
 
 
-def build_llama(folder: Path) -> None:
+def build_llama(folder: Path, biased: bool = False) -> None:
+    """GQA and llama3 scaling; ``biased``: attention and MLP biases, linear scaling, tied head."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = fast_tokenizer_with_bos()
-    config = LlamaConfig(vocab_size=len(tokenizer), num_key_value_heads=2, rope_parameters=LLAMA3_ROPE,
+    rope = {"rope_type": "linear", "rope_theta": 500.0, "factor": 2.0} if biased else LLAMA3_ROPE
+    config = LlamaConfig(vocab_size=len(tokenizer), num_key_value_heads=2, rope_parameters=rope,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         tie_word_embeddings=False, **TINY)
+                         tie_word_embeddings=biased, attention_bias=biased, mlp_bias=biased, **TINY)
     torch.manual_seed(1)
-    save(LlamaForCausalLM(config), tokenizer, folder, seed=11)
+    save(LlamaForCausalLM(config), tokenizer, folder, seed=17 if biased else 11)
 
 
 def build_mistral(folder: Path) -> None:
@@ -158,6 +160,7 @@ def build_gpt_neox(folder: Path, parallel: bool = True) -> None:
     save(GPTNeoXForCausalLM(config), tokenizer, folder, seed=15 if parallel else 16)
 
 
-BUILDERS = {"llama": build_llama, "mistral": build_mistral, "qwen2": build_qwen2,
+BUILDERS = {"llama": build_llama, "llama_biased": lambda folder: build_llama(folder, biased=True),
+            "mistral": build_mistral, "qwen2": build_qwen2,
             "qwen3": build_qwen3, "gpt_neox": build_gpt_neox,
             "gpt_neox_serial": lambda folder: build_gpt_neox(folder, parallel=False)}

@@ -131,6 +131,25 @@ def test_greedy_continuation_matches_generate(loaded, variant):
 
 
 # ---- what each folder maps to ------------------------------------------------------------------
+def test_qwen_sliding_layers_from_max_window_layers_match_transformers(loaded, tmp_path):
+    """use_sliding_window: layers from max_window_layers on see the last sliding_window keys."""
+    folder = shutil.copytree(loaded("qwen2")[0], tmp_path / "qwen2-sliding")
+    rewrite_json(folder / "config.json", use_sliding_window=True, sliding_window=4,
+                 max_window_layers=1, layer_types=None)
+    model = engine.load(folder)
+    assert (model.config.attention_window, model.config.local_layers) == (4, [1])
+    reference, _ = load_reference(folder)
+    trace = model.run(PROMPT, max_new_tokens=0)
+    with torch.no_grad():
+        outputs = reference(torch.tensor([trace.target_ids]), output_attentions=True)
+    ours = trace.attention["decoder"]
+    np.testing.assert_allclose(ours, torch.stack([a[0] for a in outputs.attentions]).numpy(),
+                               atol=ATTENTION_TOL, rtol=0)
+    rows, columns = np.indices(ours.shape[-2:])
+    assert not ours[1][:, rows - columns >= 4].any() and ours[0][:, rows - columns >= 4].min() > 0
+    np.testing.assert_allclose(trace.logits, outputs.logits[0].numpy(), atol=STATE_TOL, rtol=0)
+
+
 def test_each_family_maps_its_features(loaded, compared):
     configs = {variant: loaded(variant)[1].config for variant in VARIANTS}
     llama = configs["llama"]
@@ -140,6 +159,9 @@ def test_each_family_maps_its_features(loaded, compared):
     trace, _ = compared("llama")
     assert trace.activations["decoder.1.self_attn.k"].shape == (2, len(trace.target_ids), 8)
     assert trace.activations["decoder.1.self_attn.q"].shape == (4, len(trace.target_ids), 8)
+    biased = configs["llama_biased"]
+    assert [biased.bias_of(part) for part in ("qkv", "out", "ffn")] == [True] * 3
+    assert biased.tie_embeddings and biased.rope_scaling == {"type": "linear", "factor": 2.0}
     assert (configs["mistral"].attention_window, configs["mistral"].local_layers) == (WINDOW, None)
     assert configs["mistral"].kv_heads == 1
     qwen2 = configs["qwen2"]
