@@ -21,7 +21,7 @@ from .token_axis import TokenAxis
 READOUT_HINT = ("Hover a cell for its weight (grey: masked, 0 by construction) · click the heatmap, "
                 "then ←/→ change the head and ↑/↓ the layer · wheel to zoom")
 NAN_HINT = READOUT_HINT.replace("0 by construction)", "0 by construction; magenta: NaN, no number)")
-VALUE_WEIGHTED = "value-weighted (a·‖v W_O‖, rows renormalised)"
+VALUE_WEIGHTED = "value-weighted"  # short: a long title squeezes the colour bar out
 HOVER_BRUSH = (255, 255, 255, 60)  # a light veil: the weights under it stay readable
 
 
