@@ -252,3 +252,14 @@ def test_unsupported_folders_are_refused_by_name(loaded, tmp_path, changes, mess
     rewrite_json(folder / "config.json", **changes)
     with pytest.raises(engine.CheckpointError, match=message):
         engine.load(folder)
+
+
+@pytest.mark.parametrize("variant", ["llama", "qwen3", "gpt_neox"])
+def test_an_imported_model_saved_natively_reloads_identically(loaded, tmp_path, variant):
+    model = loaded(variant)[1]
+    path = tmp_path / f"{variant}.safetensors"
+    model.save(path)
+    reloaded = engine.load(path)
+    assert reloaded.config == model.config
+    assert np.array_equal(reloaded.run(PROMPT, max_new_tokens=0).logits,
+                          model.run(PROMPT, max_new_tokens=0).logits)
