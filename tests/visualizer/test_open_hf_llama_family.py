@@ -55,6 +55,9 @@ def test_the_window_opens_qwen3_and_shows_its_decoder_self_attention_heads(qtbot
     assert "4 query heads share 2 key/value heads" in shown and "Qwen3" in shown
     kinds = window.findChild(QComboBox, "kindSelector")
     assert [kinds.itemData(i) for i in range(kinds.count())] == ["decoder"]
+    heads = window.findChild(QComboBox, "headSelector")
+    assert [heads.itemText(i) for i in range(4)] == ["Head 0 (kv 0)", "Head 1 (kv 0)",
+                                                     "Head 2 (kv 1)", "Head 3 (kv 1)"]
     window.findChild(QLineEdit, "sourceInput").setText(PROMPT)
     with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT) as run:
         window.findChild(QPushButton, "runButton").click()

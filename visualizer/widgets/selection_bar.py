@@ -99,7 +99,7 @@ class SelectionBar(QWidget):
         _fill(self.kind_selector, [(kind_title(k), k) for k in kinds], state.kind)
         _fill(self.layer_selector, [(layer_label(state.model, state.kind, i), i)
                                     for i in range(state.n_layers())], state.layer)
-        _fill(self.head_selector, [(f"Head {h}", h) for h in heads]
+        _fill(self.head_selector, [(head_label(state.model, state.kind, h), h) for h in heads]
               + [(head_title(m).capitalize(), m) for m in HEAD_MODES if heads], state.head)
         for widget in (self.kind_selector, self.layer_selector, self.head_selector):
             widget.setEnabled(widget.count() > 0 and self._selection_enabled)
@@ -114,6 +114,14 @@ def local_window(config, kind: str, layer: int) -> str | None:
     if window is None:
         return None
     return f"last {window:,}" if kind == "decoder" else f"±{window:,}"
+
+
+def head_label(model, kind: str, head: int) -> str:
+    """"Head 5 (kv 2)" under grouped-query attention: the key/value head that query head reads."""
+    config = model.config if model is not None else None
+    if config is None or kind == "cross" or config.kv_heads >= config.n_heads:
+        return f"Head {head}"
+    return f"Head {head} (kv {head // (config.n_heads // config.kv_heads)})"
 
 
 def layer_label(model, kind: str, layer: int) -> str:
