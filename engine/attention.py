@@ -25,7 +25,8 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, d_model: int, n_heads: int, d_head: int, bias: bool = True,
                  scale: bool = True, dropout: float = 0.0, rotary: nn.Module | None = None,
                  n_kv_heads: int | None = None, out_bias: bool | None = None,
-                 qk_norms: tuple[nn.Module, nn.Module] | None = None):
+                 qk_norms: tuple[nn.Module, nn.Module] | None = None,
+                 scale_dim: float | None = None, softcap: float | None = None):
         super().__init__()
         self.rotary = rotary  # rotates q and k by position (RotaryEmbedding), or None
         # Norms over each head's q and k, before the rotation (Qwen3), or None.
@@ -33,7 +34,9 @@ class MultiHeadAttention(nn.Module):
         self.n_heads = n_heads
         self.n_kv_heads = n_kv_heads or n_heads  # grouped-query attention when fewer
         self.d_head = d_head
-        self.scale = 1.0 / math.sqrt(d_head) if scale else 1.0
+        # q·k / sqrt(d_head), or / sqrt(query_pre_attn_scalar) (Gemma); T5 does not scale.
+        self.scale = 1.0 / math.sqrt(scale_dim or d_head) if scale else 1.0
+        self.softcap = softcap  # scores -> c·tanh(scores / c) (Gemma 2)
         inner = n_heads * d_head
         self.q_proj = nn.Linear(d_model, inner, bias=bias)
         self.k_proj = nn.Linear(d_model, self.n_kv_heads * d_head, bias=bias)
@@ -74,6 +77,8 @@ class MultiHeadAttention(nn.Module):
         # order torch.nn and the Hugging Face models use, which keeps parity tight.
         scaled_q = q * self.scale if self.scale != 1.0 else q
         scores = torch.matmul(scaled_q, k.transpose(-2, -1))
+        if self.softcap is not None:
+            scores = torch.tanh(scores / self.softcap) * self.softcap
         if position_bias is not None:
             scores = scores + position_bias
         if mask is not None:

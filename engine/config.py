@@ -103,6 +103,14 @@ class ModelConfig:
     # x + attn(norm_self(x)) + ffn(norm_ffn(x)) in one step, without resid_mid (GPT-NeoX)
     parallel_blocks: bool = False
     qk_norm: bool = False  # an RMSNorm over each head's q and k before rotary (Qwen3)
+    # Gemma: norm gains stored as offsets (x̂ · (offset + w)), a norm on each sublayer's output
+    # before it joins the stream ("sandwich"), q·k scaled by query_pre_attn_scalar^-½ instead of
+    # d_head^-½, and tanh soft-capping c·tanh(s / c) of the attention scores and the logits.
+    norm_weight_offset: float = 0.0
+    sandwich_norms: bool = False
+    query_pre_attn_scalar: float | None = None
+    attention_softcap: float | None = None
+    final_logit_softcap: float | None = None
 
     attention_window: int | None = None  # local attention: keys within +-w (or the last w if causal)
     local_layers: list[int] | None = None  # the layers that use attention_window; None: every layer
@@ -175,6 +183,13 @@ class ModelConfig:
             return self.local_rope_theta
         return self.rope_theta
 
+    def rope_scaling_of(self, layer: int) -> dict | None:
+        """``rope_scaling`` of ``layer``: local layers with a base of their own rotate unscaled
+        (Gemma 3 scales only its global layers)."""
+        if self.local_rope_theta is not None and self.window_of(layer) is not None:
+            return None
+        return self.rope_scaling
+
     @property
     def kinds(self) -> tuple[str, ...]:
         """The attention kinds this architecture has."""
@@ -239,6 +254,12 @@ class ModelConfig:
             raise ValueError("parallel_blocks needs norm_placement 'pre' and a single stack")
         if not 0.0 < self.rotary_fraction <= 1.0:
             raise ValueError(f"rotary_fraction must be in (0, 1], got {self.rotary_fraction}")
+        for name in ("query_pre_attn_scalar", "attention_softcap", "final_logit_softcap"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"ModelConfig.{name} must be above 0, got {value}")
+        if self.sandwich_norms and (self.norm_placement != "pre" or self.parallel_blocks):
+            raise ValueError("sandwich_norms needs norm_placement 'pre' and serial blocks")
         if self.positions == "rotary" and self.rotary_dims < 2:
             raise ValueError(f"rotary positions need at least 2 rotating dimensions per head "
                              f"(d_head {self.head_dim} × rotary_fraction {self.rotary_fraction})")

@@ -25,24 +25,33 @@ from .positions import (
 
 
 def _make_norm(config: ModelConfig) -> Norm:
-    return Norm(config.d_model, config.norm_type, config.norm_eps, config.norm_bias)
+    return Norm(config.d_model, config.norm_type, config.norm_eps, config.norm_bias,
+                config.norm_weight_offset)
 
 
 def _make_attention(config: ModelConfig, layer: int, cross: bool = False) -> MultiHeadAttention:
     rotary = None
     if config.positions == "rotary" and not cross:  # cross-attention compares no positions
-        rotary = RotaryEmbedding(config.rotary_dims, config.rope_theta_of(layer), config.rope_scaling)
+        rotary = RotaryEmbedding(config.rotary_dims, config.rope_theta_of(layer),
+                                 config.rope_scaling_of(layer))
     qk_norms = None
     if config.qk_norm:  # RMSNorm over d_head, shared by every head
-        qk_norms = tuple(Norm(config.head_dim, "rmsnorm", config.norm_eps, bias=False) for _ in "qk")
+        qk_norms = tuple(Norm(config.head_dim, "rmsnorm", config.norm_eps, bias=False,
+                              offset=config.norm_weight_offset) for _ in "qk")
     return MultiHeadAttention(config.d_model, config.n_heads, config.head_dim, config.bias_of("qkv"),
                               config.scale_attention, config.attention_dropout, rotary,
-                              config.kv_heads, config.bias_of("out"), qk_norms)
+                              config.kv_heads, config.bias_of("out"), qk_norms,
+                              config.query_pre_attn_scalar, config.attention_softcap)
 
 
 def _make_attention_norm(config: ModelConfig, layer: int) -> Norm | None:
     """The norm before self-attention; ModernBERT's first layer has none."""
     return None if layer == 0 and not config.first_attention_norm else _make_norm(config)
+
+
+def _make_output_norm(config: ModelConfig) -> Norm | None:
+    """A sandwich layer's norm on a sublayer's output (Gemma 2/3); None elsewhere."""
+    return _make_norm(config) if config.sandwich_norms else None
 
 
 def _make_ffn(config: ModelConfig) -> FeedForward:
@@ -58,15 +67,18 @@ class Layer(nn.Module):
         self.pre_norm = config.norm_placement == "pre"
         self.dropout = nn.Dropout(config.dropout)
 
-    def residual(self, x: torch.Tensor, norm: Norm | None, sublayer: nn.Module, *args) -> torch.Tensor:
+    def residual(self, x: torch.Tensor, norm: Norm | None, sublayer: nn.Module, *args,
+                 out_norm: Norm | None = None) -> torch.Tensor:
         """Pre-LN ``x + f(Norm(x))`` or post-LN ``Norm(x + f(x))``; ``args`` go to ``f``.
 
-        A missing norm (ModernBERT's first attention) is the identity.
+        A missing norm (ModernBERT's first attention) is the identity. A sandwich layer (Gemma)
+        also normalizes the sublayer's output: ``x + OutNorm(f(Norm(x)))``.
         """
         if norm is None:
             return x + self.dropout(sublayer(x, *args))
         if self.pre_norm:
-            return x + self.dropout(sublayer(norm(x), *args))
+            out = sublayer(norm(x), *args)
+            return x + self.dropout(out_norm(out) if out_norm is not None else out)
         return norm(x + self.dropout(sublayer(x, *args)))
 
     def parallel(self, x: torch.Tensor, mask, position_bias) -> torch.Tensor:
@@ -86,17 +98,20 @@ class EncoderLayer(Layer):
         self.resid_pre = HookPoint()
         self.norm_self = _make_attention_norm(config, layer)
         self.self_attn = _make_attention(config, layer)
+        self.norm_self_out = _make_output_norm(config)
         self.resid_mid = None if config.parallel_blocks else HookPoint()
         self.norm_ffn = _make_norm(config)
         self.ffn = _make_ffn(config)
+        self.norm_ffn_out = _make_output_norm(config)
         self.resid_post = HookPoint()
 
     def forward(self, x, mask=None, position_bias=None):
         x = self.resid_pre(x)
         if self.resid_mid is None:
             return self.resid_post(self.parallel(x, mask, position_bias))
-        x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias))
-        return self.resid_post(self.residual(x, self.norm_ffn, self.ffn))
+        x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias,
+                                         out_norm=self.norm_self_out))
+        return self.resid_post(self.residual(x, self.norm_ffn, self.ffn, out_norm=self.norm_ffn_out))
 
 
 class DecoderLayer(Layer):
@@ -107,6 +122,7 @@ class DecoderLayer(Layer):
         self.resid_pre = HookPoint()
         self.norm_self = _make_attention_norm(config, layer)
         self.self_attn = _make_attention(config, layer)
+        self.norm_self_out = _make_output_norm(config)
         self.resid_mid = None if config.parallel_blocks else HookPoint()
         self.norm_cross = self.cross_attn = self.resid_cross = None
         if cross_attention:
@@ -115,16 +131,18 @@ class DecoderLayer(Layer):
             self.resid_cross = HookPoint()
         self.norm_ffn = _make_norm(config)
         self.ffn = _make_ffn(config)
+        self.norm_ffn_out = _make_output_norm(config)
         self.resid_post = HookPoint()
 
     def forward(self, x, mask=None, position_bias=None, memory=None, memory_mask=None):
         x = self.resid_pre(x)
         if self.resid_mid is None:  # parallel blocks have no cross-attention (a single stack)
             return self.resid_post(self.parallel(x, mask, position_bias))
-        x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias))
+        x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias,
+                                         out_norm=self.norm_self_out))
         if self.cross_attn is not None:
             x = self.resid_cross(self.residual(x, self.norm_cross, self.cross_attn, memory, memory_mask))
-        return self.resid_post(self.residual(x, self.norm_ffn, self.ffn))
+        return self.resid_post(self.residual(x, self.norm_ffn, self.ffn, out_norm=self.norm_ffn_out))
 
 
 class Stack(nn.Module):
@@ -262,7 +280,8 @@ class Transformer(nn.Module):
         logits = hidden @ weight.T
         if self.final_logits_bias is not None:
             logits = logits + self.final_logits_bias
-        return logits
+        cap = self.config.final_logit_softcap
+        return torch.tanh(logits / cap) * cap if cap is not None else logits  # Gemma
 
     def forward(self, source_ids=None, target_ids=None, source_mask=None) -> torch.Tensor | None:
         """Logits ``[B, L, vocab]`` for the decoder positions (or encoder, if encoder-only)."""

@@ -45,5 +45,5 @@ def _sentence_transformers_module(folder: Path) -> Path | None:
 
 
 # Each family registers itself in HF_IMPORTERS when imported.
-from . import bart, bert, distilbert, gpt2, gpt_neox, llama, marian, modernbert, t5  # noqa: E402, F401
+from . import bart, bert, distilbert, gemma, gpt2, gpt_neox, llama, marian, modernbert, t5  # noqa: E402, F401
 from .hf_files import read_json  # noqa: E402

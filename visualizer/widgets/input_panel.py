@@ -64,6 +64,7 @@ def model_facts(model) -> list[tuple[str, str]]:
         ("Architecture", f"{config.architecture}, {config.norm_placement}-{config.norm_type}"),
         ("Layers × heads", f"{layers} × {config.n_heads}"),
         *attention_facts(config),
+        *softcap_facts(config),
         ("d_model", f"{config.d_model} (d_ff {config.d_ff})"),
         ("Parameters", format_count(count) if count is not None else "?"),
         ("Tokenizer", f"{getattr(tokenizer, 'kind', type(tokenizer).__name__)}, {vocab} tokens"),
@@ -99,6 +100,16 @@ def attention_facts(config) -> list[tuple[str, str]]:
             bases += f" global / {config.local_rope_theta:,.0f} local"
         share = f", {config.rotary_fraction:.0%} of each head" if config.rotary_fraction < 1 else ""
         rows.append(("Positions", f"rotary ({bases}{share}{rope_scaling_text(config)})"))
+    return rows
+
+
+def softcap_facts(config) -> list[tuple[str, str]]:
+    """Gemma's tanh soft-capping, and a model opened without its image encoder."""
+    caps = [f"{what} at ±{cap:g}" for what, cap in (("attention scores", config.attention_softcap),
+                                                     ("logits", config.final_logit_softcap)) if cap]
+    rows = [("Soft-capped", "; ".join(caps) + " (c·tanh(x / c))")] if caps else []
+    if config.extra.get("text_model_only"):
+        rows.append(("Text model only", config.extra["text_model_only"]))
     return rows
 
 
