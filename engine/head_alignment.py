@@ -65,7 +65,7 @@ def evaluate_heads(model, n: int, *, seed: int | None = None, kind: str | None =
     lines = [CorpusLine(i + 1, pair.source_text, pair.target_text) for i, pair in enumerate(pairs)]
     kinds = None if kind is None else tuple(dict.fromkeys((kind, "cross")))  # cross: the alignment
     result = corpus_head_stats(model, lines, kinds, progress=progress, cancelled=cancelled,
-                               name=f"{n} generated {task_name} sentences",
+                               name=f"generated {task_name} sentences, seed {seed}",
                                alignments=[pair.alignment for pair in pairs])
     result.extra.update(task=task_name, seed=seed)
     return result

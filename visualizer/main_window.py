@@ -74,8 +74,10 @@ class MainWindow(QMainWindow):
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
         # A click in the all-heads grid opens that head in the attention pane, large and labelled.
         self.views["all-heads"].headActivated.connect(lambda *_: self.show_pane("attention"))
+        self.views["head-stats"].headActivated.connect(lambda *_: self.show_pane("attention"))
         for name in ("head-importance", "patching"):  # a clicked head opens there too
             self.views[name].headActivated.connect(lambda *_: self.show_pane("attention"))
+        self.views["head-stats"].corpus.errorOccurred.connect(self.report)
         # ←/→ and ↑/↓ step heads and layers wherever a pane shows the selected head.
         self.selection_bar.install_navigation(self.views["attention"], self.views["attention"].plot_widget,
                                               self.views["all-heads"].graphics,

@@ -99,7 +99,7 @@ def test_progress_counts_up_to_the_total_and_cancelling_stops_before_the_next_ba
     seen = []
     corpus_head_stats(model, lines, "cross", progress=lambda done, total: seen.append((done, total)),
                       batch_size=3)
-    assert seen[-1] == (16, 16)  # each input recorded once, plus each decoded one
+    assert seen[-1] == (30, 30)  # each line read and recorded, and each of the two decoded
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     calls = []
     with pytest.raises(CorpusCancelled):

@@ -116,6 +116,10 @@ def expected_matrix(window, name: str) -> np.ndarray:
         logits = np.stack([trace.activations[r].astype(np.float64) @ table.T for r in rows])
         probs = np.exp(logits - logits.max(axis=2, keepdims=True))
         return (probs / probs.sum(axis=2, keepdims=True)).max(axis=2)
+    if name == "head-stats":  # each decoder head's entropy in nats, a mean over its query rows
+        weights = trace.attention["decoder"].astype(np.float64)
+        logs = np.log(np.where(weights > 0, weights, 1.0))
+        return -(weights * logs).sum(axis=-1).mean(axis=-1)
     if name == "rollout":  # decoder layers 0 and 1, heads averaged, half identity, rows renormalised
         steps = [0.5 * trace.attention["decoder"][i].mean(axis=0) + 0.5 * np.eye(len(trace.target_tokens))
                  for i in range(2)]
@@ -160,6 +164,7 @@ def test_export_from_each_pane_writes_that_panes_content(reader, qtbot, tmp_path
              "predictions": "top 10 next-token predictions",
              "logit-lens": "logit lens: each layer's top token, coloured by its probability",
              "compare": "Decoder self-attention, layer 1, head 2: A, B and B − A",
+             "head-stats": "Decoder self-attention heads: entropy (nats)",
              "rollout": "attention rollout, Decoder self-attention, layers 0–1, mean of heads",
              "head-importance": "head importance, Decoder self-attention",
              "patching": "residual patching, clean → corrupted"}[name]
@@ -178,6 +183,7 @@ def test_an_unknown_format_names_the_formats_that_work(reader, tmp_path):
     ("predictions", ["--top-k", "10"]),
     ("logit-lens", []),
     ("rollout", ["--kind", "decoder", "--layer", "1", "--head", "mean"]),
+    ("head-stats", ["--kind", "decoder"]),
     ("compare", ["--kind", "decoder", "--layer", "1", "--head", "2", "--source2", SOURCE_B]),
     ("head-importance", ["--kind", "decoder"]),
     ("patching", ["--kind", "decoder", "--clean", SOURCE, "--corrupted", CORRUPTED]),

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="patching view: the clean text, whose activations are patched in")
     parser.add_argument("--corrupted", default=None, metavar="TEXT",
                         help="patching view: the corrupted text, of the clean one's token length")
+    from .head_stats_command import add_arguments as add_head_stats_arguments
+
+    add_head_stats_arguments(parser)  # --inputs FILE, --evaluate-heads N, --statistic NAME
     parser.add_argument("--source2", default=None, metavar="TEXT",
                         help="compare view: run b's input (default: --source)")
     parser.add_argument("--checkpoint2", type=Path, default=None, metavar="PATH",
@@ -180,8 +183,14 @@ def export(args: argparse.Namespace) -> Path:
     if pane.name == "patching" and (args.clean is None or args.corrupted is None):
         raise ExportError("--view patching needs --clean TEXT and --corrupted TEXT")
     args.source = args.clean if args.source is None else args.source
-    if args.source is None:
-        raise ExportError("--source TEXT is required")
+    from .head_stats_command import wants_corpus
+
+    try:
+        corpus = wants_corpus(args, pane.name)  # head-stats over --inputs FILE or --evaluate-heads N
+    except ValueError as error:
+        raise ExportError(str(error)) from None
+    if args.source is None and not corpus:
+        raise ExportError("--source TEXT is required (or, with --view head-stats, --inputs FILE)")
     if pane.name != "compare" and (args.source2 is not None or args.checkpoint2 is not None):
         raise ExportError("--source2 and --checkpoint2 are for --view compare")
     check_writable(args.out)
@@ -200,8 +209,14 @@ def export(args: argparse.Namespace) -> Path:
     if kind not in model.kinds:
         raise ExportError(f"kind {kind!r} is not in {model.name}; it has {', '.join(model.kinds)}")
     try:
-        trace = model.run(args.source, args.target, ablate=args.ablate, max_new_tokens=args.max_new_tokens)
-        state = build_state(model, trace, args, kind)
+        if corpus:
+            from .head_stats_command import corpus_state
+
+            state = corpus_state(model, args, kind)
+        else:
+            trace = model.run(args.source, args.target, ablate=args.ablate,
+                              max_new_tokens=args.max_new_tokens)
+            state = build_state(model, trace, args, kind)
         if pane.name == "compare":
             from .second_run import attach_second_run
 
@@ -251,7 +266,7 @@ def build_state(model, trace, args: argparse.Namespace, kind: str):
                      depth_stack=args.stack, top_k=args.top_k, max_new_tokens=args.max_new_tokens,
                      attention_weighting="value-norm" if args.value_weighted else "weight",
                      rollout_head=args.head if args.head in ("mean", "max") else "mean",
-                     lens_color=args.color_by)
+                     lens_color=args.color_by, head_stat=args.statistic)
     return state
 
 

@@ -14,6 +14,7 @@ from . import (
     head_grid,
     head_importance,
     head_lines,
+    head_stats,
     logit_lens,
     patching,
     predictions,
@@ -23,7 +24,7 @@ from .pane import Pane
 
 PANES: tuple[Pane, ...] = (attention.PANE, head_grid.PANE, head_lines.PANE, activations.PANE, depth.PANE,
                            predictions.PANE, compare.PANE, logit_lens.PANE, rollout.PANE,
-                           head_importance.PANE, patching.PANE)
+                           head_stats.PANE, head_importance.PANE, patching.PANE)
 
 
 def pane_named(name: str) -> Pane:

@@ -37,6 +37,7 @@ OPTIONS: dict[str, object] = {
     "attention_weighting": "weight",  # attention pane: "weight" or "value-norm" (a·‖v W_O‖, rows sum to 1)
     "rollout_head": "mean",  # rollout: heads fused by "mean" or "max"
     "lens_color": "top",  # logit lens: colour by the "top" token's probability or the "target"'s
+    "head_stat": "entropy",  # head statistics: the statistic the overview is coloured by
 }
 CHANGES = ("model", "inputs", "trace", "selection", "options", "ablation", "hover", "pane", "loading",
            "compare")
@@ -64,6 +65,7 @@ class ViewState:
         self.front_pane = "attention"
         self.loading = ""  # the name of the checkpoint being opened, "" when none is
         self.second_run = None  # the compare pane's run b (state.comparison.SecondRun), or None
+        self.head_stats_corpus = None  # head statistics over a corpus (engine CorpusStats), or None
         self._masks: dict[tuple[str, int], np.ndarray | None] = {}  # of the current trace
         self._recent_masks: list[np.ndarray] = []  # the previous trace's, for reuse
         for name, value in OPTIONS.items():
@@ -84,6 +86,7 @@ class ViewState:
         self.trace = None
         self._masks, self._recent_masks = {}, []
         self.ablated = frozenset()  # another model's heads mean nothing here
+        self.head_stats_corpus = None
         self.hover = ("", -1)
         kinds = self.kinds()
         if kinds and self.kind not in kinds:
@@ -160,6 +163,12 @@ class ViewState:
             self.second_run = run
             self._notify("compare")
 
+    def set_head_stats_corpus(self, result) -> None:
+        """Head statistics over a corpus (``engine.corpus_stats.CorpusStats``), or None: this trace's."""
+        if result is not self.head_stats_corpus:
+            self.head_stats_corpus = result
+            self._notify("options")  # the head-stats pane's own setting
+
     def toggle_ablation(self, kind: str, layer: int, head: int) -> None:
         """Ablate the head if it is not, restore it if it is."""
         self.ablated = self.ablated ^ {(kind, layer, head)}
@@ -168,6 +177,13 @@ class ViewState:
     def clear_ablation(self) -> None:
         if self.ablated:
             self.ablated = frozenset()
+            self._notify("ablation")
+
+    def set_ablation(self, heads) -> None:
+        """Ablate exactly ``heads``, (kind, layer, head) items: "keep only" sets all but a few."""
+        heads = frozenset(heads)
+        if heads != self.ablated:
+            self.ablated = heads
             self._notify("ablation")
 
     # ---- derived values ---------------------------------------------------------------------
