@@ -180,9 +180,14 @@ def test_the_facts_name_local_layers_soft_caps_and_a_text_model_alone(loaded):
     from visualizer.widgets.input_panel import model_facts
 
     facts = dict(model_facts(loaded("gemma2")[1]))
+    assert facts["Family"] == "Gemma 2"
+    assert facts["Blocks"] == "a norm on each sublayer's output too"
+    assert facts["Heads"] == "4 query heads share 2 key/value heads (2 per group)"
     assert facts["Attention"] == f"layers 0, 2 local (last {WINDOW} tokens); 1, 3 global"
     assert facts["Soft-capped"] == "attention scores at ±5; logits at ±8 (c·tanh(x / c))"
     facts = dict(model_facts(loaded("gemma3")[1]))
+    assert facts["Family"] == "Gemma 3"
+    assert facts["Blocks"] == "RMSNorm on each head's q and k; a norm on each sublayer's output too"
     assert facts["Positions"].startswith("rotary (θ 100,000 global / 500 local")
     assert "Soft-capped" not in facts
     assert facts["Text model only"].startswith("the image encoder (")

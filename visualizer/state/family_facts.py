@@ -7,7 +7,7 @@ from __future__ import annotations
 FAMILY_NAMES = {"llama": "Llama", "mistral": "Mistral", "qwen2": "Qwen2", "qwen3": "Qwen3",
                 "gpt_neox": "GPT-NeoX (Pythia)", "gpt2": "GPT-2", "modernbert": "ModernBERT",
                 "bert": "BERT", "distilbert": "DistilBERT", "bart": "BART", "marian": "Marian",
-                "t5": "T5"}
+                "t5": "T5", "gemma2": "Gemma 2", "gemma3_text": "Gemma 3"}
 
 
 def family_facts(config) -> list[tuple[str, str]]:
@@ -25,6 +25,8 @@ def family_facts(config) -> list[tuple[str, str]]:
         blocks.append("attention and FFN in parallel")
     if config.qk_norm:
         blocks.append("RMSNorm on each head's q and k")
+    if config.sandwich_norms:
+        blocks.append("a norm on each sublayer's output too")
     if blocks:
         rows.append(("Blocks", "; ".join(blocks)))
     stored = config.extra.get("stored_dtype")
