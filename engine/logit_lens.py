@@ -15,6 +15,7 @@ One row and a block of positions at a time: 2,048 tokens × 50k vocabulary never
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,8 +71,12 @@ def output_path(model, stack: str) -> Callable[[np.ndarray], np.ndarray]:
     module = model.module
     final_norm = getattr(module, stack).final_norm
 
+    # A run on another thread hangs its recording hooks on this same module: take turns with it,
+    # one block at a time, so neither sees the other's values.
+    lock = getattr(model, "_run_lock", None) or nullcontext()
+
     def logits(resid: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
+        with lock, torch.inference_mode():
             hidden = torch.from_numpy(np.array(resid, dtype=np.float32)).unsqueeze(0)
             if final_norm is not None:
                 hidden = final_norm(hidden)

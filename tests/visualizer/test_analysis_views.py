@@ -139,3 +139,30 @@ def test_value_weighting_reweights_the_heatmap_and_exports_the_norms(fresh, tmp_
         np.testing.assert_array_equal(data["weights"], weights)
     view.value_weighted_box.setChecked(False)
     np.testing.assert_array_equal(view.image_item.image, weights)
+
+
+def test_long_inputs_are_computed_off_the_gui_thread_then_drawn(fresh, qtbot, monkeypatch):
+    """Above a size, the lens and the rollout come from a pool thread; the result is the same."""
+    import visualizer.views.lens_view as lens_view
+    import visualizer.views.rollout_view as rollout_view
+    from visualizer.state import lens_grid, rollout_selection
+
+    monkeypatch.setattr(lens_view, "SYNC_COST", 0)
+    monkeypatch.setattr(rollout_view, "SYNC_COST", 0)
+    monkeypatch.setattr(lens_grid, "_cache", [])
+    monkeypatch.setattr(rollout_selection, "_cache", [])
+    state = fresh.state
+    fresh.show_pane("logit-lens")
+    view = fresh.views["logit-lens"]
+    view.refresh()  # as for a new trace: nothing is cached
+    assert view.caption.text() == lens_view.COMPUTING and view.grid is None
+    qtbot.waitUntil(lambda: view.grid is not None, timeout=TIMEOUT)
+    np.testing.assert_array_equal(view.image_item.image, logit_lens(state.model, state.trace).top_probs)
+
+    state.set_selection(kind="encoder", layer=1)
+    fresh.show_pane("rollout")
+    view = fresh.views["rollout"]
+    qtbot.waitUntil(lambda: view.image_item.image is not None and view.background.pending_key is None,
+                    timeout=TIMEOUT)
+    view.background.wait()
+    np.testing.assert_array_equal(view.image_item.image, rollout(state.trace.attention, "encoder", 1))

@@ -35,11 +35,34 @@ def model_lens(state) -> LogitLens:
     trace, model = state.trace, state.model
     if trace is None:
         raise ValueError(NO_TRACE)
-    if _cache and _cache[0][0]() is trace and _cache[0][1]() is model:
-        return _cache[0][2]
-    lens = logit_lens(model, trace)  # InputError (a ValueError) without a head or a recording
-    _cache[:] = [(weakref.ref(trace), weakref.ref(model), lens)]
+    lens = cached_lens(state)
+    if lens is None:
+        lens = logit_lens(model, trace)  # InputError (a ValueError) without a head or a recording
+        remember_lens(trace, model, lens)
     return lens
+
+
+def cached_lens(state) -> LogitLens | None:
+    """The lens of the current trace if it was computed already, else None."""
+    if _cache and _cache[0][0]() is state.trace and _cache[0][1]() is state.model:
+        return _cache[0][2]
+    return None
+
+
+def remember_lens(trace, model, lens: LogitLens) -> None:
+    """Keep ``lens`` as the one of ``trace`` (computed elsewhere, e.g. on a pool thread)."""
+    _cache[:] = [(weakref.ref(trace), weakref.ref(model), lens)]
+
+
+def lens_cost(state) -> int:
+    """Vocabulary scores the lens computes: rows × positions × vocabulary (0 without a trace)."""
+    trace, model = state.trace, state.model
+    if trace is None or model is None:
+        return 0
+    config = model.config
+    layers = config.n_decoder_layers if config.has_decoder else config.n_encoder_layers
+    positions = len(trace.target_tokens) if config.has_decoder else len(trace.source_tokens)
+    return (layers + 1) * positions * config.vocab_size
 
 
 def row_labels(lens: LogitLens) -> list[str]:

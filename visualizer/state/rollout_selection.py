@@ -28,13 +28,39 @@ def rollout_matrix(state, kind: str | None = None, layer: int | None = None) -> 
         raise ValueError("nothing to export yet: run a sentence first")
     kind = kind or state.kind
     layer = state.layer if layer is None else layer
-    key = (kind, layer, state.rollout_head)
-    if _cache and _cache[0][0]() is trace and _cache[0][1:4] == key:
+    matrix = cached_rollout(state, kind, layer)
+    if matrix is None:
+        matrix = rollout(trace.attention, kind, layer, state.rollout_head)
+        remember_rollout(trace, (kind, layer, state.rollout_head), matrix)
+    return matrix
+
+
+def rollout_key(state, kind: str | None = None, layer: int | None = None) -> tuple:
+    return (kind or state.kind, state.layer if layer is None else layer, state.rollout_head)
+
+
+def cached_rollout(state, kind: str | None = None, layer: int | None = None) -> np.ndarray | None:
+    """The selection's rollout if it was computed for this trace already, else None."""
+    if _cache and _cache[0][0]() is state.trace and _cache[0][1:4] == rollout_key(state, kind, layer):
         return _cache[0][4]
-    matrix = rollout(trace.attention, kind, layer, state.rollout_head)
+    return None
+
+
+def remember_rollout(trace, key: tuple, matrix: np.ndarray) -> None:
+    """Keep ``matrix`` as ``trace``'s rollout for ``key`` (kind, layer, head fusion)."""
     matrix.flags.writeable = False
     _cache[:] = [(weakref.ref(trace), *key, matrix)]
-    return matrix
+
+
+def rollout_cost(state) -> int:
+    """Multiply-adds of the selection's rollout: a product of square matrices per layer rolled."""
+    trace = state.trace
+    if trace is None or state.kind not in trace.attention:
+        return 0
+    sides = {kind: trace.attention[kind].shape[-1] for kind in trace.attention}
+    if state.kind != "cross":
+        return (state.layer + 1) * sides[state.kind] ** 3
+    return (state.layer + 1) * sides["decoder"] ** 3 + state.n_layers("encoder") * sides["encoder"] ** 3
 
 
 def unreachable_cells(state, kind: str, layer: int) -> np.ndarray | None:

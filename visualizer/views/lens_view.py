@@ -7,16 +7,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from engine.logit_lens import logit_lens
+
 from ..figures.colors import colors_of
 from ..state.app_state import AppState
-from ..state.lens_grid import LensGrid, lens_grid
+from ..state.lens_grid import LensGrid, cached_lens, lens_cost, lens_grid, makes_lens, remember_lens
 from . import look
+from .background_result import BackgroundResult
 from .hover_marks import HoverMarks
 from .token_axis import TokenAxis, shorten
 
 NO_TRACE = "Run a sentence to read its layers through the model's output head."
 READOUT_HINT = "Hover a cell: the layer's top token and probability, and the true next token's"
 PANE_NAME = "logit-lens"  # computed while this pane is in front (or shown)
+COMPUTING = "Reading every layer through the output head…"
+SYNC_COST = 20_000_000  # vocabulary scores computed on the GUI thread (~0.1 s); more go to a pool
 MAX_TEXT_CELLS = 1500  # cell labels beyond this would be unreadable and slow: colours only
 
 
@@ -37,6 +42,9 @@ class LensView(QWidget):
         self._texts: list[pg.TextItem] = []
         self._mouse_pos: QPointF | None = None
         self._built_with = ("", "")  # (lens_color, colormap) the grid was drawn with
+        self.background = BackgroundResult(self)  # long inputs over large vocabularies
+        self.background.ready.connect(self._on_lens_ready)
+        self.background.failed.connect(lambda _key, message: self.caption.setText(message))
 
         self.caption = QLabel(look.placeholder(state, NO_TRACE), wordWrap=True)
         self.target_box = QCheckBox("Colour by the true next token", objectName="lensTargetBox")
@@ -111,14 +119,19 @@ class LensView(QWidget):
         for item in self._texts:
             self.plot.removeItem(item)
         self._texts = []
+        state = self.state
+        if self._computes_elsewhere():
+            trace, model = state.trace, state.model
+            self.grid = None
+            self._clear()
+            self.caption.setText(COMPUTING)
+            self.background.request((id(trace), id(model)), lambda: (trace, model, logit_lens(model, trace)))
+            return
         try:
-            self.grid = lens_grid(self.state)
+            self.grid = lens_grid(state)
         except ValueError as error:  # no trace yet, or no output head
             self.grid = None
-            self.image_item.clear()
-            look.set_mask_image(self.mask_item, None)
-            self.left_axis.set_tokens([])
-            self.bottom_axis.set_tokens([])
+            self._clear()
             self.caption.setText(look.placeholder(self.state, NO_TRACE) if self.state.trace is None
                                  else str(error))
             self.refresh_readout()
@@ -140,6 +153,23 @@ class LensView(QWidget):
         if rows * cols <= MAX_TEXT_CELLS:
             self._label_cells(grid, image)
         self.refresh_readout()
+
+    def _computes_elsewhere(self) -> bool:
+        state = self.state
+        return (state.trace is not None and state.model is not None and makes_lens(state.model)
+                and cached_lens(state) is None and lens_cost(state) > SYNC_COST)
+
+    def _on_lens_ready(self, _key, result) -> None:
+        trace, model, lens = result
+        if trace is self.state.trace and model is self.state.model:
+            remember_lens(trace, model, lens)
+            self.refresh()
+
+    def _clear(self) -> None:
+        self.image_item.clear()
+        look.set_mask_image(self.mask_item, None)
+        self.left_axis.set_tokens([])
+        self.bottom_axis.set_tokens([])
 
     def _label_cells(self, grid: LensGrid, image: np.ndarray) -> None:
         rgb = colors_of(image, (0.0, 1.0), self.state.colormap, grid.masked).astype(np.float64)

@@ -5,14 +5,25 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QComboBox, QLabel
 
-from engine.rollout import FUSIONS
+from engine.rollout import FUSIONS, rollout
 
 from ..state.app_state import AppState
-from ..state.rollout_selection import rollout_matrix, rollout_selection, unreachable_cells
+from ..state.rollout_selection import (
+    cached_rollout,
+    remember_rollout,
+    rollout_cost,
+    rollout_key,
+    rollout_matrix,
+    rollout_selection,
+    unreachable_cells,
+)
+from . import look
 from .attention_view import AttentionView
+from .background_result import BackgroundResult
 
 FUSION_TIPS = {"mean": "Fuse each layer's heads by their mean (Abnar & Zuidema's default)",
                "max": "Fuse each layer's heads by their maximum, then renormalise the rows"}
+SYNC_COST = 50_000_000  # multiply-adds done on the GUI thread (~0.05 s); more go to a pool
 
 
 class RolloutView(AttentionView):
@@ -22,7 +33,11 @@ class RolloutView(AttentionView):
     """
 
     def __init__(self, state: AppState, parent=None):
+        self.background = None  # made below: the base class draws once before
         super().__init__(state, parent)
+        self.background = BackgroundResult(self)  # long inputs: matrix products of T × T
+        self.background.ready.connect(self._on_rollout_ready)
+        self.background.failed.connect(lambda _key, message: self.readout.setText(message))
         self.fusion_selector = QComboBox(objectName="rolloutHeadSelector")
         self.fusion_selector.addItems(FUSIONS)
         self.setObjectName("rolloutView")
@@ -44,12 +59,29 @@ class RolloutView(AttentionView):
         super()._on_options_changed()
 
     def shown_matrix(self) -> np.ndarray | None:
-        if self.state.trace is None:
+        state = self.state
+        if state.trace is None or state.kind not in state.trace.attention:
             return None
-        try:
-            return rollout_matrix(self.state)
-        except ValueError:
-            return None
+        matrix = cached_rollout(state)
+        if matrix is not None or self.background is None:
+            return matrix
+        if rollout_cost(state) <= SYNC_COST:
+            return rollout_matrix(state)
+        trace, key = state.trace, rollout_key(state)
+        self.background.request((id(trace), key), lambda: (trace, key, rollout(trace.attention, *key)))
+        return None
+
+    def redraw(self, reset_range: bool = False) -> None:
+        super().redraw(reset_range)
+        if self._matrix is None and self.background is not None and self.background.pending_key:
+            self.plot.setTitle("Rolling out the attention of every layer…", color=look.TITLE_COLOR,
+                               size="11pt")
+
+    def _on_rollout_ready(self, _key, result) -> None:
+        trace, key, matrix = result
+        if trace is self.state.trace and key == rollout_key(self.state):
+            remember_rollout(trace, key, matrix)
+            self.redraw(reset_range=True)
 
     def shown_title(self) -> str:
         try:
