@@ -32,6 +32,10 @@ DEFAULTS = {
     "gemma3_text": {"pattern": 6, "attn_logit_softcapping": None, "final_logit_softcapping": None,
                     "rope_theta": 1_000_000.0, "local_rope_theta": 10000.0, "qk_norm": True},
 }
+# Sizes config.json may leave out (a gemma3 folder's text_config often names only a few).
+SIZES = {"hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+         "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256}
+VOCAB = {"gemma2": 256000, "gemma3_text": 262208}
 # Where the text model's tensors live: Gemma*ForCausalLM, Gemma3ForConditionalGeneration as
 # transformers 5 saves it, and as older uploads did.
 PREFIXES = ("model.", "", "model.language_model.", "language_model.model.")
@@ -195,6 +199,7 @@ def rename_gemma(state: dict, config: ModelConfig, allow_vision: bool) -> tuple[
 
 def import_gemma(folder: Path, config: dict):
     family, settings = text_config(folder, config)
+    settings = {**SIZES, "vocab_size": VOCAB[family], **settings}  # transformers' defaults
     tokenizer = tokenizer_json(folder, vocab_rows(settings, folder))
     if tokenizer is None:
         raise CheckpointError(f"{folder.name}: {config['model_type']} needs tokenizer.json in the "
