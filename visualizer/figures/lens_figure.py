@@ -37,7 +37,8 @@ class LensFigure(HeatmapFigure):
         fixed_w, fixed_h = self._fixed_parts(Fonts())
         heat_w = min(WIDTH_RANGE[1], max(WIDTH_RANGE[0], cols * NATURAL_COLUMN))
         heat_h = min(HEIGHT_RANGE[1], max(HEIGHT_RANGE[0], rows * NATURAL_ROW))
-        width = max(fixed_w + heat_w, metrics(Fonts().title).horizontalAdvance(self.title) + 20)
+        # A margin over the title: painted at the device resolution it can come out a little wider.
+        width = max(fixed_w + heat_w, metrics(Fonts().title).horizontalAdvance(self.title) * 1.05 + 20)
         return QSizeF(math.ceil(width), math.ceil(fixed_h + heat_h))
 
     def paint(self, painter: QPainter, size: QSizeF, vector: bool = False) -> None:
