@@ -7,6 +7,7 @@ would start with. Both sides then decode several inputs; the ids must be equal.
 """
 
 import json
+import re
 import shutil
 
 import pytest
@@ -202,3 +203,17 @@ def test_a_malformed_generation_file_is_named_with_the_way_out(family, tmp_path)
     write(copy, {"eos_token_id": [0, 10**6]})
     with pytest.raises(engine.CheckpointError, match="token 1000000, which is not a token id"):
         engine.load(copy)
+
+
+@pytest.mark.parametrize(("generation", "message"), [
+    ({"eos_token_ids": [3, "x"]}, "GenerationSettings.eos_token_ids must be a list of integers"),
+    ({"bad_words_ids": [[5]]}, "bad_words_ids must be a list of lists of two or more integers"),
+    ({"forced_eos_token_ids": [40]}, "name token 40, which is not a token id: the vocabulary has ids 0..29"),
+    ({"max_length": 0}, "GenerationSettings.max_length must be a whole number in 1..16777216, got 0"),
+    ({"top_p": 0.9}, "unknown generation settings: top_p"),
+    ([1, 2], "ModelConfig.generation must be an object of generation settings, got [1, 2]"),
+])
+def test_generation_settings_in_a_native_config_are_checked_by_name(generation, message):
+    data = engine.ModelConfig(vocab_size=30, d_model=8, n_heads=2).to_dict() | {"generation": generation}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        engine.ModelConfig.from_dict(data)
