@@ -15,6 +15,7 @@ from ..state.selection import levels_for
 from ..state.value_weighting import is_value_weighted, shown_attention_matrix, weighting_hover
 from ..state.view_state import COLORMAPS
 from . import look
+from .ablation_effects_view import AblationEffectsView
 from .hover_marks import HoverMarks
 from .token_axis import TokenAxis
 
@@ -101,6 +102,8 @@ class AttentionView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.readout)
+        self.ablation_effects = AblationEffectsView(state)  # shown only while heads are ablated
+        layout.addWidget(self.ablation_effects)
 
         self.colormap_selector.currentTextChanged.connect(lambda name: state.set_option(colormap=name))
         self.auto_levels_box.toggled.connect(lambda on: state.set_option(auto_levels=on))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QWidget
 
 from engine.kinds import KINDS
 
+from ..state.ablation_sets import keep_only, swapped
 from ..state.app_state import AppState
 
 
@@ -46,11 +47,25 @@ class AblationBar(QWidget):
         self.toggle_button = QPushButton("Ablate head", objectName="ablateButton", checkable=True)
         self.toggle_button.setToolTip("Zero this head's output and rerun: its pattern stays visible, "
                                       "its contribution is gone")
+        # "Keep only": ablate every other head of the kind; Ablate head then restores more of them.
+        self.keep_button = QToolButton(objectName="keepOnlyButton", text="Keep only")
+        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.keep_button.setToolTip("Ablate every other head of this kind, to see what these heads do "
+                                    "alone; then Ablate head on an ablated head restores it too")
+        menu = QMenu(self.keep_button)
+        self.keep_head_action = menu.addAction("Keep only this head", self._on_keep_head)
+        self.keep_head_action.setObjectName("keepOnlyHeadAction")
+        self.keep_layer_action = menu.addAction("Keep only this layer's heads", self._on_keep_layer)
+        self.keep_layer_action.setObjectName("keepOnlyLayerAction")
+        self.swap_action = menu.addAction("Swap ablated and kept heads of this kind", self._on_swap)
+        self.swap_action.setObjectName("swapAblationAction")
+        self.keep_button.setMenu(menu)
         self.summary = QLabel(objectName="ablationSummary")
         self.clear_button = QPushButton("Restore all", objectName="clearAblationButton")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.toggle_button)
+        layout.addWidget(self.keep_button)
         layout.addWidget(self.summary)
         layout.addWidget(self.clear_button)
 
@@ -66,10 +81,27 @@ class AblationBar(QWidget):
         if self.state.model is not None and isinstance(head, int):
             self.state.toggle_ablation(self.state.kind, self.state.layer, head)
 
+    def _on_keep_head(self) -> None:
+        state = self.state
+        if state.model is not None and isinstance(state.head, int):
+            state.set_ablation(keep_only(state, state.kind, [(state.kind, state.layer, state.head)]))
+
+    def _on_keep_layer(self) -> None:
+        state = self.state
+        if state.model is not None:
+            kept = [(state.kind, state.layer, head) for head in range(state.n_heads())]
+            state.set_ablation(keep_only(state, state.kind, kept))
+
+    def _on_swap(self) -> None:
+        if self.state.model is not None:
+            self.state.set_ablation(swapped(self.state, self.state.kind))
+
     def _refresh(self, *_args) -> None:
         state = self.state
         single_head = state.model is not None and isinstance(state.head, int)
         self.toggle_button.setEnabled(single_head)
+        self.keep_button.setEnabled(state.model is not None)
+        self.keep_head_action.setEnabled(single_head)
         current = (state.kind, state.layer, state.head) in state.ablated
         self.toggle_button.setChecked(single_head and current)
         self.toggle_button.setText("Ablated ✓" if single_head and current else "Ablate head")

@@ -45,6 +45,7 @@ class SweepBar(QWidget):
         self.run_button.setEnabled(not running)
 
     def _on_started(self, what: str) -> None:
+        self.progress.reset()
         self.progress.setRange(0, 0)  # busy until the first batch reports its total
         self.status.setText(what[:1].upper() + what[1:] + "…")
         self._set_running(True)
