@@ -27,6 +27,7 @@ from .state.app_state import AppState
 from .widgets.file_menu import FileMenu
 from .widgets.help_menu import add_help_menu
 from .widgets.input_panel import InputPanel
+from .widgets.report_action import ReportAction
 from .widgets.selection_bar import SelectionBar
 from .widgets.session_actions import SessionActions
 
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
         self.state.traceChanged.connect(self._on_trace_changed)  # after every view: they drew first
         self.state.modelChanged.connect(self._on_model_changed)
         self.sessions = SessionActions(self)  # File → Save / Open session…, after the handlers above
+        self.reports = ReportAction(self)  # File → Export report…
         self.resize(1400, 900)
         self._restore_layout()
 

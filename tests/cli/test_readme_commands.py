@@ -23,12 +23,13 @@ TRANSLATOR = ROOT / "assets" / "models" / "translator.safetensors"
 
 
 def readme_export_commands(text: str) -> list[str]:
-    """The ``python main.py export`` lines of the fenced code blocks, continuation lines joined."""
+    """The ``python main.py export`` and ``report`` lines of the fenced code blocks, continuation
+    lines joined."""
     commands = []
     for block in re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
         for line in re.sub(r"\s*\\\n\s*", " ", block).splitlines():
             line = line.strip()
-            if line.startswith("python main.py export"):
+            if line.startswith(("python main.py export", "python main.py report")):
                 commands.append(line)
     return commands
 
@@ -78,7 +79,7 @@ def check_file(path: Path) -> None:
 @pytest.mark.parametrize("command", COMMANDS)
 def test_readme_export_command_works(command, qapp, tmp_path, monkeypatch, capsys):
     args = shlex.split(command, comments=True)
-    assert args[:3] == ["python", "main.py", "export"]
+    assert args[:2] == ["python", "main.py"] and args[2] in ("export", "report")
     out = Path(args[args.index("--out") + 1])
     monkeypatch.chdir(tmp_path)  # relative --out paths land here
     shutil.copyfile(TRANSLATOR, tmp_path / "model.safetensors")  # "another model" in the examples

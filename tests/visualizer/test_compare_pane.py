@@ -6,6 +6,7 @@ import pytest
 import engine
 from tests.conftest import make_tiny_model
 from tests.visualizer.conftest import PAIR
+from tests.visualizer.window_once import close, traced_hidden_window, wait_idle
 from visualizer.state.comparison import DIFFERENCE_COLORMAP
 
 SOURCE_B = "the big dog sees a red house ."  # as many tokens as PAIR's source
@@ -17,11 +18,22 @@ def wait_for_run_b(qtbot, window, before=None):
                     and not window.compare_controller.busy(), timeout=30_000)
 
 
+@pytest.fixture(scope="module")
+def shared_window(qapp, tiny_checkpoint):
+    window = traced_hidden_window(qapp, tiny_checkpoint, *PAIR)
+    yield window
+    close(qapp, window)
+
+
 @pytest.fixture
-def compare_pane(traced_window):
-    traced_window.state.set_selection(kind="cross", layer=1, head="mean")
-    traced_window.show_pane("compare")
-    return traced_window, traced_window.views["compare"]
+def compare_pane(shared_window, qapp):
+    """The shared window on cross layer 1, mean of heads, the compare tab in front, no run B."""
+    window = shared_window
+    window.state.set_option(compare_source="", compare_checkpoint="")
+    window.state.set_selection(kind="cross", layer=1, head="mean")
+    window.show_pane("compare")
+    wait_idle(qapp, window, lambda: window.state.second_run is None)
+    return window, window.views["compare"]
 
 
 def test_a_second_input_shows_both_runs_and_their_difference(compare_pane, qtbot, tiny_checkpoint, tmp_path):

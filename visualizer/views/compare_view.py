@@ -62,6 +62,7 @@ class CompareView(QWidget):
             bar.setImageItem(image, insert_in=plot)
             look.style_color_bar(bar)
             self.plots[name], self.images[name], self.bars[name], self.axes[name] = plot, image, bar, axes
+            self.graphics.ci.layout.setColumnStretchFactor(column, 1)  # three equal panels
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         controls = QHBoxLayout()
@@ -141,8 +142,11 @@ class CompareView(QWidget):
             matrix = np.ascontiguousarray(selection.matrix, dtype=np.float32)
             image.setImage(matrix, autoLevels=False)
             self.bars[name].setLevels(selection.levels)
-            axes["left"].set_tokens(list(selection.query_tokens))
-            axes["bottom"].set_tokens(list(selection.key_tokens))
+            # B − A is labelled with A's tokens: "small/big" labels would crowd out the others;
+            # the readout names both runs' tokens.
+            labelled = shown.a if name == "difference" else selection
+            axes["left"].set_tokens(list(labelled.query_tokens))
+            axes["bottom"].set_tokens(list(labelled.key_tokens))
             plot.setTitle(selection.title, color=look.TITLE_COLOR, size="10pt")
             rows, cols = matrix.shape
             plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
