@@ -17,6 +17,7 @@ import torch
 from ..config import SIZE_LIMITS, ModelConfig
 from ..errors import CheckpointError
 from . import HF_IMPORTERS
+from .generation_files import read_generation
 from .hf_files import (
     activation,
     build_model,
@@ -29,7 +30,7 @@ from .hf_files import (
     tokenizer_json,
     vocab_rows,
 )
-from .llama import end_token, rope_settings
+from .llama import rope_settings
 from .stored_weights import read_float32_weights
 
 # Buffers of older files (causal masks, rotary tables): recomputed here, never read.
@@ -58,7 +59,8 @@ def neox_config(folder: Path, config: dict) -> ModelConfig:
         raise CheckpointError(f"{folder.name}: rotary_pct {fraction} rotates "
                               f"{int(d_model // heads * fraction)} dimensions of each head, an odd "
                               "number; the engine rotates pairs")
-    eos = end_token(folder, config)
+    generation = read_generation(folder, config)
+    eos = token_id(generation.eos)
     bias = bool(config.get("attention_bias", True))
     return ModelConfig(
         architecture="decoder-only",
@@ -89,8 +91,11 @@ def neox_config(folder: Path, config: dict) -> ModelConfig:
         bos_token_id=token_id(config.get("bos_token_id")),
         eos_token_id=eos,
         decoder_start_token_id=None,
+        suppressed_token_ids=generation.banned,
+        generation=generation.settings,
         extra={"family": "gpt_neox", "hf_model_type": config.get("model_type"),
-               "hf_architectures": config.get("architectures") or []},
+               "hf_architectures": config.get("architectures") or [],
+               "generation_ignored": generation.ignored},
     )
 
 

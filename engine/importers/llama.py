@@ -19,13 +19,13 @@ import torch
 from ..config import SIZE_LIMITS, ModelConfig
 from ..errors import CheckpointError
 from . import HF_IMPORTERS
+from .generation_files import read_generation
 from .hf_files import (
     activation,
     build_model,
     check_layer_counts,
     integer,
     number,
-    read_json,
     separate_head,
     token_id,
     tokenizer_json,
@@ -104,13 +104,6 @@ def _switch(config: dict, setting) -> bool:
     return bool(config.get(setting, False)) if isinstance(setting, str) else setting
 
 
-def end_token(folder: Path, config: dict):
-    """The end token generate() stops at: generation_config.json's, else config.json's."""
-    path = folder / "generation_config.json"
-    generation = read_json(path) if path.exists() else {}
-    return token_id(generation.get("eos_token_id", config.get("eos_token_id")))
-
-
 def llama_config(folder: Path, config: dict, family: dict) -> ModelConfig:
     d_model, heads = integer(config, "hidden_size", folder), integer(config, "num_attention_heads", folder)
     layers = integer(config, "num_hidden_layers", folder)
@@ -120,7 +113,8 @@ def llama_config(folder: Path, config: dict, family: dict) -> ModelConfig:
     head_dim = integer(config, "head_dim", folder, family["head_dim"])
     theta, fraction, scaling = rope_settings(folder, config)
     local = local_layers(folder, config, layers, family["window"])
-    eos = end_token(folder, config)
+    generation = read_generation(folder, config)
+    eos = token_id(generation.eos)
     model_type = config.get("model_type")
     return ModelConfig(
         architecture="decoder-only",
@@ -160,8 +154,11 @@ def llama_config(folder: Path, config: dict, family: dict) -> ModelConfig:
         bos_token_id=token_id(config.get("bos_token_id")),
         eos_token_id=eos,
         decoder_start_token_id=None,
+        suppressed_token_ids=generation.banned,
+        generation=generation.settings,
         extra={"family": model_type, "hf_model_type": model_type,
-               "hf_architectures": config.get("architectures") or []},
+               "hf_architectures": config.get("architectures") or [],
+               "generation_ignored": generation.ignored},
     )
 
 

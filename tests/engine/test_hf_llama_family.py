@@ -130,6 +130,27 @@ def test_greedy_continuation_matches_generate(loaded, variant):
         assert len(expected) == full or expected[-1] == model.config.eos_token_id  # both stopped
 
 
+@pytest.mark.parametrize("variant", ["llama", "gpt_neox"])
+def test_an_end_token_list_and_banned_words_steer_the_decode_as_generate_does(loaded, tmp_path,
+                                                                              variant):
+    """Llama-3-style generation_config.json: any listed end token stops; banned ids never appear."""
+    folder, model, _, _ = loaded(variant)
+    free = model.run(SENTENCES[0], max_new_tokens=NEW_TOKENS, record=False).target_ids
+    prompt_length = len(model.run(SENTENCES[0], max_new_tokens=0, record=False).target_ids)
+    new = free[prompt_length:]
+    stop, banned = new[5], new[1]  # the second listed end token, and a token to ban
+    target = tmp_path / variant
+    shutil.copytree(folder, target)
+    (target / "generation_config.json").write_text(json.dumps(
+        {"eos_token_id": [model.config.eos_token_id, stop], "bad_words_ids": [[banned]]}))
+    steered = engine.load(target)
+    reference, reference_tokenizer = load_reference(target)
+    trace = steered.run(SENTENCES[0], max_new_tokens=NEW_TOKENS, record=False)
+    assert trace.target_ids == generate(reference, reference_tokenizer, SENTENCES[0])
+    assert banned not in trace.target_ids[prompt_length:]
+    assert trace.target_ids != free  # the settings changed the decode
+
+
 # ---- what each folder maps to ------------------------------------------------------------------
 def test_qwen_sliding_layers_from_max_window_layers_match_transformers(loaded, tmp_path):
     """use_sliding_window: layers from max_window_layers on see the last sliding_window keys."""
