@@ -1,7 +1,8 @@
 """AblationEffectsView: under the heatmap, what the ablated heads change in the output.
 
 Shown only while heads are ablated. The output before and after, and per position the change in
-the probability of the unablated run's token (bars) and KL(unablated ‖ ablated) (bars, nats),
+the probability of the unablated run's next token (bars, labelled by that token) and
+KL(unablated ‖ ablated) (bars, nats),
 computed in the background from ``engine.ablation_effects`` and exportable as data.
 """
 
@@ -47,8 +48,8 @@ class AblationEffectsView(QWidget):
         self.delta_axis, self.kl_axis = TokenAxis("bottom"), TokenAxis("bottom")
         self.delta_plot = self.graphics.addPlot(axisItems={"bottom": self.delta_axis}, enableMenu=False)
         self.kl_plot = self.graphics.addPlot(axisItems={"bottom": self.kl_axis}, enableMenu=False)
-        for plot, title in ((self.delta_plot, "Δ p(unablated run's token)"),
-                            (self.kl_plot, "KL(unablated ‖ ablated), nats")):
+        for plot, title in ((self.delta_plot, "Δ p(the unablated run's next token), after − before"),
+                            (self.kl_plot, "KL(unablated ‖ ablated) of the next token, nats")):
             look.style_plot(plot)
             plot.hideButtons()
             plot.setMouseEnabled(False, False)
@@ -95,7 +96,8 @@ class AblationEffectsView(QWidget):
         count = len(effects.ablated)
         self.outputs.setText(f"{count} head{'s' * (count != 1)} ablated. Before: {effects.before_text}\n"
                              f"After:  {effects.after_text}")
-        tokens = readable_tokens(effects.tokens, effects.token_style)
+        # Labelled by the token whose probability the bar shows: "chat" reads "p(chat) fell by 0.8".
+        tokens = readable_tokens(effects.top_tokens, effects.token_style)
         x = np.arange(len(tokens)) + 0.5
         delta = effects.delta_prob.astype(np.float64)
         brushes = [pg.mkBrush(*(DROP_BRUSH if d < 0 else GAIN_BRUSH)) for d in delta]

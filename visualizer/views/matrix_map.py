@@ -60,9 +60,11 @@ class MatrixMap(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.graphics.viewport().installEventFilter(self)
 
-    def show_selection(self, selection, title: str | None = None, value_format: str = ".3g") -> None:
+    def show_selection(self, selection, title: str | None = None, value_format: str = ".3g",
+                       axis_columns: list[str] | None = None) -> None:
         """Draw ``selection.matrix`` with its labels, levels and colormap, under ``title`` (default:
-        the selection's own, which figures use; a small map needs a shorter one)."""
+        the selection's own, which figures use; a small map needs a shorter one). ``axis_columns``
+        are shorter column labels for the axis; the hover reads the selection's own."""
         self.value_format = value_format
         self.matrix = np.ascontiguousarray(selection.matrix, dtype=np.float32)
         self.rows, self.columns = list(selection.query_tokens), list(selection.key_tokens)
@@ -71,7 +73,7 @@ class MatrixMap(QWidget):
         self.color_bar.setLevels(selection.levels)
         look.set_mask_image(self.nan_item, look.nan_cells(self.matrix), look.NAN_LUT)
         self.left_axis.set_tokens(self.rows)
-        self.bottom_axis.set_tokens(self.columns)
+        self.bottom_axis.set_tokens(self.columns if axis_columns is None else axis_columns)
         rows_title, columns_title = selection.axis_titles()
         self.plot.setLabel("left", rows_title, color=look.TEXT_COLOR)
         self.plot.setLabel("bottom", columns_title, color=look.TEXT_COLOR)

@@ -122,17 +122,21 @@ class PatchingView(QWidget):
             self.caption.setText("")
             return
         kind = state.kind if state.kind in result.head_effect else next(iter(result.head_effect))
-        self.residual_map.show_selection(patching_selection(state.core),
-                                         f"{result.stack} resid_pre patched per layer and position")
-        self.head_map.show_selection(patching_selection(state.core, heads=True),
-                                     f"{kind_title(kind)}: one head's .z patched")
+        residual = patching_selection(state.core)
+        # The axis marks a changed position with "*" ("white→black" would thin the labels out);
+        # the hover names both tokens.
+        short = [label.split("→")[0] + "*" if "→" in label else label for label in residual.key_tokens]
+        self.residual_map.show_selection(residual, "clean resid_pre patched in", axis_columns=short)
+        self.head_map.show_selection(patching_selection(state.core, heads=True), "one head's .z patched in")
         clean, corrupted, target = patching_inputs(state)
         target_text = " ".join(result.target_tokens)
         shown = f"target: {target_text} ({'given' if target else 'decoded from the clean text'}); " \
             if state.model.config.architecture == "encoder-decoder" else ""
         self.caption.setText(
             f"{shown}m = {result.metric}: clean {result.m_clean:.3f}, corrupted {result.m_corrupted:.3f}. "
-            "Right: each head's clean .z patched in alone, for the kind chosen above.")
+            f"Left: the clean {result.stack} residual entering each layer, at one position (*: where "
+            f"the texts differ). Right: each {kind_title(kind)} head's clean .z alone (choose the kind "
+            "above).")
 
     def _on_head_clicked(self, layer: int, head: int) -> None:
         result = stored_result(self.state, PATCHING)
