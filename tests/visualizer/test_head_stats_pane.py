@@ -37,7 +37,7 @@ def test_the_overview_image_is_the_chosen_statistic_of_every_head(pane, tiny_run
     expected = head_stats(tiny_run[1], kind)[statistic]
     np.testing.assert_array_equal(view.image.image, expected)
     assert view.statistic_box.currentData() == statistic
-    assert view.model.columnCount() == 3 + len(STATISTICS)
+    assert view.model.columnCount() == 1 + len(STATISTICS)
     assert view.caption.text().endswith("this input")
 
 
@@ -110,6 +110,7 @@ def test_a_corpus_run_shows_the_mean_over_its_inputs(pane, qtbot, tmp_path, tiny
                          ("the small dog runs", "le petit chien court")]], axis=0)
     np.testing.assert_allclose(view.image.image, expected, atol=2e-6)
     assert "mean over 2 inputs (corpus.txt)" in view.caption.text()
+    assert view.corpus.status.text().startswith("2 inputs in ")
     assert "1 line skipped (line 3:" in view.corpus.status.text()
     view.corpus.this_input_button.click()  # back to the input on screen
     np.testing.assert_array_equal(view.image.image, head_stats(tiny_run[1], "decoder")["entropy"])

@@ -8,12 +8,15 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 
 from ..state.head_stat_table import TITLES, HeadStatTable, value_text
 
-FIXED_COLUMNS = ("Head", "Layer", "Index")
+FIXED_COLUMNS = ("Head",)  # "cross L0 H2"; sorted by it, rows are in layer, then head order
+HEADERS = {"entropy": "entropy", "max_weight": "max weight", "first_token": "first token",
+           "previous_token": "previous", "diagonal": "diagonal", "mean_distance": "distance",
+           "induction": "induction", "alignment": "alignment"}  # short: eight columns fit beside the map
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw number: sorting never compares texts
 
 
 class HeadStatsTableModel(QAbstractTableModel):
-    """Rows: heads in layer order; columns: the head's name, layer, index, then each statistic."""
+    """Rows: heads in layer order; columns: the head's name, then each statistic."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -45,7 +48,7 @@ class HeadStatsTableModel(QAbstractTableModel):
     def value(self, row: int, column: int) -> float:
         layer, head = self.head(row)
         if column < len(FIXED_COLUMNS):
-            return float(row if column == 0 else layer if column == 1 else head)
+            return float(row)
         return float(self.table.stats[self.statistics[column - len(FIXED_COLUMNS)]][layer, head])
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
@@ -58,19 +61,20 @@ class HeadStatsTableModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if column == 0:
                 return self.table.head_name(*self.head(row))
-            if column < len(FIXED_COLUMNS):
-                return str(int(self.value(row, column)))
             return value_text(self.value(row, column))
         if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal or section < 0:
             return None
         if section < len(FIXED_COLUMNS):
-            return FIXED_COLUMNS[section]
-        return TITLES[self.statistics[section - len(FIXED_COLUMNS)]]
+            return FIXED_COLUMNS[section] if role == Qt.ItemDataRole.DisplayRole else None
+        name = self.statistics[section - len(FIXED_COLUMNS)]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[name]
+        return TITLES[name] if role == Qt.ItemDataRole.ToolTipRole else None
 
 
 def sorting_proxy(model: HeadStatsTableModel, parent=None) -> QSortFilterProxyModel:

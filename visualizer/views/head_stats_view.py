@@ -19,13 +19,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..figures.colors import colors_of
 from ..state.app_state import AppState
-from ..state.head_stat_table import TITLES, HeadStatTable, head_stat_table, statistics_of
+from ..state.head_stat_table import TITLES, HeadStatTable, head_stat_table, statistics_of, value_text
 from ..widgets.corpus_controls import CorpusControls
 from . import look
 from .head_stats_table_model import HeadStatsTableModel, sorting_proxy
 
 NO_TRACE = "Run a sentence to see what each head does, or compute the statistics over a corpus."
+MAX_LABELLED_HEADS = 256  # cells get their value written in them up to this many heads
 READOUT_HINT = "Hover a head for its numbers · click one (or a table row) to open it · click a column to sort"
 
 
@@ -84,6 +86,7 @@ class HeadStatsView(QWidget):
         self.highlight.setZValue(10)
         self.highlight.hide()
         self.plot.addItem(self.highlight)
+        self.value_labels: list[pg.TextItem] = []
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self.graphics.viewport().installEventFilter(self)  # leaving the plot resets the readout
@@ -105,7 +108,7 @@ class HeadStatsView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.graphics)
         splitter.addWidget(self.table_view)
-        splitter.setSizes([420, 620])
+        splitter.setSizes([330, 730])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
@@ -193,6 +196,7 @@ class HeadStatsView(QWidget):
             self.image.clear()
             self.nan_image.clear()
             self.highlight.hide()
+            self._label_values_clear()
             self.caption.setText(look.placeholder(state, NO_TRACE) if state.trace is None else str(error))
             return
         statistics_changed = self.table is None or list(self.table.stats) != list(table.stats) \
@@ -208,6 +212,7 @@ class HeadStatsView(QWidget):
         self.plot.getAxis("left").setTicks([[(i + 0.5, f"L{i}") for i in range(layers)]])
         self.plot.getAxis("top").setTicks([[(j + 0.5, f"H{j}") for j in range(heads)]])
         self.plot.setRange(QRectF(0, 0, heads, layers), padding=0.02)
+        self._label_values(table)
         sort = self.table_view.horizontalHeader()
         column, order = sort.sortIndicatorSection(), sort.sortIndicatorOrder()
         self.model.set_table(table)
@@ -215,6 +220,26 @@ class HeadStatsView(QWidget):
             column, order = self.model.column_of(table.statistic), Qt.SortOrder.DescendingOrder
         self.table_view.sortByColumn(column, order)
         self._show_selected()
+
+    def _label_values_clear(self) -> None:
+        for item in self.value_labels:
+            self.plot.removeItem(item)
+        self.value_labels = []
+
+    def _label_values(self, table: HeadStatTable) -> None:
+        """Each cell's value as text (light on dark colours), while the heads are few enough."""
+        self._label_values_clear()
+        matrix = table.matrix
+        if matrix.size > MAX_LABELLED_HEADS:
+            return
+        luminance = colors_of(matrix, table.levels, self.state.colormap).astype(float) @ (0.299, 0.587, 0.114)
+        for (layer, head), value in np.ndenumerate(matrix):
+            color = (255, 255, 255) if luminance[layer, head] < 140 else look.TEXT_COLOR
+            item = pg.TextItem(value_text(float(value)), color=color, anchor=(0.5, 0.5))
+            item.setPos(head + 0.5, layer + 0.5)
+            item.setZValue(5)
+            self.plot.addItem(item, ignoreBounds=True)
+            self.value_labels.append(item)
 
     def _fill_statistics(self) -> None:
         names = statistics_of(self.state)

@@ -3,6 +3,7 @@ progress bar with Cancel while either runs. The result goes into the state for t
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Signal
@@ -38,6 +39,7 @@ class CorpusControls(QWidget):
         self.state = state
         self.runner = CorpusRunner(self)
         self._watched_window = None
+        self._started = 0.0
         self.corpus_button = QPushButton("Statistics over a corpus…", objectName="corpusButton")
         self.corpus_button.setToolTip("Open a text file of inputs (one a line; source TAB target) and "
                                       "show each statistic as a mean over all of them")
@@ -119,6 +121,7 @@ class CorpusControls(QWidget):
         self.progress.setRange(0, 0)
         self._set_running(True)
         self.status.setText(message)
+        self._started = time.perf_counter()
         return self.runner.start(job)
 
     # ---- results ------------------------------------------------------------------------------
@@ -131,7 +134,8 @@ class CorpusControls(QWidget):
         skipped = len(result.problems)
         note = f" · {skipped} line{'s' * (skipped != 1)} skipped ({result.problems[0]}" \
                f"{', …' if skipped > 1 else ''})" if skipped else ""
-        self._end(result.description[0].upper() + result.description[1:] + note)
+        seconds = time.perf_counter() - self._started
+        self._end(f"{result.n_inputs} input{'s' * (result.n_inputs != 1)} in {seconds:.1f} s{note}")
         self.state.set_head_stats_corpus(result)
 
     def _on_failed(self, message: str) -> None:
