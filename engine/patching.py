@@ -9,7 +9,8 @@ so 1 means "this alone restores the clean output" and 0 "it does nothing". Per h
 m: for an encoder-decoder model, the mean over decoder positions t = 0..T-2 of
 log p(target[t+1] at t), the end token included; for a decoder-only model, log p of the clean
 run's top next token at the last position; for an encoder-only model with an output head, the
-mean over positions of log p of the clean run's top token there.
+mean over the clean text's mask positions (every position if it has none) of log p of the clean
+run's top token there.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from .errors import InputError
 from .hooks import z_hook
+from .predictions import mask_positions
 from .readable_tokens import readable_tokens
 from .sweeps import (
     Progress,
@@ -35,7 +37,7 @@ from .sweeps import (
 METRICS = {
     "encoder-decoder": "mean log p(target[t+1]) over decoder positions t = 0..T-2",
     "decoder-only": "log p(the clean run's top next token) at the last position",
-    "encoder-only": "mean log p(the clean run's top token) over positions",
+    "encoder-only": "mean log p(the clean run's top token) over the [MASK] positions (or all)",
 }
 
 
@@ -102,7 +104,7 @@ def patching(model, clean: str, corrupted: str, target: str | None = None, *,
             return logp[:, steps, np.asarray(target_ids[1:])].mean(axis=-1)
         if config.architecture == "decoder-only":
             return logp[:, -1, clean_top[-1]]
-        return logp[:, np.arange(len(clean_top)), clean_top].mean(axis=-1)
+        return logp[:, read, clean_top[read]].mean(axis=-1)
 
     def run(rows: int, edits=None, which: str = "corrupted") -> np.ndarray:
         source_ids, row_target = inputs[which]
@@ -110,6 +112,9 @@ def patching(model, clean: str, corrupted: str, target: str | None = None, *,
 
     clean_logp = run(1, which="clean")
     clean_top = clean_logp[0].argmax(axis=-1)
+    # An MLM is read where it predicts: the clean text's masks (else every position, whose own
+    # token would otherwise dominate m wherever the two texts differ).
+    read = np.asarray(mask_positions(clean_tokens) or range(len(clean_top)))
     m_clean = float(metric_of(clean_logp)[0])
     m_corrupted = float(metric_of(run(1))[0])
     denominator = m_clean - m_corrupted

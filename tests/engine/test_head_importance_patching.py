@@ -168,3 +168,20 @@ def test_the_translators_colour_adjective_flows_through_its_own_position():
     others = np.delete(result.effect, 1, axis=1)
     assert np.abs(others).max() < 0.05
     assert result.head_effect["cross"].max() > 0.3 and np.abs(result.head_effect["decoder"]).max() < 0.05
+
+
+def test_an_mlm_is_read_at_its_masks_and_its_agreement_head_carries_the_number():
+    """The README's MLM example: the subject's number reaches [MASK] through encoder L1 H2."""
+    import engine
+
+    model = engine.load("assets/models/agreement.safetensors")
+    clean, corrupted = "the dogs with the small cat [MASK] happy", "the dog with the small cat [MASK] happy"
+    result = patching(model, clean, corrupted)
+    trace = model.run(clean)
+    logp = np.log(softmax(trace.logits))
+    mask = trace.source_tokens.index("[MASK]")
+    np.testing.assert_allclose(result.m_clean, logp[mask].max(), rtol=1e-5, atol=1e-7)
+    assert result.m_corrupted < result.m_clean - 5  # "dog" asks for another verb form
+    assert result.head_effect["encoder"][1, 2] > 0.7 and np.abs(result.head_effect["encoder"][0]).max() < 0.05
+    subject = result.clean_tokens.index("dogs")
+    np.testing.assert_allclose(result.effect[:, subject], 1.0, atol=0.01)
