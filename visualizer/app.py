@@ -25,6 +25,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--target", metavar="TEXT", help="target sentence (default: let the model decode)")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="render the window with a trace to this PNG and exit")
+    parser.add_argument("--startup-times", action="store_true",
+                        help="print (as JSON lines) when the window is shown and the first trace "
+                             "drawn, then exit: for benchmarks/startup.py")
     return parser.parse_args(argv)
 
 
@@ -55,7 +58,7 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setApplicationName("Transformer Inspector")
     from .main_window import MainWindow  # after QApplication: pyqtgraph reads the app's palette
 
-    window = MainWindow(checkpoint=args.checkpoint, show_dialogs=not args.screenshot)
+    window = MainWindow(checkpoint=args.checkpoint, show_dialogs=not (args.screenshot or args.startup_times))
     if args.source:
         window.input_panel.source_input.setText(args.source)
     if args.target:
@@ -63,6 +66,10 @@ def run_app(argv: list[str] | None = None) -> int:
     window.show()  # before torch is imported: the model loads on a pool thread behind a busy bar
     if args.screenshot:
         return take_screenshot(app, window, args.screenshot)
+    if args.startup_times:
+        from .startup_probe import run_with_probe
+
+        return run_with_probe(app, window, SCREENSHOT_TIMEOUT_MS)
     return app.exec()
 
 
