@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .hooks import HookPoint
+from .kv_cache import KeyValues
 
 
 class MultiHeadAttention(nn.Module):
@@ -58,20 +59,35 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None,
-                position_bias: torch.Tensor | None = None) -> torch.Tensor:
+                position_bias: torch.Tensor | None = None,
+                cache: KeyValues | None = None) -> torch.Tensor:
         """Queries from ``x``; keys and values from ``memory`` (cross-attention) or ``x``.
 
         ``mask`` is boolean, broadcastable to ``[B, H, Lq, Lk]``, True where a key is visible.
+        ``cache`` (greedy decoding): ``x`` holds only new positions, which follow the cached
+        ones; self-attention appends its keys and values, cross-attention reuses the first
+        step's.
         """
         keys_values = x if memory is None else memory
         q = self._split_heads(self.q_proj(x))
-        k = self._split_heads(self.k_proj(keys_values), self.n_kv_heads)
-        if self.q_norm is not None:
-            q, k = self.q_norm(q), self.k_norm(k)
-        if self.rotary is not None:  # recorded after the rotation: exactly what enters q·k
-            q, k = self.rotary(q), self.rotary(k)
-        q, k = self.q(q), self._per_query_head(self.k(k))
-        v = self._per_query_head(self.v(self._split_heads(self.v_proj(keys_values), self.n_kv_heads)))
+        if cache is not None and memory is not None and cache.stored:
+            if self.q_norm is not None:
+                q = self.q_norm(q)
+            q, k, v = self.q(q), cache.keys, cache.values
+        else:
+            k = self._split_heads(self.k_proj(keys_values), self.n_kv_heads)
+            if self.q_norm is not None:
+                q, k = self.q_norm(q), self.k_norm(k)
+            if self.rotary is not None:  # recorded after the rotation: exactly what enters q·k
+                offset = cache.length if cache is not None else 0
+                q, k = self.rotary(q, offset), self.rotary(k, offset)
+            q, k = self.q(q), self.k(k)
+            v = self.v(self._split_heads(self.v_proj(keys_values), self.n_kv_heads))
+            if cache is not None and memory is None:
+                k, v = cache.extend(k, v)
+            elif cache is not None:
+                cache.store(k, v)
+        k, v = self._per_query_head(k), self._per_query_head(v)
 
         # Scaling q (pos x d_head) is cheaper than scaling the scores (pos x pos), and it is the
         # order torch.nn and the Hugging Face models use, which keeps parity tight.

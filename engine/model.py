@@ -81,12 +81,12 @@ class Layer(nn.Module):
             return x + self.dropout(out_norm(out) if out_norm is not None else out)
         return norm(x + self.dropout(sublayer(x, *args)))
 
-    def parallel(self, x: torch.Tensor, mask, position_bias) -> torch.Tensor:
+    def parallel(self, x: torch.Tensor, mask, position_bias, cache=None) -> torch.Tensor:
         """GPT-NeoX's parallel block: attention and FFN both read ``x``, and both add to it.
 
         Summed in the Hugging Face order (ffn + attention + x), which keeps parity tight.
         """
-        attention = self.dropout(self.self_attn(self.norm_self(x), None, mask, position_bias))
+        attention = self.dropout(self.self_attn(self.norm_self(x), None, mask, position_bias, cache))
         return self.dropout(self.ffn(self.norm_ffn(x))) + attention + x
 
 
@@ -134,14 +134,17 @@ class DecoderLayer(Layer):
         self.norm_ffn_out = _make_output_norm(config)
         self.resid_post = HookPoint()
 
-    def forward(self, x, mask=None, position_bias=None, memory=None, memory_mask=None):
+    def forward(self, x, mask=None, position_bias=None, memory=None, memory_mask=None, cache=None):
+        """``cache`` (an engine.kv_cache.LayerCache): ``x`` holds a decoding step's new positions."""
+        self_cache, cross_cache = (cache.self_attn, cache.cross_attn) if cache is not None else (None, None)
         x = self.resid_pre(x)
         if self.resid_mid is None:  # parallel blocks have no cross-attention (a single stack)
-            return self.resid_post(self.parallel(x, mask, position_bias))
+            return self.resid_post(self.parallel(x, mask, position_bias, self_cache))
         x = self.resid_mid(self.residual(x, self.norm_self, self.self_attn, None, mask, position_bias,
-                                         out_norm=self.norm_self_out))
+                                         self_cache, out_norm=self.norm_self_out))
         if self.cross_attn is not None:
-            x = self.resid_cross(self.residual(x, self.norm_cross, self.cross_attn, memory, memory_mask))
+            x = self.resid_cross(self.residual(x, self.norm_cross, self.cross_attn, memory, memory_mask,
+                                               None, cross_cache))
         return self.resid_post(self.residual(x, self.norm_ffn, self.ffn, out_norm=self.norm_ffn_out))
 
 
@@ -177,49 +180,67 @@ class Stack(nn.Module):
                 bidirectional=not is_decoder)
         self.final_norm = _make_norm(config) if config.has_final_norm else None
 
-    def embeddings(self, ids: torch.Tensor, tokens: nn.Embedding) -> torch.Tensor:
+    def embeddings(self, ids: torch.Tensor, tokens: nn.Embedding, offset: int = 0) -> torch.Tensor:
         """Token embedding (scaled) plus positions, then dropout and any embedding norm.
 
         ``tokens`` is the token table, shared by both stacks and owned by Transformer.
+        ``offset`` is the position of ``ids``' first token (a decoding step's new tokens).
         """
         x = self.embed(tokens(ids) * self.config.embedding_scale)
         length = ids.shape[1]
         if self.token_type_table is not None:  # added before positions, in BERT's order
             x = x + self.type_embed(self.token_type_table.weight[:1].expand(length, -1).unsqueeze(0))
         if self.config.positions == "sinusoidal":
-            table = sinusoidal_table(length, self.config.d_model, self.config.sinusoid_layout)
-            x = x + self.pos_embed(table.to(x.device, x.dtype).unsqueeze(0))
+            table = sinusoidal_table(offset + length, self.config.d_model, self.config.sinusoid_layout)
+            x = x + self.pos_embed(table[offset:].to(x.device, x.dtype).unsqueeze(0))
         elif self.position_table is not None:
-            index = torch.arange(length, device=ids.device) + self.config.position_offset
+            index = torch.arange(offset, offset + length, device=ids.device) + self.config.position_offset
             x = x + self.pos_embed(self.position_table(index).unsqueeze(0))
         x = self.embed_dropout(x)
         return self.embed_norm(x) if self.embed_norm is not None else x
 
     def self_attention_mask(self, key_mask: torch.Tensor | None, q_len: int,
-                            window: int | None) -> torch.Tensor | None:
-        """Boolean ``[B or 1, 1, q, k]``: padding, causality and a local window combined."""
+                            window: int | None, offset: int = 0) -> torch.Tensor | None:
+        """Boolean ``[B or 1, 1, q, k]``: padding, causality and a local window combined.
+
+        With ``offset`` (decoding with a cache) the queries are the last ``q_len`` of
+        ``offset + q_len`` positions; one new query with no window sees every key: no mask.
+        """
         causal = self.name == "decoder"
-        mask = causal_mask(q_len).view(1, 1, q_len, q_len) if causal else None
+        k_len = offset + q_len
+        if offset and q_len == 1 and window is None and key_mask is None:
+            return None
+        mask = causal_mask(q_len, offset=offset).view(1, 1, q_len, k_len) if causal else None
         if key_mask is not None and not bool(key_mask.all()):  # no padding: no mask to apply
             keys = key_mask[:, None, None, :]
             mask = keys if mask is None else mask & keys
         if window is not None:
-            local = window_mask(q_len, q_len, window, causal)
-            mask = local.view(1, 1, q_len, q_len) if mask is None else mask & local
+            local = window_mask(q_len, k_len, window, causal, start=offset)
+            mask = local.view(1, 1, q_len, k_len) if mask is None else mask & local
         return mask
 
     def forward(self, ids, tokens: nn.Embedding, key_mask=None, memory=None,
-                memory_mask=None) -> torch.Tensor:
-        x = self.embeddings(ids, tokens)
+                memory_mask=None, cache=None) -> torch.Tensor:
+        """``cache`` (an engine.kv_cache.DecodeCache, decoder only): ``ids`` are the tokens
+        after the cached positions, and only theirs are computed."""
+        offset = cache.length if cache is not None else 0
+        x = self.embeddings(ids, tokens, offset)
         length = ids.shape[1]
         masks = {}  # one per distinct window: global layers share theirs, local layers theirs
-        bias = self.relative_bias(length, length) if self.relative_bias is not None else None
+        bias = None
+        if self.relative_bias is not None:
+            bias = self.relative_bias(length, offset + length, offset)
         cross = (memory, memory_mask) if self.name == "decoder" else ()
         for i, layer in enumerate(self.layers):
             window = self.config.window_of(i)
             if window not in masks:
-                masks[window] = self.self_attention_mask(key_mask, length, window)
-            x = layer(x, masks[window], bias, *cross)
+                masks[window] = self.self_attention_mask(key_mask, length, window, offset)
+            if cache is None:
+                x = layer(x, masks[window], bias, *cross)
+            else:
+                x = layer(x, masks[window], bias, *cross, cache=cache.layers[i])
+        if cache is not None:
+            cache.advance(length)
         return self.final_norm(x) if self.final_norm is not None else x
 
 
@@ -264,12 +285,16 @@ class Transformer(nn.Module):
         memory = self.encoder(source_ids, self.token_embedding, source_mask)
         return memory, source_mask
 
-    def decode(self, target_ids: torch.Tensor, memory=None, memory_mask=None) -> torch.Tensor:
-        """Run the decoder. Causality alone hides right padding from real positions."""
+    def decode(self, target_ids: torch.Tensor, memory=None, memory_mask=None,
+               cache=None) -> torch.Tensor:
+        """Run the decoder. Causality alone hides right padding from real positions.
+
+        With ``cache`` (engine.kv_cache.DecodeCache) ``target_ids`` are only the new tokens.
+        """
         cross_mask = None
         if memory_mask is not None and not bool(memory_mask.all()):
             cross_mask = memory_mask[:, None, None, :]
-        return self.decoder(target_ids, self.token_embedding, None, memory, cross_mask)
+        return self.decoder(target_ids, self.token_embedding, None, memory, cross_mask, cache)
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Final hidden state -> vocabulary scores."""

@@ -60,9 +60,10 @@ class RelativePositionBias(nn.Module):
         large = torch.clamp(large, max=n_buckets - 1)
         return bucket + torch.where(is_small, distance, large)
 
-    def forward(self, q_len: int, k_len: int) -> torch.Tensor:
+    def forward(self, q_len: int, k_len: int, offset: int = 0) -> torch.Tensor:
+        """Queries at positions ``offset..offset + q_len - 1`` (decoding), keys from 0."""
         device = self.embedding.weight.device
-        query = torch.arange(q_len, device=device).unsqueeze(1)
+        query = torch.arange(offset, offset + q_len, device=device).unsqueeze(1)
         key = torch.arange(k_len, device=device).unsqueeze(0)
         buckets = self.bucket(key - query)
         return self.embedding(buckets).permute(2, 0, 1).unsqueeze(0)
@@ -94,27 +95,35 @@ class RotaryEmbedding(nn.Module):
             self._cached = (key, angles.cos(), angles.sin())
         return self._cached[1], self._cached[2]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` ``[B, H, L, d_head]`` rotated by position; dimensions past ``dims`` pass through."""
-        cos, sin = self.tables(x.shape[-2], x.device)
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``x`` ``[B, H, L, d_head]`` rotated by position; dimensions past ``dims`` pass through.
+
+        ``offset``: the first position of ``x`` (a decoding step's new tokens follow the cache).
+        """
+        cos, sin = self.tables(offset + x.shape[-2], x.device)
+        if offset:
+            cos, sin = cos[offset:], sin[offset:]
         rotating, passing = x[..., :self.dims], x[..., self.dims:]
         first, second = rotating.chunk(2, dim=-1)
         rotated = rotating * cos + torch.cat([-second, first], dim=-1) * sin
         return torch.cat([rotated, passing], dim=-1) if passing.shape[-1] else rotated
 
 
-def causal_mask(length: int, device: torch.device | None = None) -> torch.Tensor:
-    """``[L, L]`` boolean, True on and below the diagonal."""
-    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+def causal_mask(length: int, device: torch.device | None = None, offset: int = 0) -> torch.Tensor:
+    """``[L, offset + L]`` boolean, True where key position <= query position; queries sit at
+    ``offset..offset + L - 1`` (``offset`` > 0 while decoding with a cache)."""
+    return torch.ones(length, offset + length, dtype=torch.bool, device=device).tril(offset)
 
 
 def window_mask(q_len: int, k_len: int, window: int, causal: bool,
-                device: torch.device | None = None) -> torch.Tensor:
+                device: torch.device | None = None, start: int = 0) -> torch.Tensor:
     """Local attention: query i sees keys j with ``|i - j| <= window``.
 
     A causal window sees the last ``window`` keys, itself included: ``0 <= i - j < window``.
+    Queries sit at absolute positions ``start..start + q_len - 1``, keys at ``0..k_len - 1``.
     """
-    offset = torch.arange(q_len, device=device).unsqueeze(1) - torch.arange(k_len, device=device)
+    query = torch.arange(start, start + q_len, device=device).unsqueeze(1)
+    offset = query - torch.arange(k_len, device=device)
     if causal:
         return (offset >= 0) & (offset < window)
     return offset.abs() <= window
