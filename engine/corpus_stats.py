@@ -37,7 +37,7 @@ from .memory_guard import check_run, check_text
 from .tokenizer import WORD_PATTERN
 
 MAX_LINES = 10_000  # inputs a corpus may hold: ~2 minutes of the shipped translator on 2 cores
-BATCH_SIZE = 32  # inputs run together (measured on the translator: 32 is as fast as 128)
+BATCH_SIZE = 32  # inputs run together; Cancel waits for one batch at most
 READ_STEP = 256  # lines tokenized between two progress reports (and cancel checks)
 
 
@@ -247,8 +247,8 @@ def _check_known(tokenizer, ids: list[int], text: str) -> None:
     if unknown_id is None or unknown_id not in ids:
         return
     words = [word for word in dict.fromkeys(re.findall(WORD_PATTERN, text.lower()))
-             if tokenizer.token_to_id(word) is None]
-    named = ", ".join(repr(w) for w in words[:5]) if words else "some of its text"
+             if tokenizer.token_to_id(word) is None] if tokenizer.kind == "word-level" else []
+    named = ", ".join(repr(w) for w in words[:5]) if words else "some of its characters"
     raise InputError(f"the tokenizer does not know {named} (it would read <unk>)")
 
 

@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
         self.files = FileMenu(self)  # File → Open…, Open recent, Quit
         self.file_menu = self.files.menu
         self.export_actions = ExportActions(self)  # File → Export plot…, all heads…, data…
+        self.file_menu.addAction("Head statistics over a &corpus…", lambda: (
+            self.show_pane("head-stats"), self.views["head-stats"].corpus.choose_corpus())
+        ).setObjectName("corpusStatisticsAction")
         add_help_menu(self)
         for keys in RUN_SHORTCUTS:
             QShortcut(QKeySequence(keys), self, self.input_panel.request_run)

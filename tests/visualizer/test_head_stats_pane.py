@@ -158,7 +158,7 @@ def test_the_translator_pane_evaluates_its_heads_and_names_the_summarys_best(qtb
 def test_in_the_window_a_row_click_opens_the_attention_pane_and_every_format_exports(traced_window, qtbot,
                                                                                    tmp_path):
     from PySide6.QtCore import QSizeF
-    from PySide6.QtGui import QImage
+    from PySide6.QtGui import QAction, QImage
 
     from tests.export_checks import assert_pdf, pixel_rgb, svg_texts
     from visualizer.figures.colors import colors_of
@@ -166,6 +166,7 @@ def test_in_the_window_a_row_click_opens_the_attention_pane_and_every_format_exp
     from visualizer.state.head_stat_table import head_stat_table
 
     window = traced_window
+    assert window.findChild(QAction, "corpusStatisticsAction").text() == "Head statistics over a &corpus…"
     window.state.set_selection(kind="decoder")
     window.state.set_option(head_stat="first_token")
     window.show_pane("head-stats")
