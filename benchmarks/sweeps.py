@@ -1,7 +1,7 @@
 """How long head importance and patching sweeps take on the demo translator.
 
 Each round times, interleaved (so a busy machine slows all alike):
-    head importance, all 16 heads     every head of every kind ablated alone, batched,
+    head importance, all 16 heads     every head of every kind ablated alone, batched (the app's),
     head importance, one run per head the same through model.run(ablate=) one head at a time,
     patching, resid 2 × 8             the translator's encoder: 2 layers × 8 positions,
     patching, resid 3 × 8             a 3-layer encoder of the translator's size (random weights),
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import engine  # noqa: E402
-from engine.head_importance import head_importance  # noqa: E402
 from engine.patching import patching  # noqa: E402
+from visualizer.state.sweeps import importance_of_every_kind  # noqa: E402
 
 CLEAN, CORRUPTED = "the white cat sees the small dog", "the black cat sees the small dog"
 TARGET = "le chat blanc voit le petit chien"  # the translator's; the random model gets it given
@@ -52,8 +52,7 @@ def main(argv=None) -> None:
     config = dataclasses.replace(translator.config, n_encoder_layers=3)
     deeper = engine.create(config, translator.tokenizer, "3-layer encoder")
     cases = {
-        "head importance, all 16 heads": lambda: [head_importance(translator, CORRUPTED, kind)
-                                                  for kind in translator.kinds],
+        "head importance, all 16 heads": lambda: importance_of_every_kind(translator, CORRUPTED, None, None),
         "head importance, one run per head": lambda: one_run_per_head(translator),
         "patching, resid 2 × 8": lambda: patching(translator, CLEAN, CORRUPTED, kinds=()),
         "patching, resid 3 × 8": lambda: patching(deeper, CLEAN, CORRUPTED, TARGET, kinds=()),

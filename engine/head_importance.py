@@ -50,15 +50,18 @@ class HeadImportance:
 
 def head_importance(model, source: str, kind: str, target: str | None = None, *,
                     max_new_tokens: int | None = None, progress: Progress | None = None,
-                    should_stop: ShouldStop | None = None) -> HeadImportance:
+                    should_stop: ShouldStop | None = None, full=None) -> HeadImportance:
     """Ablate every head of ``kind`` alone on ``source`` (and the unablated run's target).
 
     ``progress(done, total)`` is called after each batch of ablated runs; ``should_stop()``
-    returning True raises ``engine.sweeps.Cancelled`` before the next batch.
+    returning True raises ``engine.sweeps.Cancelled`` before the next batch. ``full`` may be
+    ``engine.sweeps.baseline(model, source, target, ...)`` already run: every kind of one input
+    shares it (a decode costs more than the ablated runs of a small model).
     """
     if kind not in model.kinds:
         raise InputError(f"kind {kind!r} is not in {model.name}; it has {', '.join(model.kinds)}")
-    full = baseline(model, source, target, max_new_tokens=max_new_tokens)
+    if full is None:
+        full = baseline(model, source, target, max_new_tokens=max_new_tokens)
     if full.logits is None:
         raise InputError(f"{model.name} has no output head: there are no next-token "
                          "distributions to compare")

@@ -54,8 +54,6 @@ def sweep_request(state, name: str) -> SweepRequest:
         raise ValueError("open a model first")
     budget = state.max_new_tokens if model.config.architecture == "decoder-only" else None
     if name == HEAD_IMPORTANCE:
-        from engine.head_importance import head_importance
-
         source, target = state.trace_inputs if state.trace is not None else (state.source_text, "")
         if not source.strip():
             raise ValueError("run a sentence first: head importance ablates heads on its input")
@@ -63,17 +61,7 @@ def sweep_request(state, name: str) -> SweepRequest:
         key = (id(model), source, target, budget, kinds)
 
         def run(progress=None, should_stop=None):
-            # Every kind in one sweep: switching kinds afterwards is instant.
-            total = sum(model.n_layers(k) for k in kinds) * model.config.n_heads
-            results, done = {}, 0
-            for kind in kinds:
-                size = model.n_layers(kind) * model.config.n_heads
-                results[kind] = head_importance(
-                    model, source, kind, target or None, max_new_tokens=budget, should_stop=should_stop,
-                    progress=None if progress is None else
-                    lambda d, _t, base=done: progress(base + d, total))
-                done += size
-            return results
+            return importance_of_every_kind(model, source, target or None, budget, progress, should_stop)
 
         return SweepRequest(name, key, run, f"ablating each of {model.name}'s heads alone")
     if name == PATCHING:
@@ -91,6 +79,23 @@ def sweep_request(state, name: str) -> SweepRequest:
 
         return SweepRequest(name, key, run, "patching the clean run into the corrupted one")
     raise ValueError(f"unknown sweep {name!r}; sweeps: {', '.join(SWEEPS)}")
+
+
+def importance_of_every_kind(model, source: str, target: str | None, budget, progress=None,
+                             should_stop=None) -> dict:
+    """Head importance of every kind, on one unablated run: switching kinds afterwards is instant."""
+    from engine.head_importance import head_importance
+    from engine.sweeps import baseline
+
+    full = baseline(model, source, target, max_new_tokens=budget)
+    total = sum(model.n_layers(kind) for kind in model.kinds) * model.config.n_heads
+    results, done = {}, 0
+    for kind in model.kinds:
+        results[kind] = head_importance(
+            model, source, kind, target, max_new_tokens=budget, should_stop=should_stop, full=full,
+            progress=None if progress is None else lambda d, _t, base=done: progress(base + d, total))
+        done += model.n_layers(kind) * model.config.n_heads
+    return results
 
 
 def stored_result(state, name: str):
