@@ -202,3 +202,14 @@ def test_in_the_window_a_row_click_opens_the_attention_pane_and_every_format_exp
     assert window.state.front_pane == "attention"
     np.testing.assert_array_equal(window.attention_view.image_item.image,
                                   window.state.trace.attention[kind][layer, head])
+
+
+def test_closing_the_window_during_a_corpus_run_leaves_no_thread(traced_window, qtbot, tmp_path):
+    window = traced_window
+    path = write_corpus(tmp_path, [f"the cat sees {'a red house ' * (i % 6)}" for i in range(3000)])
+    runner = window.views["head-stats"].corpus.runner
+    with qtbot.waitSignal(runner.progressed, timeout=20_000):
+        window.views["head-stats"].corpus.start_corpus(path)
+    window.close()  # the job stops before its next batch, and close waits for it
+    assert runner.wait(0) and not busy_pools()  # idle the moment close returns
+    assert window.state.head_stats_corpus is None
