@@ -57,6 +57,9 @@ def test_the_table_sorts_by_the_numbers_and_undefined_values_sort_last(pane, tin
     layer, head = np.unravel_index(np.argmax(head_stats(tiny_run[1], "cross")["max_weight"]), (2, 4))
     assert first == f"cross L{layer} H{head}"
     assert view.proxy.index(0, column).data() == "—"
+    state.set_option(head_stat="induction")
+    assert np.isnan(view.image.image).all()
+    assert view.caption.text().endswith("induction, this input — not defined for cross-attention")
 
 
 def test_hovering_a_cell_reads_its_head_and_value(pane, tiny_run):

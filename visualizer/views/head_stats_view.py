@@ -202,8 +202,12 @@ class HeadStatsView(QWidget):
         statistics_changed = self.table is None or list(self.table.stats) != list(table.stats) \
             or self.table.shape != table.shape or self.table.statistic != table.statistic
         self.table = table
-        self.caption.setText(table.title)
         matrix = np.ascontiguousarray(table.matrix, dtype=np.float32)
+        undefined = ""
+        if np.isnan(matrix).all():  # magenta everywhere would read as a fault: say why
+            undefined = " — not defined for cross-attention" if table.kind == "cross" else \
+                " — undefined here (no query qualifies)"
+        self.caption.setText(table.title + undefined)
         self.color_bar.setColorMap(pg.colormap.get(state.colormap))
         self.image.setImage(matrix, levels=table.levels, autoLevels=False)
         self.color_bar.setLevels(table.levels)
