@@ -1,6 +1,6 @@
 """Head statistics over a corpus: each statistic of ``engine.head_stats``, as a mean over inputs.
 
-    lines = read_corpus("sentences.txt")            # one input a line; "source<TAB>target"
+    lines = engine.corpus_file.read_corpus("sentences.txt")   # one input a line; "source<TAB>target"
     result = corpus_head_stats(model, lines, "cross", progress=print, cancelled=lambda: False)
     result.of("cross")["entropy"]                   # [layers, heads]: the mean over the inputs
 
@@ -21,13 +21,13 @@ for an encoder-only model) is skipped and reported by its number in ``problems``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from .corpus_file import CorpusLine, parse_lines
 from .decoding import greedy_decode
 from .errors import InputError
 from .head_stats import STATISTICS, pattern_stats
@@ -36,22 +36,12 @@ from .kinds import KINDS
 from .memory_guard import check_run, check_text
 from .tokenizer import WORD_PATTERN
 
-MAX_LINES = 10_000  # inputs a corpus may hold: ~2 minutes of the shipped translator on 2 cores
 BATCH_SIZE = 32  # inputs run together; Cancel waits for one batch at most
 READ_STEP = 256  # lines tokenized between two progress reports (and cancel checks)
 
 
 class CorpusCancelled(Exception):
     """The caller's ``cancelled()`` said stop; nothing was computed."""
-
-
-@dataclass(frozen=True)
-class CorpusLine:
-    """One input: its line number in the file (from 1), the source text and the target, if any."""
-
-    number: int
-    source: str
-    target: str | None = None
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: it holds arrays
@@ -84,41 +74,6 @@ class CorpusStats:
         """"mean over 500 inputs (sentences.txt)"."""
         where = f" ({self.name})" if self.name else ""
         return f"mean over {self.n_inputs} input{'s' * (self.n_inputs != 1)}{where}"
-
-
-# ---- reading ----------------------------------------------------------------------------------
-def parse_lines(lines: Iterable[str], limit: int = MAX_LINES) -> list[CorpusLine]:
-    """Inputs from text lines: blank lines skipped, a tab parts source from target.
-
-    Raises InputError when there are more than ``limit`` inputs, or none.
-    """
-    inputs = []
-    for number, line in enumerate(lines, start=1):
-        line = line.rstrip("\r\n")
-        if not line.strip():
-            continue
-        if len(inputs) == limit:
-            raise InputError(f"the corpus has more than {limit:,} inputs (line {number} is the "
-                             f"{limit + 1:,}th); split it into files of at most {limit:,} lines")
-        source, tab, target = line.partition("\t")
-        inputs.append(CorpusLine(number, source.strip(), target.strip() or None if tab else None))
-    if not inputs:
-        raise InputError("the corpus holds no input: every line is blank")
-    return inputs
-
-
-def read_corpus(path, limit: int = MAX_LINES) -> list[CorpusLine]:
-    """The inputs of a UTF-8 text file (see ``parse_lines``); InputError naming the file."""
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return parse_lines(stream, limit)
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path.name} is not UTF-8 text (byte {error.start} cannot be read)") from None
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
-    except InputError as error:
-        raise InputError(f"{path.name}: {error}") from None
 
 
 # ---- running ----------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .corpus_stats import CorpusLine, CorpusStats, corpus_head_stats
+from .corpus_file import CorpusLine
+from .corpus_stats import CorpusStats, corpus_head_stats
 from .errors import InputError
 from .tasks import TASKS
 

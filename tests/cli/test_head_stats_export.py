@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.corpus_stats import corpus_head_stats, read_corpus
+from engine.corpus_file import read_corpus
+from engine.corpus_stats import corpus_head_stats
 from engine.head_stats import STATISTICS, head_stats
 from main import main
 from tests.export_checks import assert_pdf, svg_texts
@@ -58,8 +59,8 @@ def test_inputs_file_gives_the_corpus_means_and_names_the_skipped_line(tiny_chec
 
 def test_every_format_of_a_corpus_run_is_a_real_file(tiny_checkpoint, corpus_file, tmp_path, qapp):
     for suffix in ("png", "svg", "pdf", "csv"):
-        assert export(tiny_checkpoint, "--inputs", corpus_file, "--kind", "encoder", "--statistic", "diagonal",
-                      "--out", tmp_path / f"stats.{suffix}") == 0
+        assert export(tiny_checkpoint, "--inputs", corpus_file, "--kind", "encoder",
+                      "--statistic", "diagonal", "--out", tmp_path / f"stats.{suffix}") == 0
     assert (tmp_path / "stats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     texts = svg_texts(tmp_path / "stats.svg")
     assert any("heads: diagonal" in text for text in texts) and "mean over 2 inputs (inputs.txt)" in texts

@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.corpus_stats import (
-    CorpusCancelled,
-    CorpusLine,
-    corpus_head_stats,
-    parse_lines,
-    read_corpus,
-)
+from engine.corpus_file import CorpusLine, parse_lines, read_corpus
+from engine.corpus_stats import CorpusCancelled, corpus_head_stats
 from engine.head_alignment import best_head, evaluate_heads, training_summary_head
 from engine.head_stats import STATISTICS, head_stats
 from engine.tasks import induction, translation

@@ -49,7 +49,8 @@ def wants_corpus(args: argparse.Namespace, view: str) -> bool:
 def corpus_state(model, args: argparse.Namespace, kind: str):
     """The ViewState the window holds after the corpus run; ValueError (InputError) when no
     input can be run, the file cannot be read, or the model has no alignment task."""
-    from engine.corpus_stats import corpus_head_stats, read_corpus
+    from engine.corpus_file import read_corpus
+    from engine.corpus_stats import corpus_head_stats
     from engine.head_alignment import evaluate_heads
 
     from ..state.view_state import ViewState

@@ -89,7 +89,8 @@ class CorpusControls(QWidget):
             return -1
 
         def job(progress, cancelled):
-            from engine.corpus_stats import corpus_head_stats, read_corpus
+            from engine.corpus_file import read_corpus
+            from engine.corpus_stats import corpus_head_stats
 
             return corpus_head_stats(model, read_corpus(path), None, progress=progress, cancelled=cancelled,
                                      ablate=ablate, name=path.name)
