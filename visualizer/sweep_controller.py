@@ -55,6 +55,12 @@ class SweepController(QObject):
     def running(self) -> bool:
         return self._latest in self._requests
 
+    @property
+    def running_key(self) -> tuple | None:
+        """The key of the sweep running now (its inputs), or None."""
+        request = self._requests.get(self._latest)
+        return None if request is None else request.key
+
     def start(self, request) -> int:
         """Start ``request`` (a ``state.sweeps.SweepRequest``), stopping any sweep before it."""
         self.cancel(quiet=True)

@@ -141,7 +141,7 @@ def test_the_head_importance_map_is_the_engines_and_a_click_opens_the_head(trace
 
 @pytest.fixture
 def slow_sweeps(monkeypatch):
-    """One head per batch, 0.15 s each: long enough to cancel in the middle."""
+    """One head per batch, 0.05 s each: long enough to cancel in the middle."""
     import time
 
     import engine.head_importance as module
@@ -151,7 +151,7 @@ def slow_sweeps(monkeypatch):
 
     def slow(*args, **kwargs):
         calls.append(1)
-        time.sleep(0.15)
+        time.sleep(0.05)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, "log_probs", slow)
@@ -176,7 +176,7 @@ def test_cancelling_a_sweep_stops_its_thread_and_keeps_no_result(traced_window, 
     assert stored_result(state, HEAD_IMPORTANCE) is None and view.map.matrix is None
 
 
-def test_patching_from_the_pane_equals_the_engine_and_names_unequal_lengths(traced_window, qtbot):
+def test_patching_from_the_pane_equals_the_engine_and_names_unequal_lengths(traced_window, qtbot, tmp_path):
     window, state = traced_window, traced_window.state
     window.show_pane(PATCHING)
     view = window.views[PATCHING]
@@ -197,3 +197,25 @@ def test_patching_from_the_pane_equals_the_engine_and_names_unequal_lengths(trac
     assert view.residual_map.columns[2] == "cat→dog"
     click_cell(qtbot, view.head_map, 0, 3)
     assert (state.kind, state.layer, state.head, state.front_pane) == ("encoder", 0, 3, "attention")
+    # Another corrupted text: the maps and the export never show the previous pair's numbers.
+    window.show_pane(PATCHING)
+    view.corrupted_input.setText("the small cat sees a big house .")
+    view.corrupted_input.textEdited.emit(view.corrupted_input.text())
+    assert view.residual_map.matrix is None and view.head_map.matrix is None
+    with pytest.raises(ValueError, match="has not run for this input"):
+        window.export_front_pane(tmp_path / "patching.npz")
+
+
+def test_a_sweep_on_another_input_replaces_the_one_running(traced_window, qtbot, slow_sweeps):
+    """Only the latest request's result lands; the one it replaced stops at its next batch."""
+    window, state = traced_window, traced_window.state
+    window.show_pane(HEAD_IMPORTANCE)
+    qtbot.waitUntil(lambda: len(slow_sweeps) >= 1, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
+        window.run("the dog runs", "le chien court")  # the pane is in front: a new sweep starts
+    qtbot.waitUntil(lambda: stored_result(state, HEAD_IMPORTANCE) is not None, timeout=TIMEOUT)
+    assert len(slow_sweeps) < 24 + 6  # the first sweep stopped early, the second ran all 24
+    result = stored_result(state, HEAD_IMPORTANCE)
+    assert result["cross"].source_tokens == ["the", "dog", "runs", "</s>"]
+    expected = head_importance(state.model, "the dog runs", "cross", "le chien court")
+    np.testing.assert_allclose(result["cross"].kl, expected.kl, rtol=1e-5, atol=1e-8)

@@ -89,8 +89,15 @@ class HeadImportanceView(QWidget):
 
     # ---- the sweep ----------------------------------------------------------------------------
     def start_if_needed(self) -> None:
-        if self.state.trace is not None and stored_result(self.state, HEAD_IMPORTANCE) is None \
-                and not self.controller.running:
+        """Start a sweep for the current input unless its result is there or on its way; a sweep
+        of another input still running is replaced."""
+        if self.state.trace is None or stored_result(self.state, HEAD_IMPORTANCE) is not None:
+            return
+        try:
+            key = sweep_request(self.state.core, HEAD_IMPORTANCE).key
+        except ValueError:
+            return
+        if self.controller.running_key != key:
             self.start()
 
     def start(self) -> None:
