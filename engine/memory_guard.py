@@ -59,7 +59,7 @@ class RunEstimate:
 
 def estimate_run(module, source_len: int, target_len: int, decode_steps: int = 0) -> RunEstimate:
     """The cost of a run over ``source_len`` encoder and ``target_len`` decoder positions, of
-    which the last ``decode_steps`` are decoded greedily first (each step re-reads the prefix)."""
+    which the last ``decode_steps`` are decoded greedily first (with the KV cache)."""
     config = module.config
     output_len = target_len if config.has_decoder else (source_len if config.output_head else 0)
     return RunEstimate(trace_bytes(module, source_len, target_len),
@@ -121,8 +121,7 @@ def _work(config, source_len: int, target_len: int, decode_steps: int) -> tuple[
     one pass over everything.
 
     Per layer at length L: q, k, v and output projections, q·kᵀ and pattern·v over all L² cells
-    (whatever a mask hides), and the FFN; cross-attention recomputes its keys and values from
-    the encoder output at every decoding step, which projects only its last position.
+    (whatever a mask hides), and the FFN. A decoding step projects only its last position.
     """
     d, heads, vocab = config.d_model, config.n_heads, config.vocab_size
     inner = heads * config.head_dim
@@ -153,16 +152,14 @@ def _work(config, source_len: int, target_len: int, decode_steps: int) -> tuple[
     final = decoder(target_len, float(target_len) ** 2, 1) if config.has_decoder else (0.0, 0.0)
     macs, cells = encoder[0] + final[0] + head, encoder[1] + final[1]
     if decode_steps > 0:
-        first, last = target_len - decode_steps, target_len - 1  # the prefixes the steps read
-        steps = decoder((first + last) * decode_steps / 2,
-                        _sum_of_squares(last) - _sum_of_squares(first - 1), decode_steps)
+        # With the KV cache (engine.kv_cache) the first step reads the whole prefix; each later
+        # step computes its one new position against the keys so far, and the encoder output's
+        # keys and values are projected once.
+        first, later = target_len - decode_steps, decode_steps - 1
+        steps = decoder(first + later, first ** 2 + later * first + later * (later + 1) / 2, 1)
         macs += encoder[0] + steps[0] + decode_steps * d * vocab
         cells += encoder[1] + steps[1]
     return macs, cells
-
-
-def _sum_of_squares(n: int) -> float:
-    return n * (n + 1) * (2 * n + 1) / 6 if n > 0 else 0.0
 
 
 # ---- the budget ---------------------------------------------------------------------------
@@ -249,7 +246,6 @@ def check_run(model, source_len: int, target_len: int, *, record: bool,
                          f"the limit is {format_bytes(budget)}: {advice}")
     limit = work_limit(model)
     if estimate.work > limit:
-        why = "; each decoding step re-reads the whole prefix" if decode_steps else ""
         raise InputError(f"this run would take {estimate.work:.1e} operations ({lengths}{decoding}"
-                         f"{why}); the limit is {limit:.0e}: {advice}")
+                         f"); the limit is {limit:.0e}: {advice}")
     return estimate
