@@ -12,8 +12,10 @@ from .config import ModelConfig
 from .decoding import greedy_decode
 from .errors import InputError
 from .hooks import collect, interventions
-from .memory_guard import check_run, check_text
+from .lean_recording import lean_forward
+from .memory_guard import check_run, check_text, estimate_run, memory_budget
 from .model import Transformer
+from .run_progress import LayerWatch, run_layers, watching
 from .tokenizer import Tokenizer
 from .trace import Trace
 
@@ -38,9 +40,13 @@ class InspectableModel:
         # (None: a quarter of the memory free), and operations a run may take (RunEstimate.work).
         self.memory_budget: int | None = None
         self.work_limit: float | None = None
+        # True: a run whose full trace would outgrow the budget records lean (engine.lean_recording)
+        # instead of being refused; its working memory is still checked against the budget.
+        self.lean_over_budget = False
         # Hooks live on the shared module for one run: two runs at once (GUI pool threads)
         # would see each other's hooks, so runs on one model take turns.
         self._run_lock = threading.Lock()
+        self._watch = LayerWatch()  # the running run's progress and cancel callbacks
 
     @property
     def config(self) -> ModelConfig:
@@ -70,19 +76,30 @@ class InspectableModel:
     # ---- running ----------------------------------------------------------
     def run(self, source: str, target: str | None = None, *, ablate: Iterable = (),
             patch: Mapping | None = None, record: bool = True,
-            max_new_tokens: int | None = None) -> Trace:
+            max_new_tokens: int | None = None, progress=None, should_stop=None) -> Trace:
         """Tokenize, decode greedily if ``target`` is None, then record one teacher-forced pass.
 
         ``ablate`` lists ``(kind, layer, head)`` whose ``.z`` is zeroed (while decoding, too).
         ``patch`` maps hook names to Trace-shaped arrays used in place of the computed values;
         it needs a fixed target, as nothing may be decoded. See DESIGN.md "Interventions".
+        ``progress(done, total)`` is called as each layer finishes (decoding steps included);
+        ``should_stop()`` is asked then, and True raises ``engine.Cancelled``. With
+        ``lean_over_budget``, a trace larger than the memory budget is recorded lean
+        (engine.lean_recording) rather than refused.
         """
         with self._run_lock:
+            self._watch = LayerWatch(progress, should_stop)
             return self._run(source, target, ablate, patch or {}, record, max_new_tokens)
+
+    def _records_lean(self, record: bool, source_len: int, target_len: int) -> bool:
+        """Whether the full trace would outgrow the memory budget, so the run records lean."""
+        return record and self.lean_over_budget and \
+            estimate_run(self.module, source_len, target_len).trace_bytes > memory_budget(self)
 
     def _run(self, source, target, ablate, patch: Mapping, record: bool,
              max_new_tokens: int | None) -> Trace:
         ablated = self._check_ablation(ablate)
+        lean = False
         if not isinstance(patch, Mapping):
             raise InputError(f"patch must map hook names to arrays, not {type(patch).__name__}")
         if isinstance(target, str):
@@ -108,7 +125,9 @@ class InspectableModel:
             else:
                 budget = self._default_budget(len(target_ids)) if max_new_tokens is None else max_new_tokens
                 steps = self._decode_steps(len(target_ids), budget)
-                check_run(self, 0, len(target_ids) + steps, record=record, decode_steps=steps)
+                lean = self._records_lean(record, 0, len(target_ids) + steps)
+                check_run(self, 0, len(target_ids) + steps, record=record and not lean,
+                          decode_steps=steps)
                 start = time.perf_counter()
                 target_ids += self._decode(None, target_ids, steps, ablated)
                 decode_ms = (time.perf_counter() - start) * 1000
@@ -120,7 +139,9 @@ class InspectableModel:
             if target is None:
                 budget = self._default_budget(1) if max_new_tokens is None else max_new_tokens
                 steps = self._decode_steps(1, budget)
-                check_run(self, len(source_ids), 1 + steps, record=record, decode_steps=steps)
+                lean = self._records_lean(record, len(source_ids), 1 + steps)
+                check_run(self, len(source_ids), 1 + steps, record=record and not lean,
+                          decode_steps=steps)
                 start = time.perf_counter()
                 target_ids = [start_id] + self._decode(source_ids, [start_id], steps, ablated)
                 decode_ms = (time.perf_counter() - start) * 1000
@@ -131,24 +152,38 @@ class InspectableModel:
                 target_ids = [start_id] + self.target_tokenizer.encode(target).ids
         self._check_length(target_ids, "target")
         if not decoded:  # a decoded run was judged by its longest outcome before it began
-            check_run(self, len(source_ids), len(target_ids), record=record)
+            lean = self._records_lean(record, len(source_ids), len(target_ids))
+            check_run(self, len(source_ids), len(target_ids), record=record and not lean)
 
         src = torch.tensor([source_ids]) if source_ids else None
         tgt = torch.tensor([target_ids]) if target_ids else None
         start = time.perf_counter()
-        with interventions(self.module, record=record, patch=patch, ablate=ablated) as hooks, \
-                torch.inference_mode():
-            logits = self.module(src, tgt)
+        if not self._watch.total:
+            self._watch.total = run_layers(config, 0)
+        with watching(self.module, self._watch):
+            if lean:
+                recorded = lean_forward(self, src, tgt, ablated, patch)
+                applied = recorded.applied
+            else:
+                with interventions(self.module, record=record, patch=patch, ablate=ablated) as hooks, \
+                        torch.inference_mode():
+                    logits = self.module(src, tgt)
+                applied = hooks.applied
         forward_ms = (time.perf_counter() - start) * 1000
-        unused = sorted(set(patch) - hooks.applied)
+        unused = sorted(set(patch) - applied)
         if unused:
             raise InputError(f"patch {unused[0]!r}: the forward pass never reached this hook point")
 
-        n_layers = {kind: self.n_layers(kind) for kind in self.kinds}
-        attention, activations = collect(hooks.values, self.kinds, n_layers)
         logits_np = None
         predicted: list[str] = []
-        if logits is not None:
+        if lean:
+            attention, activations, logits_np = recorded.attention, recorded.activations, recorded.logits
+            if logits_np is not None:
+                predicted = self.target_tokenizer.tokens_of(recorded.predicted_ids)
+        else:
+            n_layers = {kind: self.n_layers(kind) for kind in self.kinds}
+            attention, activations = collect(hooks.values, self.kinds, n_layers)
+        if not lean and logits is not None:
             logits_np = logits[0].float().numpy()
             logits_np.flags.writeable = False
             predicted = self.target_tokenizer.tokens_of(logits[0].argmax(dim=-1).tolist())
@@ -231,7 +266,9 @@ class InspectableModel:
     def _decode(self, source_ids, prefix: list[int], steps: int,
                 ablated: tuple[tuple[str, int, int], ...]) -> list[int]:
         src = torch.tensor([source_ids]) if source_ids is not None else None
-        with interventions(self.module, ablate=ablated):  # the ablated model is the one that decodes
+        self._watch.total = run_layers(self.config, steps)
+        with interventions(self.module, ablate=ablated), watching(self.module, self._watch):
+            # the ablated model is the one that decodes
             return greedy_decode(self.module, src, torch.tensor([prefix]), steps)[0]
 
     def _check_ablation(self, ablate: Iterable) -> tuple[tuple[str, int, int], ...]:
