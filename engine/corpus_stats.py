@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -62,6 +62,7 @@ class CorpusStats:
     alignment: np.ndarray | None = None
     aligned_words: int = 0
     extra: dict = field(default_factory=dict)  # metadata of the source (seed, task)
+    ablated: tuple[tuple[str, int, int], ...] = ()  # the heads zeroed in every run of the corpus
 
     def of(self, kind: str) -> dict[str, np.ndarray]:
         if kind not in self.stats:
@@ -152,7 +153,7 @@ def corpus_head_stats(model, lines: Sequence, kind: str | None = None, *,
         check()
         accumulator.add(chunk, _record(model, chunk, kinds, ablated))
         step(len(chunk))
-    return accumulator.result(problems, name, len(inputs))
+    return replace(accumulator.result(problems, name, len(inputs)), ablated=ablated)
 
 
 def _prepare(model, line: CorpusLine, sizes: dict) -> _Input:

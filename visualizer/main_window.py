@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         if 0 <= index < len(self.panes):
             pane = self.panes[index]
             self.state.set_front_pane(pane.name)
-            self.selection_bar.set_selection_enabled(pane.uses_selection)
+            self.selection_bar.set_active_selectors(pane.selectors, pane.title)
 
     # Views by their old attribute names (scripts and tests use them).
     attention_view = property(lambda self: self.views["attention"])

@@ -208,12 +208,18 @@ def test_the_cli_writes_the_same_numbers_as_the_window(reader, tmp_path, tiny_ch
 
 def test_panes_that_ignore_the_selection_turn_the_selection_bar_off(reader):
     bar = reader.selection_bar
+    expected_off = {"activations": "kind layer head", "depth": "kind layer head",
+                    "predictions": "kind layer head", "logit-lens": "kind layer head", "rollout": "head",
+                    "head-stats": "layer head", "head-importance": "layer head", "patching": "layer head"}
     for pane in PANES:
         reader.show_pane(pane.name)
-        selectors = (bar.kind_selector, bar.layer_selector, bar.head_selector)
-        assert all(s.isEnabled() == pane.uses_selection for s in selectors), pane.name
+        selectors = {"kind": bar.kind_selector, "layer": bar.layer_selector, "head": bar.head_selector}
+        off = {name for name, s in selectors.items() if not s.isEnabled()}
+        assert off == set(expected_off.get(pane.name, "").split()), pane.name
+        for name in off:  # the tooltip says why the selector is off
+            assert selectors[name].toolTip() == f"The {pane.title} tab does not use the {name}"
     reader.show_pane("attention")
-    assert bar.layer_selector.isEnabled()
+    assert bar.layer_selector.isEnabled() and bar.head_selector.isEnabled()
 
 
 def test_ctrl_enter_runs_from_anywhere_in_the_window(window, qtbot):

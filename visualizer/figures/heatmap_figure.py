@@ -62,6 +62,7 @@ class HeatmapFigure:
         self.columns = [shown_token(t) for t in selection.key_tokens]
         self.has_masked = selection.masked is not None and bool(np.any(selection.masked))
         self.has_nan = bool(np.isnan(selection.matrix).any())
+        self.keys = dict(masked=self.has_masked, nan=self.has_nan, masked_label=selection.mask_label)
 
     # ---- geometry -------------------------------------------------------------
     def _fixed_parts(self, fonts: Fonts) -> tuple[float, float]:
@@ -70,7 +71,7 @@ class HeatmapFigure:
         row_w = max((text_width(fonts.label, t) for t in self.rows), default=0) + 6 * s
         col_h = max((text_width(fonts.label, t) for t in self.columns), default=0) + 6 * s
         axis = line_height(fonts.axis)
-        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.levels, self.has_masked, self.has_nan)
+        width = 2 * 10 * s + axis + row_w + colorbar_width(fonts, self.levels, **self.keys)
         height = 2 * 10 * s + line_height(fonts.title) * 1.3 + 6 * s + col_h + axis
         return width, height
 
@@ -97,12 +98,12 @@ class HeatmapFigure:
         title_h = line_height(fonts.title) * 1.3
         left = pad + axis + row_w
         top = pad + title_h + 6 * s
-        bar_w = colorbar_width(fonts, self.levels, self.has_masked, self.has_nan)
+        bar_w = colorbar_width(fonts, self.levels, **self.keys)
         width = max(1.0, size.width() - left - bar_w - pad)
         height = max(1.0, size.height() - top - col_h - axis - pad)
         heatmap = QRectF(left, top, width, height)
         bar, key = colorbar_and_key(QRectF(heatmap.right() + 14 * s, top, 12 * s, height), fonts,
-                                    self.has_masked, self.has_nan)
+                                    **self.keys)
         rows, cols = self.selection.matrix.shape
         needed = line_height(fonts.label) * 0.95
         return HeatmapLayout(
@@ -125,8 +126,7 @@ class HeatmapFigure:
                                                       upscale, selection.masked))
         draw_colorbar(painter, layout.colorbar, selection.colormap, self.levels, fonts)
         if layout.masked_key is not None:
-            draw_keys(painter, layout.masked_key, layout.colorbar.width(), fonts, self.has_masked,
-                      self.has_nan)
+            draw_keys(painter, layout.masked_key, layout.colorbar.width(), fonts, **self.keys)
         self._paint_row_labels(painter, layout)
         self._paint_column_labels(painter, layout)
         self._paint_axis_titles(painter, layout)

@@ -141,26 +141,28 @@ def tick_text(value: float, levels: tuple[float, float]) -> str:
     return f"{value:.3g}"
 
 
-def key_entries(masked: bool, nan: bool = False) -> list[tuple[str, tuple[int, int, int]]]:
-    """The swatches under the colour bar, (label, colour): "masked" grey, "NaN" magenta."""
-    return ([(MASKED_LABEL, MASKED_COLOR)] if masked else []) + ([(NAN_LABEL, NAN_COLOR)] if nan else [])
+def key_entries(masked: bool, nan: bool = False,
+                masked_label: str = MASKED_LABEL) -> list[tuple[str, tuple[int, int, int]]]:
+    """The swatches under the colour bar, (label, colour): "masked" grey (or what grey means in
+    that figure: ``masked_label``), "NaN" magenta."""
+    return ([(masked_label, MASKED_COLOR)] if masked else []) + ([(NAN_LABEL, NAN_COLOR)] if nan else [])
 
 
 def colorbar_width(fonts: Fonts, levels: tuple[float, float], masked: bool = False,
-                   nan: bool = False) -> float:
+                   nan: bool = False, masked_label: str = MASKED_LABEL) -> float:
     """Points the colour bar needs: the gap before it, the bar, its ticks and their labels (and
     the keys' labels, written where the tick labels are)."""
     texts = [tick_text(v, levels) for v in tick_values(levels)] + [
-        label for label, _ in key_entries(masked, nan)]
+        label for label, _ in key_entries(masked, nan, masked_label)]
     widest = max(text_width(fonts.tick, text) for text in texts)
     return (14 + 12 + 4) * fonts.scale + widest + 2
 
 
-def colorbar_and_key(rect: QRectF, fonts: Fonts, masked: bool,
-                     nan: bool = False) -> tuple[QRectF, QRectF | None]:
+def colorbar_and_key(rect: QRectF, fonts: Fonts, masked: bool, nan: bool = False,
+                     masked_label: str = MASKED_LABEL) -> tuple[QRectF, QRectF | None]:
     """The colour bar in ``rect`` and, when the figure has masked or NaN cells, their key at the
     bottom of ``rect`` (a swatch and a label a line), the bar shortened to leave it room."""
-    entries = key_entries(masked, nan)
+    entries = key_entries(masked, nan, masked_label)
     if not entries:
         return rect, None
     key_h = line_height(fonts.tick) * len(entries)
@@ -173,9 +175,9 @@ def colorbar_and_key(rect: QRectF, fonts: Fonts, masked: bool,
 
 
 def draw_keys(painter: QPainter, key: QRectF, bar_width: float, fonts: Fonts, masked: bool,
-              nan: bool = False) -> None:
+              nan: bool = False, masked_label: str = MASKED_LABEL) -> None:
     """Swatches as wide as the colour bar, one a line, labelled where the tick labels are."""
-    entries = key_entries(masked, nan)
+    entries = key_entries(masked, nan, masked_label)
     line = key.height() / max(len(entries), 1)
     painter.save()
     for row, (label, color) in enumerate(entries):

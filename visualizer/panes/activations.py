@@ -28,4 +28,4 @@ def _data(state):
 
 PANE = Pane("activations", "Activations", "activationsPane",
             "Any recorded value (residual stream, norm internals, q/k/v/z, FFN) as tokens × features",
-            _widget, _figure, _data, _shown_hook, uses_selection=False)
+            _widget, _figure, _data, _shown_hook, selectors=())

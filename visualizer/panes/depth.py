@@ -48,4 +48,4 @@ def _data(state):
 
 PANE = Pane("depth", "Depth", "depthPane",
             "How each token's residual stream and norm statistics change through the layers",
-            _widget, _figure, _data, lambda state: f"{shown_stack(state)}-depth", uses_selection=False)
+            _widget, _figure, _data, lambda state: f"{shown_stack(state)}-depth", selectors=())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..state.sweep_tables import head_importance_selection, head_importance_table
-from .pane import Pane
+from .pane import KIND_ONLY, Pane
 
 
 def _widget(state):
@@ -27,4 +27,4 @@ PANE = Pane("head-importance", "Head importance", "headImportancePane",
             "often the top token changes; click a head to open it",
             _widget, _figure, head_importance_table,
             lambda state: f"{state.kind}-head-importance-{state.importance_metric}",
-            shown_for=_makes_predictions)
+            selectors=KIND_ONLY, shown_for=_makes_predictions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..state.head_stat_table import head_stat_data, head_stat_table
-from .pane import Pane
+from .pane import KIND_ONLY, Pane
 
 
 def _widget(state):
@@ -27,4 +27,4 @@ PANE = Pane("head-stats", "Head statistics", "headStatsPane",
             "Per head: entropy, max weight, weight on the first token, previous-token, diagonal, mean "
             "distance and induction scores, for this input or as a mean over a corpus (--inputs FILE); "
             "for a demo translator, alignment accuracy on generated sentences (--evaluate-heads N)",
-            _widget, _figure, head_stat_data, _file_what)
+            _widget, _figure, head_stat_data, _file_what, selectors=KIND_ONLY)

@@ -22,4 +22,4 @@ PANE = Pane("logit-lens", "Logit lens", "logitLensPane",
             "What each layer would predict: every layer's residual stream through the final norm "
             "and the output head, the top token in each cell, coloured by its probability",
             _widget, _figure, lens_table, lambda state: f"logit-lens-{state.lens_color}",
-            uses_selection=False, shown_for=makes_lens)
+            selectors=(), shown_for=makes_lens)

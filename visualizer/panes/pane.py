@@ -10,6 +10,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+SELECTORS = ("kind", "layer", "head")  # the selection bar's, in its order
+KIND_ONLY = ("kind",)
+
 
 @dataclass(frozen=True)
 class Pane:
@@ -28,8 +31,14 @@ class Pane:
     figure: Callable | None = None
     data: Callable | None = None
     file_what: Callable | None = None  # state -> what a suggested file name says ("cross-L1-H0")
-    uses_selection: bool = True  # whether the kind / layer / head bar drives this pane
+    # Which of the selection bar's selectors drive this pane; the bar turns the others off
+    # while it is in front ("kind" alone: a map of every layer and head of the kind).
+    selectors: tuple[str, ...] = SELECTORS
     shown_for: Callable | None = None  # model -> whether the pane applies (None: every model)
+
+    @property
+    def uses_selection(self) -> bool:
+        return bool(self.selectors)
 
     def applies_to(self, model) -> bool:
         return model is None or self.shown_for is None or bool(self.shown_for(model))

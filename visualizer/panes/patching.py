@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..state.sweep_tables import patching_selection, patching_table
-from .pane import Pane
+from .pane import KIND_ONLY, Pane
 
 
 def _widget(state):
@@ -13,13 +13,14 @@ def _widget(state):
 
 
 def _figure(state):
-    from ..figures import HeatmapFigure
+    from ..figures.patching_figure import PatchingFigure, patching_title
 
-    return HeatmapFigure(patching_selection(state))
+    return PatchingFigure(patching_selection(state), patching_selection(state, heads=True),
+                          patching_title(state))
 
 
 PANE = Pane("patching", "Patching", "patchingPane",
             "Activation patching: which layer and position of a clean run restore its output "
             "in a corrupted one (same token length), and which heads",
-            _widget, _figure, patching_table, lambda state: "patching",
+            _widget, _figure, patching_table, lambda state: "patching", selectors=KIND_ONLY,
             shown_for=lambda model: bool(model.config.output_head))

@@ -22,5 +22,5 @@ PANE = Pane("predictions", "Predictions", "predictionsPane",
             "The likeliest tokens at each position, with probabilities: the next token for a "
             "decoder, the token at a [MASK] for an encoder with an MLM head",
             _widget, _figure, predictions_table,
-            lambda state: f"predictions-top{state.top_k}", uses_selection=False,
+            lambda state: f"predictions-top{state.top_k}", selectors=(),
             shown_for=makes_predictions)

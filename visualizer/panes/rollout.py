@@ -23,4 +23,5 @@ PANE = Pane("rollout", "Rollout", "rolloutPane",
             "through every layer up to the selected one, residual connections counted; cross-attention "
             "rolls back to the source tokens",
             _widget, _figure, rollout_table,
-            lambda state: f"{state.kind}-L{state.layer}-rollout-{state.rollout_head}")
+            lambda state: f"{state.kind}-L{state.layer}-rollout-{state.rollout_head}",
+            selectors=("kind", "layer"))  # the pane's own Heads selector fuses the heads

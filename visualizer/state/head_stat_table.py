@@ -24,6 +24,7 @@ TITLES = {"entropy": "entropy (nats)", "max_weight": "max weight", "first_token"
           "induction": "induction", ALIGNMENT: "alignment accuracy"}
 UNBOUNDED = ("entropy", "mean_distance")  # coloured from 0 to their largest value; the rest 0..1
 NO_TRACE = "nothing to show yet: run a sentence, or compute statistics over a corpus"
+MAX_NAMED = 4  # more ablated heads than this are counted, not named
 _cache: list = []  # [(trace, kind, stats)]: the last trace's statistics, held weakly
 
 
@@ -81,6 +82,15 @@ def value_text(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.3f}"
 
 
+def ablation_note(ablated) -> str:
+    """", with 2 heads ablated (enc L0 H1, cross L1 H0)": the numbers are not the model's own."""
+    if not ablated:
+        return ""
+    names = [f"{KINDS[kind].short} L{layer} H{head}" for kind, layer, head in ablated]
+    shown = f" ({', '.join(names)})" if len(names) <= MAX_NAMED else ""
+    return f", with {len(names)} head{'s' * (len(names) != 1)} ablated{shown}"
+
+
 def statistics_of(state) -> tuple[str, ...]:
     """The statistics the pane offers: the seven, and the alignment after an evaluation."""
     corpus = state.head_stats_corpus
@@ -95,14 +105,14 @@ def head_stat_table(state) -> HeadStatTable:
         stats = dict(corpus.of(kind))
         if kind == "cross" and corpus.alignment is not None:
             stats[ALIGNMENT] = corpus.alignment
-        over = corpus.description
+        over = corpus.description + ablation_note(corpus.ablated)
     else:
         trace = state.trace
         if trace is None:
             raise ValueError(NO_TRACE)
         if kind not in trace.attention:
             raise ValueError(f"this trace has no {kind} attention")
-        stats, over, corpus = _trace_stats(trace, kind), "this input", None
+        stats, over, corpus = _trace_stats(trace, kind), "this input" + ablation_note(trace.ablated), None
     statistic = state.head_stat if state.head_stat in stats else "entropy"
     return HeadStatTable(kind, stats, statistic, state.model_name(), over, corpus)
 

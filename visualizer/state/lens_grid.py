@@ -94,6 +94,11 @@ class LensGrid:
         missing = np.isnan(self.lens.target_probs)
         return missing if missing.any() else None
 
+    @property
+    def mask_label(self) -> str:
+        """What a grey cell means here: the input shows no token to score at that position."""
+        return "no next token" if self.side == "target" else "no true token"
+
     def target_token(self, position: int) -> str | None:
         target = int(self.lens.target_ids[position])
         return None if target < 0 else self.positions[position + 1 if self.side == "target" else position]
@@ -134,7 +139,7 @@ def lens_selection(grid: LensGrid, state) -> AttentionSelection:
     return AttentionSelection(
         matrix=matrix, query_tokens=grid.rows, key_tokens=grid.positions, model=state.model_name(),
         kind="decoder" if grid.side == "target" else "encoder", source=source, target=target,
-        colormap=state.colormap, title_text=grid.title, masked=grid.masked,
+        colormap=state.colormap, title_text=grid.title, masked=grid.masked, mask_label=grid.mask_label,
         axis_names=("layer output read",
                     "position (predicting the token after it)" if grid.side == "target" else "position"))
 

@@ -42,6 +42,7 @@ class AttentionSelection:
     axis_names: tuple[str, str] | None = None  # (rows, columns); default from the kind
     heads: np.ndarray | None = field(default=None, repr=False)
     masked: np.ndarray | None = field(default=None, repr=False)  # True where a mask hides the key
+    mask_label: str = "masked"  # what the figure's key calls the grey cells of ``masked``
     query_pieces: list[str] | None = None
     key_pieces: list[str] | None = None
 

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from engine.kinds import HEAD_MODES, head_title, kind_title
 
+from ..panes.pane import SELECTORS
 from ..state.app_state import AppState
 from .ablation_bar import AblationBar
 
@@ -47,7 +48,8 @@ class SelectionBar(QWidget):
         self.head_selector.activated.connect(self._on_head_picked)
         state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         self._navigation = _ArrowKeys(self)
-        self._selection_enabled = True
+        self._active = frozenset(SELECTORS)
+        self._pane_title = ""
         self._rebuild()
 
     # ---- user picks ---------------------------------------------------------------------------
@@ -62,7 +64,13 @@ class SelectionBar(QWidget):
 
     def set_selection_enabled(self, enabled: bool) -> None:
         """Panes that do not show the selected head (activations, depth) turn the selectors off."""
-        self._selection_enabled = enabled
+        self.set_active_selectors(SELECTORS if enabled else ())
+
+    def set_active_selectors(self, names, pane_title: str = "") -> None:
+        """Only the selectors named ("kind", "layer", "head") stay on: the others have no effect
+        on the pane in front (``pane_title``, named in their tooltips)."""
+        self._active = frozenset(names)
+        self._pane_title = pane_title
         self._rebuild()
 
     # ---- keyboard -----------------------------------------------------------------------------
@@ -101,10 +109,12 @@ class SelectionBar(QWidget):
                                     for i in range(state.n_layers())], state.layer)
         _fill(self.head_selector, [(head_label(state.model, state.kind, h), h) for h in heads]
               + [(head_title(m).capitalize(), m) for m in HEAD_MODES if heads], state.head)
-        for widget in (self.kind_selector, self.layer_selector, self.head_selector):
-            widget.setEnabled(widget.count() > 0 and self._selection_enabled)
-            widget.setToolTip(self._tooltips[widget] if self._selection_enabled else
-                              "The pane in front does not use the attention selection")
+        for name, widget in zip(SELECTORS, (self.kind_selector, self.layer_selector, self.head_selector),
+                                strict=True):
+            active = name in self._active
+            widget.setEnabled(widget.count() > 0 and active)
+            where = f"The {self._pane_title} tab" if self._pane_title else "The pane in front"
+            widget.setToolTip(self._tooltips[widget] if active else f"{where} does not use the {name}")
 
 
 def local_window(config, kind: str, layer: int) -> str | None:
