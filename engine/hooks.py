@@ -21,12 +21,19 @@ from torch import nn
 
 from .errors import InputError
 from .kinds import KINDS
+from .pattern_stacks import PatternStacks
 
 ELIDED = "layers"  # the ModuleList of a stack: its index alone names the layer
 
 
 class HookPoint(nn.Module):
-    """``forward(x) -> x``: a place to hang forward hooks on. It has no parameters."""
+    """``forward(x) -> x``: a place to hang forward hooks on. It has no parameters.
+
+    ``out``: where the value may be computed in place, for one recorded pass (a pattern's slot
+    in its kind's stack, engine.pattern_stacks); None otherwise.
+    """
+
+    out: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -65,6 +72,7 @@ class Run:
 
     values: dict[str, torch.Tensor] = field(default_factory=dict)
     applied: set[str] = field(default_factory=set)
+    stacks: dict[str, torch.Tensor] = field(default_factory=dict)  # kind -> [layers, B, H, q, k]
 
 
 def patch_tensor(name: str, value) -> torch.Tensor:
@@ -151,17 +159,25 @@ def interventions(module: nn.Module, *, record: bool | Collection[str] = False,
 
     run = Run()
     handles = []
+    config = getattr(module, "config", None)
+    stacks = PatternStacks(points, config) if record is True and config is not None else None
     try:
         for name, value in tensors.items():
             handles.append(points[name].register_forward_hook(_patch(name, value, run.applied)))
         for name, listed in heads.items():
             handles.append(points[name].register_forward_hook(_ablate(tuple(sorted(set(listed))))))
         for name in recorded:
-            handles.append(points[name].register_forward_hook(_record(name, run.values)))
+            hook = stacks.recorder(name, run.values) if stacks and name in stacks.where else \
+                _record(name, run.values)
+            handles.append(points[name].register_forward_hook(hook))
+        if stacks is not None:
+            run.stacks = stacks.stacks
         yield run
     finally:
         for handle in handles:
             handle.remove()
+        if stacks is not None:
+            stacks.release()
 
 
 def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -170,13 +186,19 @@ def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return array
 
 
-def collect(values: dict[str, torch.Tensor], kinds: tuple[str, ...], n_layers: dict[str, int]):
-    """Split recorded tensors into ``(attention, activations)``, dropping the batch dimension."""
+def collect(values: dict[str, torch.Tensor], kinds: tuple[str, ...], n_layers: dict[str, int],
+            stacks: dict[str, torch.Tensor] | None = None):
+    """Split recorded tensors into ``(attention, activations)``, dropping the batch dimension.
+
+    ``stacks``: patterns already written into one tensor per kind (engine.pattern_stacks).
+    """
     patterns = {name: t for name, t in values.items() if name.endswith(".pattern")}
     attention = {}
     for kind in kinds:
         names = [KINDS[kind].hook.format(i) + ".pattern" for i in range(n_layers[kind])]
-        if all(name in patterns for name in names):
+        if stacks and kind in stacks and stacks[kind].shape[1] == 1:
+            attention[kind] = _to_numpy(stacks[kind][:, 0])
+        elif all(name in patterns for name in names):
             attention[kind] = _to_numpy(torch.stack([patterns[name][0] for name in names]))
     activations = {name: _to_numpy(t[0]) for name, t in values.items() if name not in patterns}
     return attention, activations

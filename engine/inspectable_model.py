@@ -182,7 +182,7 @@ class InspectableModel:
                 predicted = self.target_tokenizer.tokens_of(recorded.predicted_ids)
         else:
             n_layers = {kind: self.n_layers(kind) for kind in self.kinds}
-            attention, activations = collect(hooks.values, self.kinds, n_layers)
+            attention, activations = collect(hooks.values, self.kinds, n_layers, hooks.stacks)
         if not lean and logits is not None:
             logits_np = logits[0].float().numpy()
             logits_np.flags.writeable = False

@@ -232,8 +232,9 @@ def _measure(function) -> int:
 
 
 def test_the_estimates_bound_what_a_run_really_holds(translator):
-    """The budget's share rests on these: recording peaks at ~1.5x the Trace, an unrecorded run at
-    about its working estimate."""
+    """The budget's share rests on these: recording peaks at 1-1.75x the Trace (less than its
+    nbytes where views share memory, as patterns written in place need no stacking copy), an
+    unrecorded run at about its working estimate."""
     try:
         _measure(lambda: None)
     except OSError:
@@ -244,7 +245,7 @@ def test_the_estimates_bound_what_a_run_really_holds(translator):
     unrecorded = _measure(lambda: translator.run(text, "le chat", record=False))
     recorded = _measure(lambda: translator.run(text, "le chat"))
     assert 0.6 * estimate.working_bytes <= unrecorded <= 1.25 * estimate.working_bytes
-    assert estimate.trace_bytes <= recorded <= 1.75 * estimate.trace_bytes
+    assert 0.9 * estimate.trace_bytes <= recorded <= 1.75 * estimate.trace_bytes
 
 
 def test_refused_runs_allocate_nothing_large(translator):
