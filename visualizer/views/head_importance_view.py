@@ -19,6 +19,7 @@ NO_TRACE = "Run a sentence: each head is then ablated alone on it."
 HINT = "Hover a head for its number · click it to open its attention"
 METRICS = {"kl": "Mean KL (nats)", "argmax_changed": "Top token changed"}
 RANKED = 5  # heads named under the map
+MAP_EMPTY = "Each head's effect appears here once the sweep has run (Run sweep)"
 
 
 class HeadImportanceView(QWidget):
@@ -119,7 +120,7 @@ class HeadImportanceView(QWidget):
         state = self.state
         result = stored_result(state, HEAD_IMPORTANCE)
         if result is None or state.kind not in result:
-            self.map.clear("" if state.trace is not None else look.placeholder(state, NO_TRACE))
+            self.map.clear(MAP_EMPTY if state.trace is not None else look.placeholder(state, NO_TRACE))
             self.caption.setText(look.placeholder(state, NO_TRACE) if state.trace is None else
                                  "Each head of every kind is ablated alone on this input (its .z set "
                                  "to 0), with the target kept as the unablated run's.")

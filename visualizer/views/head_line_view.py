@@ -152,7 +152,7 @@ class HeadLineView(QWidget):
         self.all_heads = QCheckBox("Every head of the layer, one color each",
                                    objectName="lineAllHeadsCheck")
         self.all_heads.toggled.connect(lambda on: state.set_option(lines_all_heads=on))
-        self.caption = QLabel(look.placeholder(state, NO_TRACE))
+        self.caption = QLabel(look.placeholder(state, NO_TRACE), wordWrap=True)  # never widens the window
         header = QHBoxLayout()
         header.addWidget(self.caption, 1)
         header.addWidget(self.all_heads)

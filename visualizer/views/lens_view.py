@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.logit_lens import logit_lens
@@ -22,6 +23,7 @@ READOUT_HINT = "Hover a cell: the layer's top token and probability, and the tru
 PANE_NAME = "logit-lens"  # computed while this pane is in front (or shown)
 COMPUTING = "Reading every layer through the output head…"
 SYNC_COST = 20_000_000  # vocabulary scores computed on the GUI thread (~0.1 s); more go to a pool
+MAX_CELL_CHARS = 8  # the longest token text a cell shows
 MAX_TEXT_CELLS = 1500  # cell labels beyond this would be unreadable and slow: colours only
 
 
@@ -71,6 +73,7 @@ class LensView(QWidget):
         self.color_bar.setImageItem(self.image_item, insert_in=self.plot)
         look.style_color_bar(self.color_bar)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot.vb.sigResized.connect(self._fit_texts)  # cells change width with the window
         self.plot_widget.viewport().installEventFilter(self)
         self.hover_marks = HoverMarks(state, self.plot, lambda: ("", self.grid.side if self.grid else ""),
                                       lambda: None if self.grid is None else self.grid.matrix.shape)
@@ -176,11 +179,24 @@ class LensView(QWidget):
         dark = rgb @ np.array([0.299, 0.587, 0.114]) < 140  # light text on dark cells
         for r, row in enumerate(grid.top):
             for c, token in enumerate(row):
-                item = pg.TextItem(shorten(token, 8), color="w" if dark[r, c] else "k", anchor=(0.5, 0.5))
+                item = pg.TextItem("", color="w" if dark[r, c] else "k", anchor=(0.5, 0.5))
+                item.token = token
                 item.setPos(c + 0.5, r + 0.5)
                 item.setZValue(5)
                 self.plot.addItem(item, ignoreBounds=True)
                 self._texts.append(item)
+        self._fit_texts()
+
+    def _fit_texts(self, *_args) -> None:
+        """Each cell's token cut to what its width holds, so neighbouring tokens never run into
+        each other."""
+        if not self._texts or self.grid is None:
+            return
+        room = self.plot.vb.width() / max(self.grid.matrix.shape[1], 1) - 4
+        metrics = QFontMetricsF(self._texts[0].textItem.font())
+        for item in self._texts:
+            shown = metrics.elidedText(shorten(item.token, MAX_CELL_CHARS), Qt.TextElideMode.ElideRight, room)
+            item.setText("" if shown == "…" else shown)  # a lone ellipsis says nothing
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)

@@ -19,6 +19,9 @@ INTRO = ("Type the same sentence twice, differing in one detail (\"white\" → \
          "alone restores the clean output, 0 = it does nothing.")
 RESIDUAL_HINT = "Hover a cell for its effect"
 HEAD_HINT = "Hover a head for its effect · click it to open its attention"
+# What the empty maps say until a sweep has run for these texts.
+RESIDUAL_EMPTY = "Run patching to see each layer × position's effect here"
+HEAD_EMPTY = "… and each head's effect here"
 
 
 class PatchingView(QWidget):
@@ -117,8 +120,8 @@ class PatchingView(QWidget):
         state = self.state
         result = stored_result(state, PATCHING)
         if result is None:
-            self.residual_map.clear()
-            self.head_map.clear()
+            self.residual_map.clear(RESIDUAL_EMPTY)
+            self.head_map.clear(HEAD_EMPTY)
             self.caption.setText("")
             return
         kind = state.kind if state.kind in result.head_effect else next(iter(result.head_effect))
