@@ -8,6 +8,7 @@ names of DESIGN.md (``encoder.layers.0.resid_pre`` is ``encoder.0.resid_pre``; s
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .attention import MultiHeadAttention
@@ -302,9 +303,8 @@ class Transformer(nn.Module):
         if self.output_transform is not None:
             hidden = self.output_transform(hidden)
         weight = self.lm_head.weight if self.lm_head is not None else self.token_embedding.weight
-        logits = hidden @ weight.T
-        if self.final_logits_bias is not None:
-            logits = logits + self.final_logits_bias
+        # The bias joins the product (addmm): one pass over the [L, vocab] result instead of two.
+        logits = F.linear(hidden, weight, self.final_logits_bias)
         cap = self.config.final_logit_softcap
         return torch.tanh(logits / cap) * cap if cap is not None else logits  # Gemma
 
