@@ -44,8 +44,9 @@ class InspectableModel:
         # instead of being refused; its working memory is still checked against the budget.
         self.lean_over_budget = False
         # Hooks live on the shared module for one run: two runs at once (GUI pool threads)
-        # would see each other's hooks, so runs on one model take turns.
-        self._run_lock = threading.Lock()
+        # would see each other's hooks, so runs on one model take turns. Re-entrant: a lean
+        # trace's value read inside a run (a patch value) replays its layer on the same thread.
+        self._run_lock = threading.RLock()
         self._watch = LayerWatch()  # the running run's progress and cancel callbacks
 
     @property

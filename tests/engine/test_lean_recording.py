@@ -8,6 +8,8 @@ reported layer by layer, a cancel stops the run between layers, and a lean run w
 memory still exceeds the budget is refused naming the size.
 """
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,29 @@ def test_switching_heads_and_between_two_layers_replays_each_layer_once(pair):
             handle.remove()
     assert replays == [0, 1]
     assert lean_recording.LAYER_CACHE == 2
+
+
+def test_a_lean_value_patches_a_run_as_the_full_value_does(pair):
+    model, full, lean = pair
+    if not model.config.has_encoder:
+        pytest.skip("a decoder-only prompt needs max_new_tokens=0 and gives the same check")
+    name = "decoder.1.ffn.hidden"
+    results = {}
+
+    def patched():  # in a thread, so that a deadlock fails the test instead of hanging it
+        results["lean"] = model.run(TEXT, "le chat voit le chien", patch={name: lean.activations[name]})
+
+    worker = threading.Thread(target=patched, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "reading a lean value inside a run deadlocked"
+    model.memory_budget, model.lean_over_budget = None, False
+    try:
+        reference = model.run(TEXT, "le chat voit le chien", patch={name: full.activations[name]})
+    finally:
+        model.memory_budget = estimate_run(model.module, *lengths(full)).trace_bytes // 2
+        model.lean_over_budget = True
+    assert np.array_equal(np.asarray(results["lean"].logits), reference.logits) or \
+        float(np.abs(np.asarray(results["lean"].logits) - reference.logits).max()) <= 1e-6
+    np.testing.assert_array_equal(np.asarray(results["lean"].activations[name]),
+                                  reference.activations[name])
