@@ -11,10 +11,13 @@ LONG_TARGET = " ".join([PAIR[1]] * 8)  # 33 decoder positions: narrow lens cells
 
 
 @pytest.fixture(scope="module")
-def shared_window(qapp, tiny_checkpoint):
-    from PySide6.QtCore import QEventLoop, QTimer
+def shared_window(qapp, tiny_checkpoint, tmp_path_factory):
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
     from visualizer import MainWindow
+
+    # Before the per-test settings exist: the window must neither read nor write the user's layout.
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path_factory.mktemp("settings")))
 
     def until_idle(win):
         loop = QEventLoop()
@@ -75,17 +78,49 @@ def test_lens_cell_tokens_fit_their_cells(shown, qtbot):
         shown.run(PAIR[0], LONG_TARGET)
     shown.show_pane("logit-lens")
     view = shown.views["logit-lens"]
-    qtbot.waitUntil(lambda: bool(view._texts), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: bool(view._texts) and view.plot.vb.width() > 400, timeout=TIMEOUT)
     cell = view.plot.vb.width() / view.grid.matrix.shape[1]
     texts = [item.textItem.toPlainText() for item in view._texts]
     widths = [QFontMetricsF(item.textItem.font()).horizontalAdvance(t)
               for item, t in zip(view._texts, texts, strict=True)]
     assert cell < 40 and max(widths) <= cell
     assert any(texts)  # cut, not dropped: two characters and more still show
-    shown.resize(700, 900)  # narrower cells: the texts are cut again
-    qtbot.waitUntil(lambda: view.plot.vb.width() / view.grid.matrix.shape[1] < cell * 0.8, timeout=5000)
+    sizes = shown.splitter.sizes()
+    narrowest = shown.splitter.widget(1).minimumSizeHint().width()
+    shown.splitter.setSizes([sum(sizes) - narrowest, narrowest])  # narrower cells: cut again
+    qtbot.waitUntil(lambda: view.plot.vb.width() / view.grid.matrix.shape[1] < cell * 0.95, timeout=5000)
     narrow = view.plot.vb.width() / view.grid.matrix.shape[1]
     assert all(QFontMetricsF(item.textItem.font()).horizontalAdvance(item.textItem.toPlainText()) <= narrow
                for item in view._texts)
+    shown.splitter.setSizes(sizes)
     with qtbot.waitSignal(shown.traceChanged, timeout=TIMEOUT):
         shown.run(*PAIR)
+
+
+def test_rollout_hint_names_what_works_on_its_tab(shown):
+    shown.show_pane("rollout")
+    readout = shown.views["rollout"].readout
+    readout_text = readout.text()
+    assert readout_text.startswith("Hover a cell for its rolled-out weight") and "←/→" not in readout_text
+
+
+def shown_texts(page) -> list[str]:
+    """What a tab page says in words: its visible labels and its plots' titles."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QLabel
+
+    texts = [label.text() for label in page.findChildren(QLabel) if label.isVisibleTo(page)]
+    for view in page.findChildren(pg.GraphicsView):
+        texts += [item.titleLabel.text for item in view.scene().items() if isinstance(item, pg.PlotItem)]
+    return texts
+
+
+def test_with_no_model_every_tab_says_how_to_open_one(qtbot, monkeypatch, tmp_path):
+    import visualizer.main_window as main_window
+
+    monkeypatch.setattr(main_window, "DEFAULT_CHECKPOINT", tmp_path / "absent.safetensors")
+    window = main_window.MainWindow(show_dialogs=False)
+    qtbot.addWidget(window)
+    for index, pane in enumerate(window.panes):
+        texts = shown_texts(window.view_tabs.widget(index))
+        assert any("No model open yet (File → Open checkpoint…)" in text for text in texts), pane.name

@@ -196,7 +196,9 @@ class LensView(QWidget):
         metrics = QFontMetricsF(self._texts[0].textItem.font())
         for item in self._texts:
             shown = metrics.elidedText(shorten(item.token, MAX_CELL_CHARS), Qt.TextElideMode.ElideRight, room)
-            item.setText("" if shown == "…" else shown)  # a lone ellipsis says nothing
+            # A lone ellipsis says nothing; Qt returns a short token whole even where it overflows.
+            fits = shown != "…" and metrics.horizontalAdvance(shown) <= room
+            item.setText(shown if fits else "")
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)

@@ -12,6 +12,7 @@ from ..state.sweep_tables import patching_selection
 from ..state.sweeps import PATCHING, patching_inputs, store_result, stored_result, sweep_request
 from ..sweep_controller import SweepController
 from ..widgets.sweep_bar import SweepBar
+from . import look
 from .matrix_map import MatrixMap
 
 INTRO = ("Type the same sentence twice, differing in one detail (\"white\" → \"black\"): the clean run "
@@ -87,6 +88,9 @@ class PatchingView(QWidget):
     def _on_selection_changed(self) -> None:
         self.redraw()
 
+    def _on_loading_changed(self, _name: str) -> None:
+        self.redraw()  # the empty map says which model is loading
+
     def _on_options_changed(self) -> None:
         for box, text in ((self.clean_input, self.state.patch_clean),
                           (self.corrupted_input, self.state.patch_corrupted)):
@@ -120,7 +124,7 @@ class PatchingView(QWidget):
         state = self.state
         result = stored_result(state, PATCHING)
         if result is None:
-            self.residual_map.clear(RESIDUAL_EMPTY)
+            self.residual_map.clear(look.placeholder(state, RESIDUAL_EMPTY))
             self.head_map.clear(HEAD_EMPTY)
             self.caption.setText("")
             return

@@ -23,6 +23,8 @@ from .background_result import BackgroundResult
 
 FUSION_TIPS = {"mean": "Fuse each layer's heads by their mean (Abnar & Zuidema's default)",
                "max": "Fuse each layer's heads by their maximum, then renormalise the rows"}
+# Not the attention pane's hint: its arrow keys step heads, which this tab fuses.
+READOUT_HINT = "Hover a cell for its rolled-out weight (grey: masked, 0 by construction) · wheel to zoom"
 SYNC_COST = 50_000_000  # multiply-adds done on the GUI thread (~0.05 s); more go to a pool
 
 
@@ -92,6 +94,9 @@ class RolloutView(AttentionView):
     def shown_mask(self) -> np.ndarray | None:
         state = self.state
         return unreachable_cells(state, state.kind, state.layer)
+
+    def _hint(self) -> str:
+        return READOUT_HINT
 
     def cell_note(self, row: int, col: int) -> str:
         return f" (rollout, {self.state.rollout_head} of heads)"
