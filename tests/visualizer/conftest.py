@@ -8,6 +8,14 @@ from tests.conftest import make_tiny_model
 
 
 @pytest.fixture(autouse=True, scope="session")
+def session_settings(tmp_path_factory):
+    """Windows built by module-scoped fixtures, before ``isolated_settings`` runs, keep their
+    settings in a temporary folder too, never the user's real ones."""
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope,
+                      str(tmp_path_factory.mktemp("session-settings")))
+
+
+@pytest.fixture(autouse=True, scope="session")
 def single_torch_thread():
     """Tiny models run ~10x faster on one thread on a shared 2-core machine (measured: 70 ms vs
     1 s per decode), and the GUI tests wait on many of them."""
