@@ -22,6 +22,9 @@ from .rows import BY_KEY, Result
 TOKENS = {"full": 2048, "tiny": 40}
 RUN_TOKENS = {"full": 512, "tiny": 16}
 GUI_WORDS = "the a cat dog sees small big red house sleeps runs and".split()
+# pyqtgraph drops mouse moves that come within 10 ms of the last one (its mouseRateLimit, 100/s);
+# a real mouse reports every 8-16 ms. Timed moves are this far apart.
+MOUSE_GAP_S = 0.012
 
 
 def application():
@@ -145,6 +148,7 @@ class Interactions:
         times = []
         for _ in range(4):
             self._fraction = (self._fraction + 1) % 9
+            time.sleep(MOUSE_GAP_S)
             times.append(self.frame(lambda: self.mouse_to(0.3 + 0.05 * self._fraction)))
         if self.state.hover[1] < 0:
             raise RuntimeError("the mouse moves hovered no cell")

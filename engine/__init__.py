@@ -18,7 +18,7 @@ _HOMES = {  # public name -> the module that defines it
     "HEAD_MODES": "kinds", "KINDS": "kinds", "Kind": "kinds", "head_title": "kinds",
     "kind_title": "kinds", "parse_head": "kinds",
     "Cancelled": "sweeps",
-    "fit_threads": "threads",
+    "fit_threads": "threads", "run_threads": "threads",
     "Encoding": "tokenizer", "HFTokenizer": "tokenizer", "Tokenizer": "tokenizer",
     "bpe_tokenizer": "tokenizer", "word_level_tokenizer": "tokenizer",
     "Trace": "trace",

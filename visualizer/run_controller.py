@@ -19,9 +19,15 @@ from .worker import Task, TaskSignals, make_pool
 def _load(path: str):
     import engine  # first use imports torch (~2 s): always on a pool thread, never the GUI's
 
-    model = engine.load(path)
-    engine.fit_threads(model)
-    return model
+    return engine.load(path)
+
+
+def _run(model, source: str, target: str, ablate, budget):
+    import engine
+
+    # The GUI thread only waits meanwhile: the run gets every idle core (engine/threads.py).
+    with engine.run_threads(model):
+        return model.run(source, target or None, ablate=ablate, max_new_tokens=budget)
 
 
 def _describe(error: BaseException) -> str:
@@ -95,8 +101,7 @@ class RunController(QObject):
         # Only a decoder-only prompt is continued by the user's budget; None is the engine's default
         # (an encoder-decoder model decodes up to its own max_decode_length).
         budget = self._budget if model.config.architecture == "decoder-only" else None
-        return self._submit("run", lambda: model.run(inputs[0], inputs[1] or None, ablate=ablate,
-                                                     max_new_tokens=budget),
+        return self._submit("run", lambda: _run(model, inputs[0], inputs[1], ablate, budget),
                             "", "Running the model…", inputs)
 
     def _on_ablation_changed(self) -> None:

@@ -46,6 +46,7 @@ def test_a_new_run_reaches_the_activation_and_depth_views(window, qtbot):
     np.testing.assert_array_equal(window.activation_view.image.image,
                                   trace.activations["encoder.1.ffn.hidden"])
     depth = window.depth_plot_view
+    window.show_pane("depth")  # a pane behind another tab draws the new run when it is shown
     depth.stack_selector.setCurrentIndex(depth.stack_selector.findData("encoder"))
     np.testing.assert_allclose(depth.series["resid"][1][:, -1], np.linalg.norm(
         trace.activations["encoder.1.resid_post"], axis=-1), rtol=1e-5)
@@ -59,9 +60,12 @@ def test_hovering_a_token_highlights_it_in_every_pane(window):
     state.set_hover("target", 1)
     assert window.activation_view.hover_marks.row_band.isVisible()
     assert window.activation_view.hover_marks.row_band.rect().top() == 1
+    window.show_pane("head-lines")  # panes behind another tab show the hover when they come forward
     assert window.head_line_view.isolated == ("query", 1)
+    window.show_pane("depth")
     np.testing.assert_array_equal(window.depth_plot_view.highlight["resid"].getData()[1],
                                   window.depth_plot_view.series["resid"][1][1])
+    window.show_pane("attention")
     marks = window.attention_view.hover_marks  # cross-attention: decoder tokens are the rows
     assert marks.row_band.isVisible() and not marks.column_band.isVisible()
     assert marks.row_band.rect().top() == 1

@@ -32,7 +32,7 @@ def line_matrices(state) -> dict[int, np.ndarray]:
     if state.lines_all_heads:
         return {h: stack[state.layer, h] for h in range(stack.shape[1])}
     head = state.head if isinstance(state.head, int) else SUMMARY
-    return {head: trace.matrix(state.kind, state.layer, state.head)}
+    return {head: state.attention_matrix()}  # kept by the state: a mean of heads is costly
 
 
 def select_lines(matrices: dict[int, np.ndarray], isolated: tuple[str, int] = ("", -1),

@@ -107,7 +107,9 @@ def attention_selection(state, kind: str | None = None, layer: int | None = None
     kind = kind or state.kind
     layer = state.layer if layer is None else layer
     head = state.head if head is None else head
-    matrix = trace.matrix(kind, layer, head)
+    matrix = state.attention_matrix(kind, layer, head)  # the state keeps the costly mean of heads
+    if matrix is None:
+        matrix = trace.matrix(kind, layer, head)  # raises the ValueError naming what is wrong
     masked = state.masked_cells(kind, layer)
     source, target = state.trace_inputs
     return AttentionSelection(

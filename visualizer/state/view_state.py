@@ -7,11 +7,12 @@ from its arguments, and both hand it to the same pane code to make figures and d
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
 
-from engine.kinds import KINDS
+from engine.kinds import HEAD_MODES, KINDS
 from engine.readable_tokens import readable_tokens
 
 COLORMAPS = ("viridis", "magma", "inferno", "plasma", "cividis")  # perceptually uniform
@@ -39,6 +40,7 @@ OPTIONS: dict[str, object] = {
     "lens_color": "top",  # logit lens: colour by the "top" token's probability or the "target"'s
     "head_stat": "entropy",  # head statistics: the statistic the overview is coloured by
 }
+SUMMARIES_KEPT = 8  # mean/max-of-heads matrices kept per trace (16 MB each at 2,048 tokens)
 CHANGES = ("model", "inputs", "trace", "selection", "options", "ablation", "hover", "pane", "loading",
            "compare")
 
@@ -202,15 +204,33 @@ class ViewState:
         return self.model.name if self.model is not None else ""
 
     def attention_matrix(self, kind=None, layer=None, head=None) -> np.ndarray | None:
-        """The ``[queries, keys]`` matrix of a selection (default: the current one), or None."""
-        if self.trace is None:
+        """The ``[queries, keys]`` matrix of a selection (default: the current one), or None.
+
+        The mean and max over heads are kept for the last few layers asked (read-only): each is
+        a pass over every head's pattern (~40 ms at 2,048 tokens), and several panes ask for it.
+        """
+        trace = self.trace
+        if trace is None:
             return None
-        kind = kind or self.kind
+        key = (kind or self.kind, self.layer if layer is None else layer, self.head if head is None else head)
+        summary = key[2] in HEAD_MODES
+        if summary:
+            cache = self.__dict__.get("_summary_cache")
+            if cache is None or cache[0]() is not trace:
+                cache = self._summary_cache = (weakref.ref(trace), OrderedDict())
+            if key in cache[1]:
+                cache[1].move_to_end(key)
+                return cache[1][key]
         try:
-            return self.trace.matrix(kind, self.layer if layer is None else layer,
-                                     self.head if head is None else head)
+            matrix = trace.matrix(*key)
         except ValueError:
             return None
+        if summary:
+            matrix.flags.writeable = False
+            cache[1][key] = matrix
+            while len(cache[1]) > SUMMARIES_KEPT:
+                cache[1].popitem(last=False)
+        return matrix
 
     def masked_cells(self, kind=None, layer=None) -> np.ndarray | None:
         """``[queries, keys]`` booleans, True where a mask hides the key from the query (causal,

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.kinds import KINDS, head_title, kind_title
 from engine.readable_tokens import at_position
@@ -17,6 +26,7 @@ from ..state.view_state import COLORMAPS
 from . import look
 from .ablation_effects_view import AblationEffectsView
 from .hover_marks import HoverMarks
+from .offstage import offstage
 from .token_axis import TokenAxis
 
 READOUT_HINT = ("Hover a cell for its weight (grey: masked, 0 by construction) · click the heatmap, "
@@ -45,6 +55,7 @@ class AttentionView(QWidget):
         self._queries: list[str] = []  # the readable row and column labels shown
         self._keys: list[str] = []
         self._mouse_pos: QPointF | None = None  # scene position of the mouse while over the plot
+        self._stale: bool | None = None  # a redraw put off while offstage (True: reset the range too)
 
         self.colormap_selector = QComboBox(objectName="colormapSelector")
         self.colormap_selector.addItems(COLORMAPS)
@@ -59,6 +70,9 @@ class AttentionView(QWidget):
             "al. 2020), rows renormalised to sum to 1: keys that draw weight but carry little fade")
         self.readout = QLabel(READOUT_HINT, objectName="hoverReadout")
         self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # Its text changes on every mouse move: a width from the text would re-lay-out (and
+        # repaint) the whole window each time, and a long readout would widen it.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self.plot_widget = pg.GraphicsLayoutWidget()
         look.style_graphics(self.plot_widget)
@@ -165,7 +179,16 @@ class AttentionView(QWidget):
         return weighting_hover(self.state, row, col)
 
     # ---- drawing ----------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._stale is not None:
+            self.redraw(reset_range=self._stale)
+
     def redraw(self, reset_range: bool = False) -> None:
+        if offstage(self):  # behind another tab: draw when shown, once, whatever changed meanwhile
+            self._stale = bool(self._stale) or reset_range
+            return
+        self._stale = None
         state = self.state
         matrix = self.shown_matrix()
         shape_changed = matrix is None or self._matrix is None or matrix.shape != self._matrix.shape
@@ -180,8 +203,7 @@ class AttentionView(QWidget):
             self.image_item.clear()
             self.left_axis.set_tokens([])
             self.bottom_axis.set_tokens([])
-            self.plot.setTitle(look.placeholder(state, "Run a sentence to see its attention"),
-                               color=look.TITLE_COLOR, size="11pt")
+            self._set_text("title", look.placeholder(state, "Run a sentence to see its attention"))
             self.refresh_readout()
             return
         image = np.ascontiguousarray(matrix, dtype=np.float32)
@@ -192,14 +214,22 @@ class AttentionView(QWidget):
         self.left_axis.set_tokens(self._queries)
         self.bottom_axis.set_tokens(self._keys)
         kind = KINDS[state.kind]
-        self.plot.setLabel("left", f"query: {kind.queries} token", color=look.TEXT_COLOR)
-        self.plot.setLabel("bottom", f"key: {kind.keys} token", color=look.TEXT_COLOR)
-        self.plot.setTitle(self.shown_title(), color=look.TITLE_COLOR, size="11pt")
+        self._set_text("left", f"query: {kind.queries} token")
+        self._set_text("bottom", f"key: {kind.keys} token")
+        self._set_text("title", self.shown_title())
         rows, cols = image.shape
-        self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
         if reset_range or shape_changed:
+            self.plot.setLimits(xMin=0, xMax=cols, yMin=0, yMax=rows)
             self.plot.setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
         self.refresh_readout()
+
+    def _set_text(self, where: str, text: str) -> None:
+        """An axis label or the title, set only when it changes: each set re-lays-out the plot."""
+        if where == "title":
+            if self.plot.titleLabel.text != text or not self.plot.titleLabel.isVisible():
+                self.plot.setTitle(text, color=look.TITLE_COLOR, size="11pt")
+        elif self.plot.getAxis(where).labelText != text:
+            self.plot.setLabel(where, text, color=look.TEXT_COLOR)
 
     def _update_mask(self) -> None:
         """Grey the masked cells; the mask depends on the kind and layer only, not on the head."""

@@ -24,6 +24,7 @@ from ..state.depth_series import (
     shown_stack,
 )
 from . import look
+from .offstage import offstage
 from .token_axis import shorten
 
 NO_TRACE = "Run a sentence to see how each token evolves with depth."
@@ -47,6 +48,7 @@ class DepthPlotView(QWidget):
         # key -> (x tick labels, values [tokens, points]); absent when the stack lacks it
         self.series: dict[str, tuple[list[str], np.ndarray]] = {}
         self._summary = ""  # the caption while no token is highlighted
+        self._stale = False  # a trace, selection or hover came while offstage: redraw when shown
         self.shown_x_labels: dict[str, list[str]] = {}  # depth labels left after thinning
 
         self.stack_selector = QComboBox(objectName="depthStackSelector")
@@ -103,7 +105,20 @@ class DepthPlotView(QWidget):
         self._on_trace_changed(state.trace)
 
     # ---- state handlers ------------------------------------------------------
+    def _put_off(self) -> bool:
+        """Behind another tab: remember to redraw everything when shown, and do nothing now."""
+        self._stale = self._stale or offstage(self)
+        return self._stale
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._on_trace_changed(self.state.trace)
+
     def _on_trace_changed(self, trace) -> None:
+        if self._put_off():
+            return
         self.stack_selector.blockSignals(True)
         self.stack_selector.clear()
         for stack in depth_stacks(trace):
@@ -112,7 +127,7 @@ class DepthPlotView(QWidget):
         self._draw(shown_stack(self.state))
 
     def _on_selection_changed(self) -> None:
-        if shown_stack(self.state) != self.stack:  # the stack follows the attention kind
+        if not self._put_off() and shown_stack(self.state) != self.stack:  # it follows the kind
             self._draw(shown_stack(self.state))
 
     def _on_options_changed(self) -> None:
@@ -130,6 +145,8 @@ class DepthPlotView(QWidget):
             self._on_hover_changed(*self.state.hover)
 
     def _on_hover_changed(self, side: str, position: int) -> None:
+        if self._put_off():
+            return
         show = side == self.side and 0 <= position < len(self.tokens)
         for key, item in self.highlight.items():
             if show and key in self.series:

@@ -17,6 +17,7 @@ from ..state.app_state import AppState
 from ..state.selection import levels_for
 from . import look
 from .head_mosaic import build_mosaic, pool_masks, pool_patterns
+from .offstage import offstage
 
 NO_TRACE = "Run a sentence to see every head."
 
@@ -50,6 +51,7 @@ class HeadGridView(QWidget):
         self.gap = 1
         self._shown_kind = ""
         self._dirty = True
+        self._hover_stale = False  # a hover came while offstage
         self._mosaics: dict[str, tuple] = {}  # kind -> (tile shape, gap, mosaic, masked, nan) of the trace
 
         # The kind, layer and head selectors live in the window's selection bar, above the tabs.
@@ -149,6 +151,10 @@ class HeadGridView(QWidget):
             self.caption.setText(look.placeholder(self.state, NO_TRACE))
 
     def _on_hover_changed(self, side: str, position: int) -> None:
+        if offstage(self):  # marked when shown: _draw ends by marking the hover, refresh() or not
+            self._hover_stale = True
+            return
+        self._hover_stale = False
         if self.mosaic is None or position < 0:
             self.hover_marks.setData([], [])
             return
@@ -178,6 +184,8 @@ class HeadGridView(QWidget):
         super().showEvent(event)
         if self._dirty:
             self.refresh()
+        elif self._hover_stale:
+            self._on_hover_changed(*self.state.hover)
 
     def _schedule_draw(self) -> None:
         # A hidden tab skips the work: the grid is the costliest view at long sequences.

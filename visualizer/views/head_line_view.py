@@ -13,6 +13,7 @@ from engine.readable_tokens import at_position
 from ..state.app_state import AppState
 from ..state.line_selection import MAX_LINES, MIN_WEIGHT, head_color, line_matrices, select_lines
 from . import look
+from .offstage import offstage
 from .token_axis import shorten
 
 __all__ = ["MIN_WEIGHT", "HeadLineView"]
@@ -148,6 +149,7 @@ class HeadLineView(QWidget):
         self._mouse_column = ""  # the column under this view's own mouse, if any
         self.max_lines = MAX_LINES
         self._lines: np.ndarray | None = None  # visible_lines() until the data or the hover changes
+        self._stale = False  # something changed while offstage: redraw when shown
 
         self.all_heads = QCheckBox("Every head of the layer, one color each",
                                    objectName="lineAllHeadsCheck")
@@ -185,6 +187,8 @@ class HeadLineView(QWidget):
         self._redraw()
 
     def _on_hover_changed(self, side: str, position: int) -> None:
+        if self._put_off():
+            return
         kind = self.state.kind
         columns = [c for c in ("query", "key") if side_of(kind, c) == side]
         if position < 0 or not columns:
@@ -230,7 +234,20 @@ class HeadLineView(QWidget):
         self._on_hover_changed(*self.state.hover)  # same side and row, other column: re-isolate
 
     # ---- drawing ---------------------------------------------------------------
+    def _put_off(self) -> bool:
+        """Behind another tab: remember to redraw when shown, and do nothing now."""
+        self._stale = self._stale or offstage(self)
+        return self._stale
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._redraw()
+
     def _redraw(self, *_args) -> None:
+        if self._put_off():
+            return
         state = self.state
         self.query_tokens, self.key_tokens = state.query_labels(), state.key_labels()
         self.matrices = line_matrices(state)

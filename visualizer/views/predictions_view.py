@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from ..state.app_state import AppState
 from ..state.prediction_rows import PredictionRows, hover_text, prediction_rows, probability_text
 from . import look
+from .offstage import offstage
 
 NO_TRACE = "Run a sentence to see the model's predictions at each position."
 READOUT_HINT = "Hover a row (or a token in any pane) for its top 5"
@@ -86,6 +87,7 @@ class PredictionsView(QWidget):
         self.state = state
         self.rows: PredictionRows | None = None
         self._stale = True  # the table does not show the current trace yet
+        self._hover_stale = False  # a hover came while offstage
         self._built_with = (0, False)  # the options the table was filled with
 
         self.caption = QLabel(look.placeholder(state, NO_TRACE), wordWrap=True)
@@ -149,6 +151,10 @@ class PredictionsView(QWidget):
             self._on_trace_changed(None)
 
     def _on_hover_changed(self, side: str, position: int) -> None:
+        if offstage(self):  # read again when shown (refresh() ends with it)
+            self._hover_stale = True
+            return
+        self._hover_stale = False
         self.readout.setText(hover_text(self.state) or READOUT_HINT)
         rows = self.rows
         if rows is None or side != rows.side:
@@ -189,6 +195,8 @@ class PredictionsView(QWidget):
         super().showEvent(event)
         if self._stale:
             self.refresh()
+        elif self._hover_stale:
+            self._on_hover_changed(*self.state.hover)
 
     def _publish(self, row: int) -> None:
         if self.rows is not None and 0 <= row < self.model.rowCount():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import pyqtgraph as pg
 from PySide6.QtGui import QFontMetrics
@@ -10,6 +11,7 @@ from PySide6.QtGui import QFontMetrics
 MAX_LABEL_CHARS = 14  # longer tokens are cut with an ellipsis; the tooltip shows them whole
 
 
+@lru_cache(maxsize=1 << 16)  # a text repeats its tokens, and every axis of every pane asks again
 def shorten(token: str, limit: int = MAX_LABEL_CHARS) -> str:
     """A token as an axis label: whitespace markers made visible, long tokens cut."""
     text = token.replace("\n", "\\n").replace("\t", "\\t")
@@ -38,6 +40,8 @@ class TokenAxis(pg.AxisItem):
         self.shown_indices: list[int] = []  # the labelled cells at the last layout (for tests)
 
     def set_tokens(self, tokens: list[str]) -> None:
+        if tokens == self._tokens:
+            return  # a head or layer switch: same labels, and re-measuring 2,048 of them costs ms
         self._tokens = list(tokens)
         self._labels = [shorten(token) for token in self._tokens]
         metrics = self._metrics()

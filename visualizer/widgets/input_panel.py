@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -217,6 +218,10 @@ class InputPanel(QWidget):
         self.continue_box.setToolTip("How many tokens the model writes after the prompt (greedy)")
         self.hover_predictions = QLabel(HOVER_HINT, objectName="hoverPredictions", wordWrap=True)
         self.hover_predictions.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # Room for three lines from the start, and no width from its text: a hover that changed its
+        # size would re-lay-out the panel and repaint every token chip below it.
+        self.hover_predictions.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hover_predictions.setMinimumHeight(3 * self.hover_predictions.fontMetrics().lineSpacing())
         self.error_label = QLabel(objectName="runErrorLabel", wordWrap=True)
         self.error_label.setStyleSheet(ERROR_STYLE)
         self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
