@@ -161,15 +161,14 @@ class InspectableModel:
         start = time.perf_counter()
         if not self._watch.total:
             self._watch.total = run_layers(config, 0)
-        with watching(self.module, self._watch):
-            if lean:
-                recorded = lean_forward(self, src, tgt, ablated, patch)
-                applied = recorded.applied
-            else:
-                with interventions(self.module, record=record, patch=patch, ablate=ablated) as hooks, \
-                        torch.inference_mode():
-                    logits = self.module(src, tgt)
-                applied = hooks.applied
+        if lean:  # it watches its own pass, not the replays that learn the shapes
+            recorded = lean_forward(self, src, tgt, ablated, patch, watching(self.module, self._watch))
+            applied = recorded.applied
+        else:
+            with watching(self.module, self._watch), torch.inference_mode(), \
+                    interventions(self.module, record=record, patch=patch, ablate=ablated) as hooks:
+                logits = self.module(src, tgt)
+            applied = hooks.applied
         forward_ms = (time.perf_counter() - start) * 1000
         unused = sorted(set(patch) - applied)
         if unused:

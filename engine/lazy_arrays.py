@@ -19,10 +19,18 @@ def _plain(value):
 
 
 class LazyArray(NDArrayOperatorsMixin):
-    """An array that ``load()`` computes (the loader caches: a second read is free)."""
+    """An array that ``load()`` computes (the loader caches: a second read is free).
 
-    def __init__(self, load: Callable[[], np.ndarray]):
+    Given its ``shape``, the shape, ``ndim``, ``dtype`` and ``nbytes`` are read without a load.
+    """
+
+    def __init__(self, load: Callable[[], np.ndarray], shape: tuple[int, ...] | None = None):
         self._load = load
+        if shape is not None:
+            self.shape = tuple(shape)
+            self.ndim = len(self.shape)
+            self.dtype = np.dtype(np.float32)
+            self.nbytes = int(np.prod(self.shape)) * 4
 
     def __array__(self, dtype=None, copy=None):
         array = self._load()
@@ -36,7 +44,7 @@ class LazyArray(NDArrayOperatorsMixin):
         return self._load()[index]
 
     def __len__(self) -> int:
-        return len(self._load())
+        return self.shape[0]
 
     def __iter__(self):
         return iter(self._load())

@@ -3,8 +3,9 @@ rest of a layer exactly when it is read.
 
 A layer's every value (q, k, v, scores, patterns, z, norms, FFN) is a function of its input, the
 residual ``resid_pre``, and of what the run fixed: the masks, T5's position bias, the encoder
-output for cross-attention, and the run's ablations and patches. So the run records the inputs
-of every layer (and the small values outside the layers: embeddings, final norms), and reading
+output for cross-attention, and the run's ablations and patches. So the run records the residual
+stream between sublayers, every norm's mean and std, and the values outside the layers
+(embeddings, final norms), and reading
 any other hook of layer i replays layer i alone, through the same module code on the same
 tensors, with the same interventions: the values are the ones the full pass computes (tests
 compare them bit for bit). The last two layers read are cached, so switching heads within a
@@ -20,6 +21,7 @@ is valid while the model's weights stay as they were at the run.
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +33,7 @@ from .lazy_arrays import LayerStack, LazyArray
 
 LAYER_CACHE = 2  # layers whose recomputed values are kept
 LOGIT_BLOCK = 1 << 24  # floats of logits projected at once (64 MB)
+KEPT_IN_LAYERS = (".resid_pre", ".resid_mid", ".resid_cross", ".resid_post", ".mean", ".std")
 
 
 @dataclass
@@ -150,13 +153,17 @@ def _predicted(module, hidden: torch.Tensor, rows: int) -> list[int]:
 
 
 def lean_forward(model, source: torch.Tensor | None, target: torch.Tensor | None,
-                 ablate, patch) -> LeanPass:
-    """One pass recording the layers' inputs and the values outside the layers."""
+                 ablate, patch, watch=None) -> LeanPass:
+    """One pass recording the residual stream and the values outside the layers; ``watch``
+    (a context manager: the run's progress hooks) surrounds that pass alone."""
     module, config = model.module, model.config
+    # Small values the GUI reads across all layers at once (the depth plots: the residual
+    # stream's norms, every norm's mean and std) are kept, so that they need no replay.
     kept = [name for name in hook_points(module) if _layer_of(name) is None
-            or name.endswith(".resid_pre")]
+            or name.endswith(KEPT_IN_LAYERS)]
     memory = memory_mask = None
-    with interventions(module, record=kept, patch=patch, ablate=ablate) as run, torch.inference_mode():
+    with watch or nullcontext(), torch.inference_mode(), \
+            interventions(module, record=kept, patch=patch, ablate=ablate) as run:
         if module.encoder is not None:
             memory, memory_mask = module.encode(source)
         hidden = memory if module.decoder is None else module.decode(target, memory, memory_mask)
@@ -169,13 +176,17 @@ def lean_forward(model, source: torch.Tensor | None, target: torch.Tensor | None
             else:
                 logits = RowBlocks(module, hidden, config.vocab_size)
                 predicted = _predicted(module, hidden, logits.rows)
-    inputs = {_layer_of(name): run.values[name] for name in kept if name.endswith(".resid_pre")}
+    inputs = {_layer_of(name): run.values[name] for name in kept if name.endswith(".resid_pre")
+              and _layer_of(name) is not None}
     replay = LayerReplay(model, inputs, memory, memory_mask, ablate, patch)
     activations = {name: _to_numpy(run.values[name][0]) for name in kept if name in run.values}
-    for names in replay.names.values():
+    shapes = _shapes(replay)
+    for (stack, layer), names in replay.names.items():
         for name in names:
             if name not in activations and not name.endswith(".pattern"):
-                activations[name] = LazyArray(lambda name=name: replay.value(name))
+                relative = name[len(f"{stack}.{layer}."):]
+                activations[name] = LazyArray(lambda name=name: replay.value(name),
+                                              shapes[stack][relative])
     lengths = {"encoder": 0 if source is None else source.shape[1],
                "decoder": 0 if target is None else target.shape[1]}
     attention = {}
@@ -187,6 +198,19 @@ def lean_forward(model, source: torch.Tensor | None, target: torch.Tensor | None
         attention[kind] = LayerStack(shape, lambda i, spec=spec, stack=stack:
                                      replay.values(stack, i)[spec.hook.format(i) + ".pattern"])
     return LeanPass(attention, activations, logits, predicted, set(run.applied))
+
+
+def _shapes(replay: LayerReplay) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Each stack's hook shapes by name within a layer, from replaying its first layers (layer 0
+    may lack a norm that the others have: ModernBERT's), so that ``.shape`` needs no replay."""
+    shapes: dict[str, dict[str, tuple[int, ...]]] = {}
+    for (stack, layer), names in replay.names.items():
+        known = shapes.setdefault(stack, {})
+        prefix = f"{stack}.{layer}."
+        if any(name[len(prefix):] not in known for name in names):
+            for name, array in replay.values(stack, layer).items():
+                known[name[len(prefix):]] = array.shape
+    return shapes
 
 
 def _side(side: str) -> str:

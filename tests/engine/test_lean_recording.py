@@ -78,11 +78,17 @@ def test_every_hook_and_pattern_of_a_lean_trace_equals_the_full_trace(pair):
     np.testing.assert_array_equal(lean.logits[-1], np.asarray(lean.logits)[-1])
 
 
-def test_a_lean_trace_keeps_only_the_layers_inputs(pair):
+def test_a_lean_trace_keeps_the_residual_stream_and_knows_every_shape_unread(pair):
     model, full, lean = pair
     kept = sum(value.nbytes for value in lean.activations.values() if isinstance(value, np.ndarray))
     whole = estimate_run(model.module, *lengths(full)).trace_bytes
-    assert kept < whole / 4
+    assert kept < whole / 3
+    for name, value in lean.activations.items():
+        if isinstance(value, LazyArray):
+            assert (value.shape, value.ndim, value.nbytes) == (
+                full.activations[name].shape, full.activations[name].ndim,
+                full.activations[name].nbytes), name
+        assert not name.endswith(("resid_post", "resid_mid", ".std")) or isinstance(value, np.ndarray)
 
 
 def test_progress_counts_every_layer_and_a_cancel_stops_between_layers():
@@ -98,6 +104,14 @@ def test_progress_counts_every_layer_and_a_cancel_stops_between_layers():
     with pytest.raises(engine.Cancelled, match="after 3 of 4 layers"):
         model.run(TEXT, "le chat", should_stop=lambda: asked.append(1) or len(asked) == 3)
     assert model.run(TEXT, "le chat").target_tokens  # the cancelled run left no hooks behind
+    seen.clear()
+    estimate = estimate_run(model.module, *lengths(trace := model.run(TEXT, "le chat")))
+    assert estimate.trace_bytes > estimate.working_bytes * 1.1
+    model.lean_over_budget = True  # a lean run counts the same
+    model.memory_budget = int(estimate.working_bytes * 1.05)
+    lean = model.run(TEXT, "le chat", progress=lambda done, total: seen.append((done, total)))
+    assert isinstance(lean.attention["encoder"], LayerStack)
+    assert seen == [(i, 4) for i in range(1, 5)]
 
 
 def test_a_lean_run_that_still_would_not_fit_is_refused_naming_the_size():
@@ -128,7 +142,7 @@ def test_switching_heads_and_between_two_layers_replays_each_layer_once(pair):
     finally:
         for handle in handles:
             handle.remove()
-    assert replays == [0, 1]
+    assert replays in ([1], [0, 1])  # each layer at most once (layer 0 may be in from the run)
     assert lean_recording.LAYER_CACHE == 2
 
 
