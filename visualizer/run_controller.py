@@ -25,8 +25,9 @@ def _load(path: str):
 def _run(model, source: str, target: str, ablate, budget):
     import engine
 
-    # The GUI thread only waits meanwhile: the run gets every idle core (engine/threads.py).
-    with engine.run_threads(model):
+    # The GUI thread only waits meanwhile: the run gets every core unless it is too small to
+    # share (engine/threads.py says why).
+    with engine.run_threads(model, source, target):
         return model.run(source, target or None, ablate=ablate, max_new_tokens=budget)
 
 
