@@ -3,7 +3,9 @@
 Both models have the same shape (6 layers, 12 heads, d_model 384, d_ff 1536, random weights).
 The reference returns attentions and hidden states (output_attentions/hidden_states=True);
 ours records every hook of DESIGN.md (q/k/v/z/scores, every norm's internals) and builds the
-numpy Trace. Reports the median of N runs at each length and the ratio ours / reference.
+numpy Trace. The three variants run in the same interleaved rounds at each length (see
+benchmarks/rounds.py: timed one after another, the unrecorded pass once came out slower than
+the recorded one); it reports their medians and the ratio ours / reference.
 
     python benchmarks/forward_speed.py [--lengths 128 512 1024] [--repeats 5]
 """
@@ -18,9 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import median_ms  # noqa: E402
-
 import engine  # noqa: E402
+from benchmarks.rounds import interleave  # noqa: E402
 from engine.hooks import collect, interventions  # noqa: E402
 from engine.model import Transformer  # noqa: E402
 
@@ -64,15 +65,15 @@ def reference(length: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[128, 512, 1024])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeats}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeats} rounds")
     print("| tokens | reference eager (ms) | ours, all hooks (ms) | ratio | ours, record=False (ms) |")
     print("|---:|---:|---:|---:|---:|")
     for length in args.lengths:
-        ref = median_ms(reference(length), args.repeats)
-        full = median_ms(ours(length, True), args.repeats)
-        bare = median_ms(ours(length, False), args.repeats)
+        samples = interleave({"reference": reference(length), "recorded": ours(length, True),
+                              "record=False": ours(length, False)}, args.repeats)
+        ref, full, bare = (samples.median(name) for name in ("reference", "recorded", "record=False"))
         print(f"| {length} | {ref:.0f} | {full:.0f} | {full / ref:.2f} | {bare:.0f} |")
 
 
