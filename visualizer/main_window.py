@@ -24,10 +24,12 @@ from .export.export_actions import ExportActions
 from .panes import PANES
 from .run_controller import RunController
 from .state.app_state import AppState
+from .state.lean_traces import LEAN_TEXT, is_lean
 from .widgets.file_menu import FileMenu
 from .widgets.help_menu import add_help_menu
 from .widgets.input_panel import InputPanel
 from .widgets.report_action import ReportAction
+from .widgets.run_progress_row import RunProgressRow
 from .widgets.selection_bar import SelectionBar
 from .widgets.session_actions import SessionActions
 
@@ -113,6 +115,10 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(keys), self, self.input_panel.request_run)
 
         self.input_panel.runRequested.connect(self.controller.run)
+        self.run_progress = RunProgressRow(self.controller)  # under the Run button
+        row, _role = self.input_panel.inputs_form.getWidgetPosition(self.input_panel.run_button)
+        self.input_panel.inputs_form.insertRow(row + 1, self.run_progress)
+        self.controller.runCancelled.connect(lambda: self.statusBar().showMessage("Run cancelled", 5000))
         self.controller.busyChanged.connect(self._on_busy_changed)
         self.controller.modelLoaded.connect(self._on_model_loaded)
         self.controller.loadFailed.connect(self._on_load_failed)
@@ -273,6 +279,8 @@ class MainWindow(QMainWindow):
         timing = f"forward {trace.forward_ms:.1f} ms"
         if trace.decode_ms:
             timing += f" · decode {trace.decode_ms:.0f} ms"
+        if is_lean(trace):
+            timing += f" · {LEAN_TEXT}"
         self.timing_label.setText(timing)
         source, target = len(trace.source_tokens), len(trace.target_tokens)
         # A single-stack model has one token list: "0 source / 24 target" would read as a fault.

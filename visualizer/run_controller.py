@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from . import startup_defaults
+from .run_watch import RunSignals, RunWatch
 from .state.app_state import AppState
 from .worker import Task, TaskSignals, make_pool
 
@@ -19,16 +20,21 @@ from .worker import Task, TaskSignals, make_pool
 def _load(path: str):
     import engine  # first use imports torch (~2 s): always on a pool thread, never the GUI's
 
-    return engine.load(path)
+    model = engine.load(path)
+    # A run whose whole trace would outgrow the memory budget (a quarter of the memory free)
+    # keeps the residual stream and replays a layer when it is read, instead of being refused.
+    model.lean_over_budget = True
+    return model
 
 
-def _run(model, source: str, target: str, ablate, budget):
+def _run(model, source: str, target: str, ablate, budget, watch: RunWatch):
     import engine
 
     # The GUI thread only waits meanwhile: the run gets every core unless it is too small to
     # share (engine/threads.py says why).
     with engine.run_threads(model, source, target):
-        return model.run(source, target or None, ablate=ablate, max_new_tokens=budget)
+        return model.run(source, target or None, ablate=ablate, max_new_tokens=budget,
+                         progress=watch.progress, should_stop=watch.should_stop)
 
 
 def _describe(error: BaseException) -> str:
@@ -48,12 +54,16 @@ class RunController(QObject):
         modelLoaded(object, str): a model became current in the state; its path.
         loadFailed(str, str): the path and the problem; the previous model stays current.
         runFailed(str): the problem of the latest run.
+        runProgress(int, int): layers the latest run has done, and the most it will take.
+        runCancelled(): the latest run stopped at the user's Cancel; the previous trace stays.
     """
 
     busyChanged = Signal(bool, str)
     modelLoaded = Signal(object, str)
     loadFailed = Signal(str, str)
     runFailed = Signal(str)
+    runProgress = Signal(int, int)
+    runCancelled = Signal()
 
     def __init__(self, state: AppState, parent: QObject | None = None):
         super().__init__(parent)
@@ -69,6 +79,9 @@ class RunController(QObject):
         self._signals.finished.connect(self._on_task_finished)
         self._signals.failed.connect(self._on_task_failed)
         self._signals.skipped.connect(self._on_task_skipped)
+        self._run_signals = RunSignals(self)
+        self._run_signals.progressed.connect(self._on_run_progress)
+        self._watch: RunWatch | None = None  # the latest run's, until another replaces it
         state.ablationChanged.connect(self._on_ablation_changed)
         state.optionsChanged.connect(self._on_options_changed)
 
@@ -77,6 +90,7 @@ class RunController(QObject):
         """Open ``path`` in the background; the current model stays until it succeeds."""
         path = str(path)
         self.state.set_loading(Path(path).name)
+        self._stop_run()  # its trace would belong to the previous model
         rid = self._submit("load", lambda: _load(path), path, f"Loading {Path(path).name}…")
         self._latest["run"] = rid  # a run of the old model must not land on the new one
         return rid
@@ -102,8 +116,19 @@ class RunController(QObject):
         # Only a decoder-only prompt is continued by the user's budget; None is the engine's default
         # (an encoder-decoder model decodes up to its own max_decode_length).
         budget = self._budget if model.config.architecture == "decoder-only" else None
-        return self._submit("run", lambda: _run(model, inputs[0], inputs[1], ablate, budget),
+        self._stop_run()  # the run in flight is stale now: stop it at its next layer
+        watch = self._watch = RunWatch(self._run_signals)
+        return self._submit("run", lambda: _run(model, inputs[0], inputs[1], ablate, budget, watch),
                             "", "Running the model…", inputs)
+
+    def cancel(self) -> None:
+        """Stop the run in flight at its next layer's end; the trace on screen stays."""
+        if self.running:
+            self._watch.stop()
+
+    def _stop_run(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
 
     def _on_ablation_changed(self) -> None:
         # The trace on screen must always be of the heads the user sees as ablated.
@@ -122,6 +147,12 @@ class RunController(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
+    @property
+    def running(self) -> bool:
+        """Whether the latest run is queued or in flight (and not cancelled)."""
+        return self._latest["run"] in self._pending and self._watch is not None \
+            and not self._watch.stopped
+
     def wait(self, msecs: int = -1) -> bool:
         """Block until the pool is idle (on close and in tests); queued signals still need events."""
         return self._pool.waitForDone(msecs)
@@ -129,6 +160,7 @@ class RunController(QObject):
     def shutdown(self) -> None:
         """Drop queued work and wait for the running task, so no thread outlives the window."""
         self._latest = {"load": -2, "run": -2}
+        self._stop_run()  # a long run ends at its next layer rather than holding the close
         self._pool.clear()
         self._pool.waitForDone()
 
@@ -174,7 +206,10 @@ class RunController(QObject):
             return
         what, path, _inputs = entry
         if what == "run":
-            self.runFailed.emit(_describe(error))
+            if type(error).__name__ == "Cancelled":  # engine.Cancelled: the user's Cancel
+                self.runCancelled.emit()
+            else:
+                self.runFailed.emit(_describe(error))
             return
         self.loadFailed.emit(path, _describe(error))
         if self._run_after_load and self.state.model is not None:
@@ -183,3 +218,7 @@ class RunController(QObject):
 
     def _on_task_skipped(self, rid: int) -> None:
         self._finish(rid)
+
+    def _on_run_progress(self, watch: RunWatch, done: int, total: int) -> None:
+        if watch is self._watch and not watch.stopped:  # a stale run's progress is dropped
+            self.runProgress.emit(done, total)
