@@ -26,6 +26,7 @@ from ..state.view_state import COLORMAPS
 from . import look
 from .ablation_effects_view import AblationEffectsView
 from .hover_marks import HoverMarks
+from .lean_layer_reader import LeanLayerReader
 from .offstage import offstage
 from .token_axis import TokenAxis
 
@@ -124,6 +125,9 @@ class AttentionView(QWidget):
         self.predicted_rows_box.toggled.connect(lambda on: state.set_option(label_rows_by_prediction=on))
         self.value_weighted_box.toggled.connect(
             lambda on: state.set_option(attention_weighting="value-norm" if on else "weight"))
+        # A lean trace's layer is read off the GUI thread the first time; then it draws.
+        self.layer_reader = LeanLayerReader(self)
+        self.layer_reader.loaded.connect(self.redraw)
         state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         # A token hovered in any pane is outlined here as a query row and/or key column.
         self.hover_marks = HoverMarks(state, self.plot,
@@ -190,6 +194,9 @@ class AttentionView(QWidget):
             return
         self._stale = None
         state = self.state
+        if state.trace is not None and not self.layer_reader.ready(state.trace, state.kind, state.layer):
+            self._set_text("title", f"computing layer {state.layer}…")
+            return
         matrix = self.shown_matrix()
         shape_changed = matrix is None or self._matrix is None or matrix.shape != self._matrix.shape
         self._matrix = matrix
