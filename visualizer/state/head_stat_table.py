@@ -117,6 +117,12 @@ def head_stat_table(state) -> HeadStatTable:
     return HeadStatTable(kind, stats, statistic, state.model_name(), over, corpus)
 
 
+def trace_stats(trace, kind: str) -> dict[str, np.ndarray]:
+    """``trace``'s statistics of ``kind``, computed once and kept (a pool thread may call it: a
+    lean trace's every layer is replayed)."""
+    return _trace_stats(trace, kind)
+
+
 def _trace_stats(trace, kind: str) -> dict[str, np.ndarray]:
     # Kept for the last trace: the view, the figure and the data share one computation.
     for ref, cached_kind, stats in _cache:

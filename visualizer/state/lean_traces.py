@@ -15,3 +15,26 @@ def is_lean(trace) -> bool:
     """Whether ``trace`` was recorded lean: some attention stack is not a plain array."""
     return trace is not None and any(not isinstance(stack, np.ndarray)
                                      for stack in trace.attention.values())
+
+
+class TraceMasks:
+    """The masks a view reads (``masked_cells``, ``n_layers``, ``trace``) straight from one trace,
+    without the state: a pool thread reading a lean trace's layers must not fill the state's
+    caches, which belong to whatever trace is current by then."""
+
+    def __init__(self, trace):
+        self.trace = trace
+        self.read: dict[tuple[str, int], np.ndarray | None] = {}  # for ViewState.remember_masks
+
+    def n_layers(self, kind: str) -> int:
+        return self.trace.attention[kind].shape[0]
+
+    def masked_cells(self, kind: str, layer: int) -> np.ndarray | None:
+        from engine.kinds import KINDS  # loaded with the trace's model
+
+        scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
+        if scores is None:
+            return None
+        masked = np.isneginf(np.asarray(scores)[0])  # a mask hides a key from every head alike
+        self.read[(kind, layer)] = masked = masked if masked.any() else None
+        return masked

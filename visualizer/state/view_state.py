@@ -251,7 +251,17 @@ class ViewState:
         scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
         if scores is None:
             return None
-        masked = np.isneginf(scores[0])  # a mask hides a key from every head alike
+        return self._shared_mask(np.isneginf(scores[0]))  # a mask hides a key from every head alike
+
+    def remember_masks(self, trace, masks: dict) -> None:
+        """Keep masks read from ``trace`` elsewhere (``(kind, layer) -> mask or None``): a pool
+        thread reading a lean trace's layers reads their masks too, so none is replayed again here."""
+        if trace is self.trace:
+            for key, masked in masks.items():
+                if key not in self._masks:
+                    self._masks[key] = None if masked is None else self._shared_mask(masked)
+
+    def _shared_mask(self, masked: np.ndarray) -> np.ndarray | None:
         if not masked.any():
             return None
         for known in [*self._masks.values(), *self._recent_masks]:

@@ -45,6 +45,8 @@ class AttentionView(QWidget):
     image, made once per kind and layer, so stepping through heads never rebuilds it.
     """
 
+    reads_one_layer = True  # the selected layer: on a lean trace, read off-thread first
+
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("attentionView")
@@ -194,7 +196,8 @@ class AttentionView(QWidget):
             return
         self._stale = None
         state = self.state
-        if state.trace is not None and not self.layer_reader.ready(state.trace, state.kind, state.layer):
+        if state.trace is not None and self.reads_one_layer and \
+                not self.layer_reader.ready(state.trace, state.kind, state.layer):
             self._set_text("title", f"computing layer {state.layer}…")
             return
         matrix = self.shown_matrix()

@@ -14,7 +14,9 @@ from engine.kinds import KINDS, kind_title
 from engine.readable_tokens import at_position
 
 from ..state.app_state import AppState
+from ..state.lean_traces import TraceMasks, is_lean
 from ..state.selection import levels_for
+from ..widgets.all_layers_offer import AllLayersOffer
 from . import look
 from .head_mosaic import build_mosaic, pool_masks, pool_patterns
 from .offstage import offstage
@@ -97,6 +99,10 @@ class HeadGridView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
+        # A lean trace's every layer is recomputed for the grid only when the user asks.
+        self.all_layers = AllLayersOffer()
+        self.all_layers.computed.connect(self.refresh)
+        layout.addWidget(self.all_layers)
         layout.addWidget(self.graphics, 1)
 
         state.subscribe(self)  # each _on_x_changed below, to state.xChanged
@@ -208,13 +214,26 @@ class HeadGridView(QWidget):
             self.caption.setText(look.placeholder(state, NO_TRACE) if state.trace is None
                                  else f"This model has no {state.kind} attention.")
             return
+        if state.kind not in self._mosaics and is_lean(state.trace):
+            trace, kind = state.trace, state.kind
+            masks = TraceMasks(trace)  # read on the pool thread with the patterns
+            done = self.all_layers.result(trace, kind, "The all-heads grid",
+                                          lambda: (self._mosaic_entry(kind, stack, masks), masks.read))
+            if done is None:
+                self.mosaic = self.masked = self.nan = None
+                self.image.clear()
+                self.mask_image.clear()
+                self.nan_image.clear()
+                self.highlight.hide()
+                self.hover_marks.setData([], [])
+                self.caption.setText(f"{kind_title(kind)}: {_count(stack.shape[0], 'layer')} × "
+                                     f"{_count(stack.shape[1], 'head')}.")
+                return
+            self._mosaics[kind], read = done
+            state.remember_masks(trace, read)  # the attention tab's masks need no replay then
+        self.all_layers.hide()
         if state.kind not in self._mosaics:  # switching kinds back and forth costs nothing
-            tiles = pool_patterns(stack, self.thumbnail_side)
-            gap = max(1, round(max(tiles.shape[2:]) / 16))
-            nan = look.nan_cells(tiles)  # a pooled block holding a NaN is NaN
-            nan_mosaic = None if nan is None else build_mosaic(nan.astype(np.float32), gap) == 1
-            self._mosaics[state.kind] = (tiles.shape[2:], gap, build_mosaic(tiles, gap),
-                                         self._masked_mosaic(state.kind, stack.shape, gap), nan_mosaic)
+            self._mosaics[state.kind] = self._mosaic_entry(state.kind, stack, state)
         self.tile_shape, self.gap, self.mosaic, self.masked, self.nan = self._mosaics[state.kind]
         self.pool_factors = (math.ceil(stack.shape[2] / self.thumbnail_side),
                              math.ceil(stack.shape[3] / self.thumbnail_side))
@@ -236,10 +255,25 @@ class HeadGridView(QWidget):
         self._place_highlight()
         self._on_hover_changed(*state.hover)
 
-    def _masked_mosaic(self, kind: str, shape: tuple, gap: int) -> np.ndarray | None:
+    def _mosaic_entry(self, kind: str, stack, masks) -> tuple:
+        """(tile shape, gap, mosaic, masked, nan) of a kind; ``masks`` has ``masked_cells`` (the
+        state, or a lean trace's TraceMasks on a pool thread)."""
+        if isinstance(masks, TraceMasks):  # a lean trace: replay each layer once, for both
+            read = [(pool_patterns(np.asarray(stack[i])[None], self.thumbnail_side),
+                     masks.masked_cells(kind, i)) for i in range(stack.shape[0])]
+            tiles, layer_masks = np.concatenate([tile for tile, _ in read]), [m for _, m in read]
+        else:
+            tiles = pool_patterns(stack, self.thumbnail_side)
+            layer_masks = [masks.masked_cells(kind, layer) for layer in range(stack.shape[0])]
+        gap = max(1, round(max(tiles.shape[2:]) / 16))
+        nan = look.nan_cells(tiles)  # a pooled block holding a NaN is NaN
+        nan_mosaic = None if nan is None else build_mosaic(nan.astype(np.float32), gap) == 1
+        return (tiles.shape[2:], gap, build_mosaic(tiles, gap),
+                self._masked_mosaic(stack.shape, gap, layer_masks), nan_mosaic)
+
+    def _masked_mosaic(self, shape: tuple, gap: int, masks: list) -> np.ndarray | None:
         """Each layer's masked cells (every head of a layer shares them), laid out as the mosaic."""
         layers, heads, queries, keys = shape
-        masks = [self.state.masked_cells(kind, layer) for layer in range(layers)]
         if all(mask is None for mask in masks):
             return None
         stacked = np.zeros((layers, queries, keys), dtype=bool)

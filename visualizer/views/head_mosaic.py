@@ -14,6 +14,9 @@ def pool_patterns(stack: np.ndarray, max_side: int) -> np.ndarray:
     Queries are pooled first: that pass reads the whole stack but is a plain elementwise
     maximum of strided slices, and leaves a far smaller array for the key pass.
     """
+    if not isinstance(stack, np.ndarray):  # a lean trace's: replay and pool one layer at a time
+        return np.concatenate([pool_patterns(np.asarray(stack[i])[None], max_side)
+                               for i in range(len(stack))])
     queries, keys = stack.shape[2:]
     pooled = _max_pool_axis(stack, math.ceil(queries / max_side), axis=2)
     return _max_pool_axis(pooled, math.ceil(keys / max_side), axis=3)

@@ -21,7 +21,16 @@ from PySide6.QtWidgets import (
 
 from ..figures.colors import colors_of
 from ..state.app_state import AppState
-from ..state.head_stat_table import TITLES, HeadStatTable, head_stat_table, statistics_of, value_text
+from ..state.head_stat_table import (
+    TITLES,
+    HeadStatTable,
+    head_stat_table,
+    statistics_of,
+    trace_stats,
+    value_text,
+)
+from ..state.lean_traces import is_lean
+from ..widgets.all_layers_offer import AllLayersOffer
 from ..widgets.corpus_controls import CorpusControls
 from . import look
 from .head_stats_table_model import HeadStatsTableModel, sorting_proxy
@@ -113,6 +122,9 @@ class HeadStatsView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
         layout.addWidget(self.corpus)
+        self.all_layers = AllLayersOffer()  # a lean trace's statistics wait for the user's go
+        self.all_layers.computed.connect(self.refresh)
+        layout.addWidget(self.all_layers)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.readout)
 
@@ -189,6 +201,8 @@ class HeadStatsView(QWidget):
         self.readout.setText(READOUT_HINT)
         self._fill_statistics()
         try:
+            if self._waits_for_all_layers():
+                raise ValueError("")  # the offer above says what it needs
             table = head_stat_table(state)
         except ValueError as error:
             self.table = None
@@ -224,6 +238,16 @@ class HeadStatsView(QWidget):
             column, order = self.model.column_of(table.statistic), Qt.SortOrder.DescendingOrder
         self.table_view.sortByColumn(column, order)
         self._show_selected()
+
+    def _waits_for_all_layers(self) -> bool:
+        """A lean trace's statistics replay every layer: they are computed off-thread, when asked."""
+        state = self.state
+        trace, kind, corpus = state.trace, state.kind, state.head_stats_corpus
+        if not is_lean(trace) or kind not in trace.attention or (corpus is not None and kind in corpus.stats):
+            self.all_layers.hide()
+            return False
+        return self.all_layers.result(trace, kind, "Head statistics",
+                                      lambda: trace_stats(trace, kind)) is None
 
     def _label_values_clear(self) -> None:
         for item in self.value_labels:

@@ -7,6 +7,7 @@ off the GUI thread and ``loaded`` fires, and the view draws again. A plain trace
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -36,14 +37,14 @@ class LeanLayerReader(QObject):
         self._background = BackgroundResult(self)
         self._background.ready.connect(self._on_ready)
         self._background.failed.connect(lambda _key, message: self.failed.emit(message))
-        self._read: OrderedDict = OrderedDict()  # (id(trace), kind, layer) -> trace, newest last
+        self._read: OrderedDict = OrderedDict()  # (id(trace), kind, layer) -> the trace, weakly
 
     def ready(self, trace, kind: str, layer: int) -> bool:
         """True when ``trace``'s layer can be read at once; otherwise its read starts off-thread."""
         if not is_lean(trace) or kind not in trace.attention:
             return True
         key = (id(trace), kind, layer)
-        if key in self._read:
+        if key in self._read and self._read[key]() is trace:
             self._read.move_to_end(key)
             return True
         self._background.request(key, lambda: (_read_layer(trace, kind, layer), trace)[1])
@@ -53,7 +54,7 @@ class LeanLayerReader(QObject):
         return self._background.wait(msecs)
 
     def _on_ready(self, key, trace) -> None:
-        self._read[key] = trace  # the trace itself too: its id stays its own while listed
+        self._read[key] = weakref.ref(trace)  # an id is reused once its trace is gone
         while len(self._read) > READ_LAYERS:
             self._read.popitem(last=False)
         self.loaded.emit()

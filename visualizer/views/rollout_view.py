@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 from engine.rollout import FUSIONS, rollout
 
 from ..state.app_state import AppState
+from ..state.lean_traces import TraceMasks, is_lean
 from ..state.rollout_selection import (
     cached_rollout,
     remember_rollout,
@@ -32,7 +33,10 @@ class RolloutView(AttentionView):
     """The kind and layer come from the selection bar; the head fusion from this pane's selector.
 
     Grey cells are those no path of visible cells reaches (a decoder's future): 0 by construction.
+    On a lean trace, every layer rolled out is replayed: always on a pool thread, masks included.
     """
+
+    reads_one_layer = False  # it reads every layer up to the selected one, off-thread when lean
 
     def __init__(self, state: AppState, parent=None):
         self.background = None  # made below: the base class draws once before
@@ -67,10 +71,14 @@ class RolloutView(AttentionView):
         matrix = cached_rollout(state)
         if matrix is not None or self.background is None:
             return matrix
-        if rollout_cost(state) <= SYNC_COST:
+        lean = is_lean(state.trace)
+        if rollout_cost(state) <= SYNC_COST and not lean:
             return rollout_matrix(state)
         trace, key = state.trace, rollout_key(state)
-        self.background.request((id(trace), key), lambda: (trace, key, rollout(trace.attention, *key)))
+        masks = TraceMasks(trace)  # a lean trace's masks are read on the pool thread too
+        self.background.request((id(trace), key), lambda: (
+            trace, key, rollout(trace.attention, *key),
+            (unreachable_cells(masks, *key[:2]), masks.read)[1] if lean else {}))
         return None
 
     def redraw(self, reset_range: bool = False) -> None:
@@ -80,9 +88,10 @@ class RolloutView(AttentionView):
                                size="11pt")
 
     def _on_rollout_ready(self, _key, result) -> None:
-        trace, key, matrix = result
+        trace, key, matrix, masks = result
         if trace is self.state.trace and key == rollout_key(self.state):
             remember_rollout(trace, key, matrix)
+            self.state.remember_masks(trace, masks)
             self.redraw(reset_range=True)
 
     def shown_title(self) -> str:
