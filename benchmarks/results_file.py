@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .rows import Result
 
+BUSY_LOAD = 2.5  # a load average above this (on 2 cores) makes timings noise
 HEADER = ("| row | what | issue 11 measured | target | measured | pass/miss | medians |\n"
           "|---|---|---:|---:|---:|---|---|")
 
@@ -29,8 +30,12 @@ def render(results: list[Result], machine: dict, load_start, load_end, seconds: 
         f"- torch {machine['torch']}, Python {machine['python']}, {machine['os']}",
         f"- load average (1 / 5 / 15 min): {_load(load_start)} at the start, {_load(load_end)} at the end",
         "",
-        HEADER,
     ]
+    busiest = max(load[0] for load in (load_start, load_end) if load) if (load_start or load_end) else 0.0
+    if busiest > BUSY_LOAD:
+        lines += [f"**Measured on a busy machine (load average {busiest:.2f}, above {BUSY_LOAD}): these "
+                  "figures are noise. Rerun `python -m benchmarks` on a quiet machine.**", ""]
+    lines.append(HEADER)
     for result in results:
         row = result.row
         detail = (result.detail or result.note).replace("|", "/")
