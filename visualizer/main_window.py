@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from . import startup_defaults
 from .compare_controller import CompareController
 from .export.export_actions import ExportActions
+from .pane_pages import PanePages
 from .panes import PANES
 from .run_controller import RunController
 from .state.app_state import AppState
@@ -70,21 +71,11 @@ class MainWindow(QMainWindow):
         self.selection_bar = SelectionBar(self.state)
         self.view_tabs = QTabWidget(objectName="viewTabs")
         self.view_tabs.setDocumentMode(True)
-        self.views: dict[str, QWidget] = {}  # pane name -> its view
         self.panes = PANES  # the registry, in tab order
-        for pane in self.panes:
-            self._add_pane(pane)
+        # Pane name -> its view, built when its tab is first shown (or the view first read).
+        self.views = PanePages(self.state, self.view_tabs, self.panes, self._wire_view)
+        self.views[self.panes[0].name]  # the front tab's view, for the first paint
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
-        # A click in the all-heads grid opens that head in the attention pane, large and labelled.
-        self.views["all-heads"].headActivated.connect(lambda *_: self.show_pane("attention"))
-        self.views["head-stats"].headActivated.connect(lambda *_: self.show_pane("attention"))
-        for name in ("head-importance", "patching"):  # a clicked head opens there too
-            self.views[name].headActivated.connect(lambda *_: self.show_pane("attention"))
-        self.views["head-stats"].corpus.errorOccurred.connect(self.report)
-        # ←/→ and ↑/↓ step heads and layers wherever a pane shows the selected head.
-        self.selection_bar.install_navigation(self.views["attention"], self.views["attention"].plot_widget,
-                                              self.views["all-heads"].graphics,
-                                              self.views["head-lines"].canvas)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -146,16 +137,18 @@ class MainWindow(QMainWindow):
             self._on_busy_changed(True, f"Loading {path.name}…")
 
     # ---- public API -------------------------------------------------------------------------
-    def _add_pane(self, pane) -> None:
-        """The pane's view on a tab page named after the pane (``attentionPane``, …)."""
-        view = pane.widget(self.state)
-        page = QWidget(objectName=pane.object_name)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(view)
-        index = self.view_tabs.addTab(page, pane.title)
-        self.view_tabs.setTabToolTip(index, pane.tooltip)
-        self.views[pane.name] = view
+    def _wire_view(self, name: str, view) -> None:
+        """Connect a pane's view to the window once it is built (see PanePages)."""
+        if name in ("all-heads", "head-stats", "head-importance", "patching"):
+            # A clicked head opens in the attention pane, large and labelled.
+            view.headActivated.connect(lambda *_: self.show_pane("attention"))
+        if name == "head-stats":
+            view.corpus.errorOccurred.connect(self.report)
+        # ←/→ and ↑/↓ step heads and layers wherever a pane shows the selected head.
+        navigated = {"attention": lambda: (view, view.plot_widget), "all-heads": lambda: (view.graphics,),
+                     "head-lines": lambda: (view.canvas,)}
+        if name in navigated:
+            self.selection_bar.install_navigation(*navigated[name]())
 
     def show_pane(self, name: str) -> None:
         """Bring the pane called ``name`` to the front."""
@@ -179,6 +172,7 @@ class MainWindow(QMainWindow):
     def _on_tab_changed(self, index: int) -> None:
         if 0 <= index < len(self.panes):
             pane = self.panes[index]
+            self.views[pane.name]  # built on its first showing
             self.state.set_front_pane(pane.name)
             self.selection_bar.set_active_selectors(pane.selectors, pane.title)
 

@@ -122,5 +122,6 @@ def test_with_no_model_every_tab_says_how_to_open_one(qtbot, monkeypatch, tmp_pa
     window = main_window.MainWindow(show_dialogs=False)
     qtbot.addWidget(window)
     for index, pane in enumerate(window.panes):
+        window.show_pane(pane.name)  # a tab's view is built when it is first shown
         texts = shown_texts(window.view_tabs.widget(index))
         assert any("No model open yet (File → Open checkpoint…)" in text for text in texts), pane.name

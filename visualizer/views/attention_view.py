@@ -27,6 +27,7 @@ from . import look
 from .ablation_effects_view import AblationEffectsView
 from .hover_marks import HoverMarks
 from .lean_layer_reader import LeanLayerReader
+from .mask_overlays import MaskOverlays
 from .offstage import offstage
 from .token_axis import TokenAxis
 
@@ -88,8 +89,7 @@ class AttentionView(QWidget):
         look.style_plot(self.plot)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image_item)
-        self.mask_item = look.mask_overlay()  # above the weights, below the hover bands
-        self.plot.addItem(self.mask_item)
+        self.masks = MaskOverlays(self.plot)  # above the weights, below the hover bands
         self.nan_item = look.nan_overlay()  # magenta NaN cells, over the grey ones
         self.plot.addItem(self.nan_item)
         # Bands over the row and column of a token hovered in any pane (the activation view too).
@@ -143,6 +143,8 @@ class AttentionView(QWidget):
         self.redraw()
 
     def _on_trace_changed(self, _trace) -> None:
+        self.masks.clear()  # a new trace's masks are new arrays
+        self._masked = None
         self.redraw(reset_range=True)
 
     def _on_loading_changed(self, _name: str) -> None:
@@ -176,6 +178,8 @@ class AttentionView(QWidget):
         what = f", {VALUE_WEIGHTED}" if is_value_weighted(state) else ""
         return (f"{state.model_name()} — {kind_title(state.kind)}, layer {state.layer}, "
                 f"{head_title(state.head)}{what}")
+
+    mask_item = property(lambda self: self.masks.item)  # the grey overlay shown (no image: none)
 
     def shown_mask(self) -> np.ndarray | None:
         return self.state.masked_cells()
@@ -250,7 +254,7 @@ class AttentionView(QWidget):
         if masked is self._masked:  # the state hands out one array per distinct mask
             return
         self._masked = masked
-        look.set_mask_image(self.mask_item, masked)
+        self.masks.show(masked)
 
     # ---- hover -------------------------------------------------------------------------------
     def _on_hover_changed(self, side: str, position: int) -> None:
