@@ -14,6 +14,7 @@ from ..state.app_state import AppState
 from ..state.comparison import DIFFERENCE_COLORMAP, comparison
 from ..widgets.file_menu import CHECKPOINT_FILTER
 from . import look
+from .offstage import offstage
 from .token_axis import TokenAxis
 
 NO_TRACE = "Run a sentence (run A), then give run B another input or a second checkpoint"
@@ -82,6 +83,7 @@ class CompareView(QWidget):
         self.source_input.returnPressed.connect(self.compare)
         self.checkpoint_button.clicked.connect(lambda: self.open_second_checkpoint())
         self.same_model_button.clicked.connect(lambda: state.set_option(compare_checkpoint=""))
+        self._stale = False  # behind another tab when the state changed: draw when shown
         state.subscribe(self)
         self._on_options_changed()
 
@@ -120,7 +122,16 @@ class CompareView(QWidget):
         self.redraw()
 
     # ---- drawing ----------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._stale:
+            self.redraw()
+
     def redraw(self) -> None:
+        # Behind another tab it waits: run A's matrix of a lean trace is a layer replayed.
+        self._stale = offstage(self)
+        if self._stale:
+            return
         state = self.state
         try:
             shown = comparison(state) if state.trace is not None else None
