@@ -19,6 +19,7 @@ from ..export.data_files import DataTable, selection_table
 from .selection import AttentionSelection, attention_selection, levels_for
 
 _cache: list = []  # [(trace, kind, layer, head, matrix)] of the last rollout, the trace held weakly
+_unreachable: list = []  # [(trace, (kind, layer), cells)] of the last unreachable_cells, likewise
 
 
 def rollout_matrix(state, kind: str | None = None, layer: int | None = None) -> np.ndarray:
@@ -71,7 +72,21 @@ def _reach(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 def unreachable_cells(state, kind: str, layer: int) -> np.ndarray | None:
-    """True where no path of visible (unmasked) cells joins the query to the key."""
+    """True where no path of visible (unmasked) cells joins the query to the key.
+
+    Kept for the last trace, kind and layer: the pane's mask, title and levels all ask (a pool
+    thread may ask first, for a lean trace, with ``state`` a TraceMasks of that trace).
+    """
+    trace = state.trace
+    if _unreachable and _unreachable[0][0]() is trace and _unreachable[0][1] == (kind, layer):
+        return _unreachable[0][2]
+    cells = _unreachable_cells(state, kind, layer)
+    if trace is not None:
+        _unreachable[:] = [(weakref.ref(trace), (kind, layer), cells)]
+    return cells
+
+
+def _unreachable_cells(state, kind: str, layer: int) -> np.ndarray | None:
     def reach(self_kind: str, last: int) -> np.ndarray | None:
         masks = [state.masked_cells(self_kind, i) for i in range(last + 1)]
         if all(m is None for m in masks):
