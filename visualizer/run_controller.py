@@ -12,15 +12,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from . import startup_defaults
+from .load_threads import load_model
 from .run_watch import RunSignals, RunWatch
 from .state.app_state import AppState
 from .worker import Task, TaskSignals, make_pool
 
 
 def _load(path: str):
-    import engine  # first use imports torch (~2 s): always on a pool thread, never the GUI's
-
-    model = engine.load(path)
+    model = load_model(path)  # imports torch on first use (~2 s): always on a pool thread
     # A run whose whole trace would outgrow the memory budget (a quarter of the memory free)
     # keeps the residual stream and replays a layer when it is read, instead of being refused.
     model.lean_over_budget = True
