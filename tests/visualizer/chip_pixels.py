@@ -1,5 +1,6 @@
 """Read the token chips as a user sees them: the colour painted inside a chip, and a mouse over one."""
 
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QScrollArea
 
 from visualizer.widgets.token_chips import PAD_X
@@ -19,4 +20,7 @@ def move_mouse_to_chip(qtbot, chips, side: str, position: int) -> None:
     scroll = chips.parentWidget().parentWidget()
     assert isinstance(scroll, QScrollArea)
     scroll.ensureVisible(rect.center().x(), rect.center().y(), 0, rect.height())
+    # Onto the chip from its left edge, as a hand moves: the first move into a window may only
+    # enter it, and Qt can coalesce a lone jump.
+    qtbot.mouseMove(chips, rect.center() - QPoint(rect.width() // 4, 0))
     qtbot.mouseMove(chips, rect.center())

@@ -157,7 +157,10 @@ def test_long_inputs_are_computed_off_the_gui_thread_then_drawn(fresh, qtbot, mo
     view.refresh()  # as for a new trace: nothing is cached
     assert view.caption.text() == lens_view.COMPUTING and view.grid is None
     qtbot.waitUntil(lambda: view.grid is not None, timeout=TIMEOUT)
-    np.testing.assert_array_equal(view.image_item.image, logit_lens(state.model, state.trace).top_probs)
+    # The pool thread may compute on another torch thread count (engine/threads.py): sums round
+    # in another order, so equal within float32 rounding rather than bit for bit.
+    np.testing.assert_allclose(view.image_item.image, logit_lens(state.model, state.trace).top_probs,
+                               rtol=0, atol=1e-6)
 
     state.set_selection(kind="encoder", layer=1)
     fresh.show_pane("rollout")

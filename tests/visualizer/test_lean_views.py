@@ -72,7 +72,8 @@ def test_the_grid_offers_to_compute_every_layer_then_equals_the_full_grid(qtbot,
     with qtbot.waitSignal(offer.computed, timeout=TIMEOUT):
         offer.button.click()
         assert offer.label.text().startswith("Recomputing all 2 layers")
-    np.testing.assert_array_equal(view.mosaic, full_view.mosaic)
+    # The replay may run on another torch thread count than the full run (engine/threads.py).
+    np.testing.assert_allclose(view.mosaic, full_view.mosaic, rtol=0, atol=1e-6)
     assert not offer.isVisibleTo(view)
     assert offer.wait(TIMEOUT)
 

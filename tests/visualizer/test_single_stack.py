@@ -179,6 +179,7 @@ def test_an_over_long_input_names_the_limit_and_keeps_the_previous_trace(hidden_
     assert "previous run" in label.text()
     with qtbot.waitSignal(win.traceChanged, timeout=TIMEOUT):
         win.run("the dog runs")  # a text that fits clears the error
+    until_idle(win)  # the run's thread returns just after its result arrives
     assert not label.isVisibleTo(win.input_panel)
 
 
