@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.kinds import KINDS, kind_title
 
 from ..state.app_state import AppState
 from ..state.sweep_tables import METRIC_TITLES, head_importance_selection
-from ..state.sweeps import HEAD_IMPORTANCE, store_result, stored_result, sweep_request
+from ..state.sweeps import HEAD_IMPORTANCE, stored_result, sweep_request
 from ..sweep_controller import SweepController
 from ..widgets.sweep_bar import SweepBar
 from . import look
 from .matrix_map import MatrixMap
+from .sweep_view import SweepView
 
 NO_TRACE = "Run a sentence: each head is then ablated alone on it."
 HINT = "Hover a head for its number · click it to open its attention"
@@ -22,7 +23,7 @@ RANKED = 5  # heads named under the map
 MAP_EMPTY = "Each head's effect appears here once the sweep has run (Run sweep)"
 
 
-class HeadImportanceView(QWidget):
+class HeadImportanceView(SweepView):
     """Runs the sweep in the background whenever the pane is shown on an input it has not seen.
 
     Signals:
@@ -30,6 +31,8 @@ class HeadImportanceView(QWidget):
     """
 
     headActivated = Signal(str, int, int)
+
+    SWEEP = HEAD_IMPORTANCE
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
@@ -101,20 +104,6 @@ class HeadImportanceView(QWidget):
         if self.controller.running_key != key:
             self.start()
 
-    def start(self) -> None:
-        try:
-            request = sweep_request(self.state.core, HEAD_IMPORTANCE)
-        except ValueError as error:
-            self.sweep_bar.status.setText(str(error))
-            return
-        self._watch_window()
-        self.controller.start(request)
-
-    def _on_sweep_finished(self, request, result) -> None:
-        store_result(self.state.core, HEAD_IMPORTANCE, request.key, result)
-        self.sweep_bar.status.setText("")
-        self.redraw()
-
     # ---- drawing --------------------------------------------------------------------------------
     def redraw(self) -> None:
         state = self.state
@@ -145,16 +134,6 @@ class HeadImportanceView(QWidget):
 
     # ---- lifetime ---------------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        self._watch_window()
+        super().showEvent(event)  # watches the window
         self.start_if_needed()
 
-    def _watch_window(self) -> None:
-        if not self._watching_window and self.window() is not self:
-            self._watching_window = True
-            self.window().installEventFilter(self)  # a sweep must not outlive the window
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        if watched is self.window() and event.type() == QEvent.Type.Close:
-            self.controller.shutdown()
-        return super().eventFilter(watched, event)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.kinds import kind_title
 
 from ..state.app_state import AppState
 from ..state.sweep_tables import patching_selection
-from ..state.sweeps import PATCHING, patching_inputs, store_result, stored_result, sweep_request
+from ..state.sweeps import PATCHING, patching_inputs, stored_result
 from ..sweep_controller import SweepController
 from ..widgets.sweep_bar import SweepBar
 from . import look
 from .matrix_map import MatrixMap
+from .sweep_view import SweepView
 
 INTRO = ("Type the same sentence twice, differing in one detail (\"white\" → \"black\"): the clean run "
          "is patched, one layer and position at a time, into the corrupted run. 1 = that residual "
@@ -25,7 +26,7 @@ RESIDUAL_EMPTY = "Run patching to see each layer × position's effect here"
 HEAD_EMPTY = "… and each head's effect here"
 
 
-class PatchingView(QWidget):
+class PatchingView(SweepView):
     """Two inputs, Run / progress / Cancel, the residual map and the selected kind's head map.
 
     Signals:
@@ -33,6 +34,8 @@ class PatchingView(QWidget):
     """
 
     headActivated = Signal(str, int, int)
+
+    SWEEP = PATCHING
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
@@ -105,20 +108,6 @@ class PatchingView(QWidget):
                                             else "the clean text (empty: the source box's)")
 
     # ---- the sweep ----------------------------------------------------------------------------
-    def start(self) -> None:
-        try:
-            request = sweep_request(self.state.core, PATCHING)
-        except ValueError as error:
-            self.sweep_bar.status.setText(str(error))
-            return
-        self._watch_window()
-        self.controller.start(request)
-
-    def _on_sweep_finished(self, request, result) -> None:
-        store_result(self.state.core, PATCHING, request.key, result)
-        self.sweep_bar.status.setText("")
-        self.redraw()
-
     # ---- drawing --------------------------------------------------------------------------------
     def redraw(self) -> None:
         state = self.state
@@ -152,18 +141,3 @@ class PatchingView(QWidget):
         kind = self.state.kind if self.state.kind in result.head_effect else next(iter(result.head_effect))
         self.state.set_selection(kind=kind, layer=layer, head=head)
         self.headActivated.emit(kind, layer, head)
-
-    # ---- lifetime ---------------------------------------------------------------------------------
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        self._watch_window()
-
-    def _watch_window(self) -> None:
-        if not self._watching_window and self.window() is not self:
-            self._watching_window = True
-            self.window().installEventFilter(self)  # a sweep must not outlive the window
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        if watched is self.window() and event.type() == QEvent.Type.Close:
-            self.controller.shutdown()
-        return super().eventFilter(watched, event)
