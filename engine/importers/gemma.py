@@ -21,7 +21,17 @@ from ..config import SIZE_LIMITS, ModelConfig
 from ..errors import CheckpointError
 from . import HF_IMPORTERS
 from .generation_files import read_generation
-from .hf_files import activation, build_model, check_layer_counts, integer, number, tokenizer_json, vocab_rows
+from .hf_files import (
+    activation,
+    build_model,
+    check_layer_counts,
+    integer,
+    number,
+    read_config,
+    renamed_tensors,
+    tokenizer_json,
+    vocab_rows,
+)
 from .llama import GLOBAL, LOCAL, rope_settings
 from .stored_weights import read_float32_weights
 
@@ -207,21 +217,13 @@ def import_gemma(folder: Path, config: dict):
     if settings.get("tie_word_embeddings", config.get("tie_word_embeddings", True)) is False:
         raise CheckpointError(f"{folder.name}: a Gemma with an untied output head "
                               "(tie_word_embeddings false) is not supported")
-    try:
-        model_config = gemma_config(folder, family, settings, config)
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
-                              f"value ({error})") from None
+    model_config = read_config(folder, gemma_config, folder, family, settings, config)
     state, stored = read_float32_weights(folder)
     check_layer_counts(state, r"(?:model\.|model\.language_model\.|language_model\.model\.)?"
                        r"layers\.(?P<index>\d+)\.",
                        {"decoder": ("num_hidden_layers", model_config.n_decoder_layers)}, folder)
-    try:
-        renamed, vision = rename_gemma(state, model_config, config.get("model_type") == "gemma3")
-    except KeyError as error:
-        raise CheckpointError(f"{folder.name}: missing tensor {error.args[0]!r}") from None
-    except CheckpointError as error:
-        raise CheckpointError(f"{folder.name}: {error}") from None
+    renamed, vision = renamed_tensors(folder, rename_gemma, state, model_config,
+                                      config.get("model_type") == "gemma3")
     model_config.tie_embeddings = True
     model_config.extra["stored_dtype"] = stored
     if vision:

@@ -25,6 +25,8 @@ from .hf_files import (
     integer,
     number,
     pick,
+    read_config,
+    renamed_tensors,
     separate_head,
     token_id,
     tokenizer_json,
@@ -152,11 +154,7 @@ def import_gpt_neox(folder: Path, config: dict):
     tokenizer = tokenizer_json(folder, vocab_rows(config, folder))
     if tokenizer is None:
         raise CheckpointError(f"{folder.name}: gpt_neox needs tokenizer.json in the model folder")
-    try:
-        model_config = neox_config(folder, config)
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
-                              f"value ({error})") from None
+    model_config = read_config(folder, neox_config, folder, config)
     state, stored = read_float32_weights(folder)
     check_layer_counts(state, r"(?:gpt_neox\.)?layers\.(?P<index>\d+)\.",
                        {"decoder": ("num_hidden_layers", model_config.n_decoder_layers)}, folder)
@@ -164,12 +162,7 @@ def import_gpt_neox(folder: Path, config: dict):
     if not tied and not {"embed_out.weight", "lm_head.weight"} & set(state):
         raise CheckpointError(f"{folder.name}: missing tensor 'embed_out.weight' "
                               "(tie_word_embeddings is false)")
-    try:
-        renamed = rename_neox(state, model_config, tied)
-    except KeyError as error:
-        raise CheckpointError(f"{folder.name}: missing tensor {error.args[0]!r}") from None
-    except CheckpointError as error:
-        raise CheckpointError(f"{folder.name}: {error}") from None
+    renamed = renamed_tensors(folder, rename_neox, state, model_config, tied)
     model_config.tie_embeddings = "lm_head.weight" not in renamed
     model_config.extra["stored_dtype"] = stored
     return build_model(folder, model_config, renamed, tokenizer)

@@ -202,6 +202,26 @@ def separate_head(state: dict[str, torch.Tensor], head_name: str, embedding: tor
     return head
 
 
+def read_config(folder: Path, make_config, *args) -> ModelConfig:
+    """``make_config(*args)``, with a bad or missing config.json value named for the folder."""
+    try:
+        return make_config(*args)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
+                              f"value ({error})") from None
+
+
+def renamed_tensors(folder: Path, rename, *args):
+    """``rename(*args)``: the engine's state dict, with a missing or unexpected Hugging Face
+    tensor named for the folder."""
+    try:
+        return rename(*args)
+    except KeyError as error:
+        raise CheckpointError(f"{folder.name}: missing tensor {error.args[0]!r}") from None
+    except CheckpointError as error:
+        raise CheckpointError(f"{folder.name}: {error}") from None
+
+
 def build_model(folder: Path, config: ModelConfig, state: dict[str, torch.Tensor],
                 tokenizer: Tokenizer, target_tokenizer: Tokenizer | None = None) -> InspectableModel:
     """The engine's own Transformer with the renamed tensors loaded; every mismatch is named,

@@ -26,6 +26,8 @@ from .hf_files import (
     check_layer_counts,
     integer,
     number,
+    read_config,
+    renamed_tensors,
     separate_head,
     token_id,
     tokenizer_json,
@@ -223,11 +225,7 @@ def import_llama(folder: Path, config: dict):
     if tokenizer is None:
         raise CheckpointError(f"{folder.name}: {config['model_type']} needs tokenizer.json in the "
                               "model folder")
-    try:
-        model_config = llama_config(folder, config, family)
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{folder.name}: config.json is missing or has an invalid "
-                              f"value ({error})") from None
+    model_config = read_config(folder, llama_config, folder, config, family)
     state, stored = read_float32_weights(folder)
     check_layer_counts(state, r"(?:model\.)?layers\.(?P<index>\d+)\.",
                        {"decoder": ("num_hidden_layers", model_config.n_decoder_layers)}, folder)
@@ -235,12 +233,7 @@ def import_llama(folder: Path, config: dict):
     if not tied and "lm_head.weight" not in state:
         raise CheckpointError(f"{folder.name}: missing tensor 'lm_head.weight' "
                               "(tie_word_embeddings is false)")
-    try:
-        renamed = rename_llama(state, model_config, tied)
-    except KeyError as error:
-        raise CheckpointError(f"{folder.name}: missing tensor {error.args[0]!r}") from None
-    except CheckpointError as error:
-        raise CheckpointError(f"{folder.name}: {error}") from None
+    renamed = renamed_tensors(folder, rename_llama, state, model_config, tied)
     model_config.tie_embeddings = "lm_head.weight" not in renamed
     model_config.extra["stored_dtype"] = stored
     return build_model(folder, model_config, renamed, tokenizer)
