@@ -10,6 +10,7 @@ only (benchmarks, never the app).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 
@@ -123,9 +124,59 @@ def reference_model(family: str, shape: Shape, vocab: int):
                                intermediate_size=shape.d_ff, max_position_embeddings=2048,
                                attn_implementation="eager")
         model = tf.BertModel(config)
+    elif family == "gpt2":
+        config = tf.GPT2Config(vocab_size=vocab, n_embd=shape.d_model, n_layer=shape.decoder_layers,
+                               n_head=shape.heads, n_inner=shape.d_ff, n_positions=1024,
+                               activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0,
+                               attn_pdrop=0.0, bos_token_id=None, eos_token_id=None,
+                               attn_implementation="eager")
+        model = tf.GPT2LMHeadModel(config)
     else:
         raise ValueError(f"no reference for {family!r}")
     return model.eval()
+
+
+def shared_gpt2(shape: Shape):
+    """Our GPT-2-shaped model and transformers' GPT2LMHeadModel with the same random weights.
+
+    Theirs is initialised, its norms' gains and every bias are drawn too (GPT-2's initial ones
+    and zeros would leave them untested), then the engine's own GPT-2 importer renames its
+    tensors into ours."""
+    from engine.importers.gpt2 import rename_gpt2
+
+    ours = our_model("gpt2", shape)
+    theirs = reference_model("gpt2", shape, ours.config.vocab_size)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, tensor in theirs.named_parameters():
+            if name.endswith("bias") or ".ln_" in name:
+                base = 1.0 if name.endswith("weight") else 0.0
+                tensor.copy_(base + 0.1 * torch.randn(tensor.shape, generator=generator))
+    state = rename_gpt2(theirs.state_dict(), ours.config, Path("random GPT-2"))
+    ours.module.load_state_dict(state, strict=False)
+    missing = set(ours.module.state_dict()) - set(state) - set(dict(ours.module.named_buffers()))
+    if missing - {"lm_head.weight"}:  # a tied head reads token_embedding.weight
+        raise RuntimeError(f"transformers' GPT-2 did not fill {sorted(missing)}")
+    return ours, theirs
+
+
+def lens_bridge(theirs, compatibility: bool):
+    """TransformerLens 4's bridge around a copy of ``theirs`` (it rewires the model in place).
+
+    ``boot_transformers`` needs a model name on the Hub for its tokenizer; offline, the same
+    assembly (GPT-2 adapter, eager attention, transformers driver) comes from
+    ``build_bridge_from_module``. Defaults as booted: raw weights; ``compatibility``:
+    ``enable_compatibility_mode()`` with its defaults, HookedTransformer's from_pretrained
+    processing (fold_ln, center_writing_weights, center_unembed, fold_value_biases)."""
+    import copy
+
+    from transformer_lens.model_bridge.sources._bridge_builder import build_bridge_from_module
+
+    model = copy.deepcopy(theirs)
+    bridge = build_bridge_from_module(model, "GPT2LMHeadModel", hf_config=model.config)
+    if compatibility:
+        bridge.enable_compatibility_mode(disable_warnings=True)
+    return bridge.eval()
 
 
 def reference_forward(model, source: torch.Tensor, target: torch.Tensor | None):

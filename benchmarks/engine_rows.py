@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
+
 from . import engine_cases as cases
 from .rounds import interleave
 from .rows import BY_KEY, Result
@@ -81,31 +83,73 @@ def decode_group(scale: str, rounds: int, warmup: int, wanted: set[str]) -> list
                    f"{len(trace.source_ids)} source tokens, {rounds} rounds")]
 
 
+def _lens_run(bridge, tokens):
+    """run_with_cache as a notebook calls it, every cached tensor read as numpy."""
+    import torch
+
+    def run():
+        with torch.inference_mode():
+            logits, cache = bridge.run_with_cache(tokens)
+        return [logits.numpy()] + [value.numpy() for value in cache.values()]
+    return run
+
+
+def _largest_gaps(trace, bridge, tokens) -> tuple[float, float]:
+    """Largest |ours - TL| over every layer's attention pattern, and over the logits (each
+    position's mean over the vocabulary taken out: center_unembed shifts it, softmax ignores it)."""
+    import torch
+
+    with torch.inference_mode():
+        logits, cache = bridge.run_with_cache(tokens)
+    ours = trace.attention["decoder"]
+    pattern = max(float(np.abs(ours[i] - cache[f"blocks.{i}.attn.hook_pattern"][0].numpy()).max())
+                  for i in range(len(ours)))
+    mine, theirs = np.asarray(trace.logits), logits[0].numpy()
+    centred = (mine - mine.mean(-1, keepdims=True)) - (theirs - theirs.mean(-1, keepdims=True))
+    return pattern, float(np.abs(centred).max())
+
+
 def lens_group(scale: str, rounds: int, warmup: int, wanted: set[str]) -> list[Result]:
+    """Ours recorded against TransformerLens 4's run_with_cache on one set of random weights:
+    as TL boots (raw weights) and in its compatibility mode (HookedTransformer's processing),
+    with transformers eager in the same rounds for TL's own overhead."""
     row = BY_KEY["lens"]
     if importlib.util.find_spec("transformer_lens") is None:
-        return [Result(row, None, note="not installed")]
-    import torch
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
+        return [Result(row, None, note="not installed (benchmarks/README.md says how, in its own venv)")]
+    import transformer_lens.model_bridge  # noqa: F401  (an import error fails the row, named)
 
     shape = _shape("gpt2", scale)
-    ours = cases.our_model("gpt2", shape)
+    ours, theirs = cases.shared_gpt2(shape)
     text = cases.text_of(shape)
     trace = ours.run(text, max_new_tokens=0)
-    config = HookedTransformerConfig(n_layers=shape.decoder_layers, d_model=shape.d_model,
-                                     d_head=shape.d_model // shape.heads, n_heads=shape.heads,
-                                     d_mlp=shape.d_ff, d_vocab=ours.config.vocab_size, n_ctx=1024,
-                                     act_fn="gelu_new", normalization_type="LN")
-    lens = HookedTransformer(config).eval()
-    tokens = torch.tensor([trace.target_ids])
+    tokens = cases.ids_of(trace)[1]
+    booted, compatible = cases.lens_bridge(theirs, False), cases.lens_bridge(theirs, True)
+    gaps = {name: _largest_gaps(trace, bridge, tokens)
+            for name, bridge in (("booted", booted), ("compatibility", compatible))}
+    contenders = {"ours": lambda: ours.run(text, max_new_tokens=0),
+                  "ours + logits": lambda: np.asarray(ours.run(text, max_new_tokens=0).logits),
+                  "TL": _lens_run(booted, tokens), "TL compat": _lens_run(compatible, tokens),
+                  "eager": cases.reference_forward(theirs, tokens, None)}
+    samples = interleave(contenders, rounds, warmup)
+    ratio = samples.ratio
+    detail = (f"{_ms(samples, 'ours')} (+ every logit read {samples.median('ours + logits'):.0f} ms, "
+              f"{ratio('ours + logits', 'TL'):.2f}×) / TL {samples.median('TL'):.0f} ms; "
+              f"TL compatibility mode {samples.median('TL compat'):.0f} ms "
+              f"(ours {ratio('ours', 'TL compat'):.2f}×); transformers eager "
+              f"{samples.median('eager'):.0f} ms: TL {ratio('TL', 'eager'):.2f}× eager, "
+              f"compat {ratio('TL compat', 'eager'):.2f}×, ours {ratio('ours', 'eager'):.2f}×. "
+              f"Same random weights, largest gap to TL: patterns {gaps['booted'][0]:.1e}, logits "
+              f"{gaps['booted'][1]:.1e} (compat {gaps['compatibility'][0]:.1e} / "
+              f"{gaps['compatibility'][1]:.1e}; logits less each row's mean). TransformerLens "
+              f"{_version('transformer_lens')} bridge over GPT2LMHeadModel, run_with_cache under "
+              f"inference_mode; {len(trace.target_ids)} tokens, {rounds} rounds")
+    return [Result(row, ratio("ours", "TL"), detail)]
 
-    def lens_run():
-        with torch.inference_mode():
-            _logits, cache = lens.run_with_cache(tokens)
-        return [value.numpy() for value in cache.values()]
 
-    samples = interleave({"ours recorded": lambda: ours.run(text, max_new_tokens=0),
-                          "run_with_cache": lens_run}, rounds, warmup)
-    return [Result(row, samples.ratio("ours recorded", "run_with_cache"),
-                   f"{_ms(samples, 'ours recorded')} / {_ms(samples, 'run_with_cache')}, "
-                   f"{len(trace.target_ids)} tokens, {rounds} rounds")]
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
