@@ -131,7 +131,8 @@ def _ablate(heads: tuple[int, ...]):
 @contextmanager
 def interventions(module: nn.Module, *, record: bool | Collection[str] = False,
                   patch: Mapping[str, object] | None = None,
-                  ablate: Iterable[tuple[str, int, int]] = ()) -> Iterator[Run]:
+                  ablate: Iterable[tuple[str, int, int]] = (),
+                  skip: Collection[str] = ()) -> Iterator[Run]:
     """Hooks on ``module``'s hook points for the duration of the block.
 
     ``record``: True for every hook point, or a collection of hook names; values land in the
@@ -139,6 +140,7 @@ def interventions(module: nn.Module, *, record: bool | Collection[str] = False,
     Trace-shaped arrays used in place of the computed value. ``ablate`` lists
     ``(kind, layer, head)`` whose ``.z`` slice is zeroed. On one hook point they apply in
     the order patch, ablate, record, so the record shows the value the forward went on with.
+    ``skip``: hook names that ``record=True`` leaves out (a trace computes them on first read).
     """
     points = hook_points(module)
     tensors = {}
@@ -153,7 +155,7 @@ def interventions(module: nn.Module, *, record: bool | Collection[str] = False,
         if name not in points:
             raise unknown_hook_error(name, points)
     if record is True:
-        recorded: Iterable[str] = points
+        recorded: Iterable[str] = [name for name in points if name not in skip] if skip else points
     else:
         recorded = [name for name in points if name in record] if record else ()
 

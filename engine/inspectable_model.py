@@ -11,10 +11,12 @@ import torch
 from .config import ModelConfig
 from .decoding import greedy_decode
 from .errors import InputError
-from .hooks import collect, interventions
+from .full_recording import full_forward
+from .hooks import interventions
 from .lean_recording import lean_forward
 from .memory_guard import check_run, check_text, estimate_run, memory_budget
 from .model import Transformer
+from .on_first_read import Pending
 from .run_progress import LayerWatch, run_layers, watching
 from .tokenizer import Tokenizer
 from .trace import Trace
@@ -161,40 +163,30 @@ class InspectableModel:
         start = time.perf_counter()
         if not self._watch.total:
             self._watch.total = run_layers(config, 0)
+        watch = watching(self.module, self._watch)
         if lean:  # it watches its own pass, not the replays that learn the shapes
-            recorded = lean_forward(self, src, tgt, ablated, patch, watching(self.module, self._watch))
-            applied = recorded.applied
+            recorded = lean_forward(self, src, tgt, ablated, patch, watch)
         else:
-            with watching(self.module, self._watch), torch.inference_mode(), \
-                    interventions(self.module, record=record, patch=patch, ablate=ablated) as hooks:
-                logits = self.module(src, tgt)
-            applied = hooks.applied
+            recorded = full_forward(self, src, tgt, ablated, patch, record, watch)
         forward_ms = (time.perf_counter() - start) * 1000
-        unused = sorted(set(patch) - applied)
+        unused = sorted(set(patch) - recorded.applied)
         if unused:
             raise InputError(f"patch {unused[0]!r}: the forward pass never reached this hook point")
 
-        logits_np = None
-        predicted: list[str] = []
-        if lean:
-            attention, activations, logits_np = recorded.attention, recorded.activations, recorded.logits
-            if logits_np is not None:
-                predicted = self.target_tokenizer.tokens_of(recorded.predicted_ids)
-        else:
-            n_layers = {kind: self.n_layers(kind) for kind in self.kinds}
-            attention, activations = collect(hooks.values, self.kinds, n_layers, hooks.stacks)
-        if not lean and logits is not None:
-            logits_np = logits[0].float().numpy()
-            logits_np.flags.writeable = False
-            predicted = self.target_tokenizer.tokens_of(logits[0].argmax(dim=-1).tolist())
+        predicted: object = []
+        if lean and recorded.logits is not None:
+            predicted = self.target_tokenizer.tokens_of(recorded.predicted_ids)
+        elif recorded.logits is not None:
+            ids, tokens_of = recorded.predicted, self.target_tokenizer.tokens_of
+            predicted = Pending(lambda: tokens_of(ids.value()))
         output_ids = target_ids[1:] if config.architecture == "encoder-decoder" else target_ids
         return Trace(
             source_tokens=source_tokens,
             target_tokens=self.target_tokenizer.tokens_of(target_ids),
             predicted_tokens=predicted,
-            attention=attention,
-            activations=activations,
-            logits=logits_np,
+            attention=recorded.attention,
+            activations=recorded.activations,
+            logits=recorded.logits,
             source_ids=list(source_ids),
             target_ids=list(target_ids),
             output_text=self.target_tokenizer.decode(output_ids) if decoded else "",
@@ -204,6 +196,7 @@ class InspectableModel:
             decode_ms=decode_ms,
             patched=tuple(sorted(patch)),
             token_style=getattr(self.target_tokenizer, "style", "plain"),
+            masks=recorded.masks,
         )
 
     # ---- helpers ----------------------------------------------------------

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .attention_masks import run_masks
 from .hooks import _to_numpy, hook_points, interventions
 from .kinds import KINDS
 from .lazy_arrays import LayerStack, LazyArray
@@ -45,6 +46,7 @@ class LeanPass:
     logits: object  # a RowBlocks, or None without an output head
     predicted_ids: list[int]
     applied: set[str] = field(default_factory=set)
+    masks: dict = field(default_factory=dict)  # engine.attention_masks.run_masks
 
 
 def _layer_of(name: str) -> tuple[str, int] | None:
@@ -57,7 +59,8 @@ def _layer_of(name: str) -> tuple[str, int] | None:
 class LayerReplay:
     """Recomputes one layer's hook values from its recorded input, caching the last few."""
 
-    def __init__(self, model, inputs: dict, memory, memory_mask, ablate, patch):
+    def __init__(self, model, inputs: dict, memory, memory_mask, ablate, patch, only: str = ""):
+        """``only``: replay records just the hook names ending so (a full trace's ``.scores``)."""
         self.model = model
         self.inputs = inputs  # (stack, layer) -> resid_pre tensor [1, L, d]
         self.memory, self.memory_mask = memory, memory_mask
@@ -65,7 +68,7 @@ class LayerReplay:
         self.names: dict[tuple[str, int], list[str]] = {}
         for name in hook_points(model.module):
             where = _layer_of(name)
-            if where is not None:
+            if where is not None and name.endswith(only):
                 self.names.setdefault(where, []).append(name)
         self._cache: OrderedDict = OrderedDict()
 
@@ -197,7 +200,8 @@ def lean_forward(model, source: torch.Tensor | None, target: torch.Tensor | None
         shape = (layers, config.n_heads, lengths[_side(spec.queries)], lengths[_side(spec.keys)])
         attention[kind] = LayerStack(shape, lambda i, spec=spec, stack=stack:
                                      replay.values(stack, i)[spec.hook.format(i) + ".pattern"])
-    return LeanPass(attention, activations, logits, predicted, set(run.applied))
+    return LeanPass(attention, activations, logits, predicted, set(run.applied),
+                    run_masks(module, lengths, memory_mask))
 
 
 def _shapes(replay: LayerReplay) -> dict[str, dict[str, tuple[int, ...]]]:

@@ -69,8 +69,9 @@ def estimate_run(module, source_len: int, target_len: int, decode_steps: int = 0
 
 def trace_bytes(module, source_len: int, target_len: int) -> int:
     """Bytes of the Trace a recorded pass returns: one float32 array per hook point, shaped as
-    DESIGN.md names them, plus the logits. Read off the model's own hook points, so a model
-    family with other points is counted as it records."""
+    DESIGN.md names them, plus the logits (computed on first read, then kept). The ``.scores``
+    are not kept: a read replays one layer (engine.full_recording). Read off the model's own
+    hook points, so a model family with other points is counted as it records."""
     config = module.config
     heads, d_head, d_model = config.n_heads, config.head_dim, config.d_model
     kv_heads = getattr(config, "n_kv_heads", None) or heads
@@ -82,10 +83,12 @@ def trace_bytes(module, source_len: int, target_len: int) -> int:
         queries = lengths.get(parts[0], output_len)  # output_transform.*: the output positions
         keys = source_len if "cross_attn" in parts else queries
         point = parts[-1]
+        if point == "scores":
+            continue
         if len(parts) > 1 and parts[-2] in ("self_attn", "cross_attn") and point != "out":
             total += {"q": heads * queries * d_head, "z": heads * queries * d_head,
                       "k": kv_heads * keys * d_head, "v": kv_heads * keys * d_head}.get(
-                point, heads * queries * keys)  # scores, pattern
+                point, heads * queries * keys)  # the pattern
         elif point in ("mean", "std"):
             total += queries
         elif parts[-2:] == ["ffn", "hidden"]:

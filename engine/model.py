@@ -299,9 +299,17 @@ class Transformer(nn.Module):
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Final hidden state -> vocabulary scores."""
+        return self.vocabulary(self.prepare_output(hidden))
+
+    def prepare_output(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The output path before the vocabulary product: the output scale and any MLM
+        transform (whose hook points a recorded pass records)."""
         hidden = hidden * self.config.output_scale if self.config.output_scale != 1.0 else hidden
-        if self.output_transform is not None:
-            hidden = self.output_transform(hidden)
+        return self.output_transform(hidden) if self.output_transform is not None else hidden
+
+    def vocabulary(self, hidden: torch.Tensor) -> torch.Tensor:
+        """``prepare_output``'s result -> logits: the head's product, bias and any soft-cap.
+        No hook point lies here, so a trace can compute it when its logits are first read."""
         weight = self.lm_head.weight if self.lm_head is not None else self.token_embedding.weight
         # The bias joins the product (addmm): one pass over the [L, vocab] result instead of two.
         logits = F.linear(hidden, weight, self.final_logits_bias)

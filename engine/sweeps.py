@@ -110,7 +110,7 @@ def replace_slices(rows_indices: Sequence[tuple[int, int]], donor: torch.Tensor)
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """float64 log-probabilities of a Trace's (read-only) logits ``[positions, vocab]``."""
-    return torch.log_softmax(torch.tensor(logits, dtype=torch.float64), dim=-1).numpy()
+    return torch.log_softmax(torch.tensor(np.asarray(logits), dtype=torch.float64), dim=-1).numpy()
 
 
 def kl_per_position(reference: np.ndarray, other: np.ndarray) -> np.ndarray:

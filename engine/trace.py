@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .kinds import HEAD_MODES, KINDS, parse_head
+from .on_first_read import DeferredField
 from .readable_tokens import readable_tokens
 
 
@@ -16,11 +17,16 @@ class Trace:
 
     ``attention[kind]`` is ``[layers, heads, queries, keys]``; rows are queries, columns keys.
     ``activations`` is keyed by the hook names of DESIGN.md.
+
+    A recorded run computes some values when first read (engine.on_first_read): the logits,
+    the predicted tokens and the ``.scores`` activations (recomputed exactly by replaying their
+    layer). ``masks[kind][layer]`` is the ``[queries, keys]`` boolean of the cells a mask hid
+    (causal, padding, local window), or None where nothing was hidden.
     """
 
     source_tokens: list[str]
     target_tokens: list[str]
-    predicted_tokens: list[str]
+    predicted_tokens: list[str] = DeferredField()
     attention: dict[str, np.ndarray]
     activations: dict[str, np.ndarray]
     logits: np.ndarray | None
@@ -33,6 +39,26 @@ class Trace:
     decode_ms: float = 0.0  # greedy decoding before it, if any
     patched: tuple[str, ...] = ()  # hook names whose values were replaced by ``patch=``
     token_style: str = "plain"  # how the pieces read: engine.readable_tokens.STYLES
+    masks: dict = field(default_factory=dict)  # kind -> per layer: bool [queries, keys] or None
+
+    def masked_cells(self, kind: str, layer: int) -> np.ndarray | None:
+        """``[queries, keys]`` booleans, True where a mask hid the key from the query (its
+        weight is exactly 0 by construction); None where nothing was hidden. Equal masks are
+        one read-only array (a causal mask serves every layer). A trace without ``masks``
+        (built by hand) reads them off the recorded ``.scores``, which are -inf exactly there."""
+        if kind in self.masks:
+            return self.masks[kind][layer]
+        scores = self.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
+        if scores is None:
+            return None
+        masked = np.isneginf(np.asarray(scores)[0])  # a mask hides a key from every head alike
+        return masked if masked.any() else None
+
+    @property
+    def logits_computed(self) -> bool:
+        """Whether reading the logits and predicted tokens now costs nothing."""
+        computed = getattr(self.logits, "computed", None)
+        return computed() if callable(computed) else True
 
     def readable_tokens(self, side: str) -> list[str]:
         """The token list of a side as a person reads it (byte-level decoded, "▁"/"Ġ" as "·")."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.compare import compare_traces
-from engine.kinds import KINDS, head_title, kind_title
+from engine.kinds import head_title, kind_title
 from engine.readable_tokens import readable_tokens
 
 from ..export.data_files import DataTable
@@ -127,11 +127,7 @@ def _run_name(model: str, source: str, with_model: bool) -> str:
 
 
 def _mask(trace, kind: str, layer: int) -> np.ndarray | None:
-    scores = trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
-    if scores is None:
-        return None
-    masked = np.isneginf(scores[0])
-    return masked if masked.any() else None
+    return trace.masked_cells(kind, layer)
 
 
 def _shared_levels(auto: bool, arrays: dict, masked_a, masked_b) -> tuple[float, float]:

@@ -30,11 +30,5 @@ class TraceMasks:
         return self.trace.attention[kind].shape[0]
 
     def masked_cells(self, kind: str, layer: int) -> np.ndarray | None:
-        from engine.kinds import KINDS  # loaded with the trace's model
-
-        scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
-        if scores is None:
-            return None
-        masked = np.isneginf(np.asarray(scores)[0])  # a mask hides a key from every head alike
-        self.read[(kind, layer)] = masked = masked if masked.any() else None
+        self.read[(kind, layer)] = masked = self.trace.masked_cells(kind, layer)
         return masked
