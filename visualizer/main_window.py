@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.busy_bar = QProgressBar(objectName="busyIndicator", maximumWidth=140, textVisible=False)
-        self.busy_bar.setRange(0, 0)  # indeterminate: loads and runs report no progress
+        self.busy_bar.setRange(0, 0)  # indeterminate: a load reports no progress
         self.busy_bar.hide()
         self.timing_label = QLabel(objectName="timingLabel")
         self.statusBar().addPermanentWidget(self.timing_label)
@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(keys), self, self.input_panel.request_run)
 
         self.input_panel.runRequested.connect(self.controller.run)
+        self.input_panel.predictionsWanted.connect(self.controller.compute_predictions)
+        self.controller.predictionsReady.connect(self.input_panel.show_predictions)
         self.run_progress = RunProgressRow(self.controller)  # under the Run button
         row, _role = self.input_panel.inputs_form.getWidgetPosition(self.input_panel.run_button)
         self.input_panel.inputs_form.insertRow(row + 1, self.run_progress)
@@ -245,7 +247,9 @@ class MainWindow(QMainWindow):
 
     # ---- controller results -----------------------------------------------------------------
     def _on_busy_changed(self, busy: bool, description: str) -> None:
-        self.busy_bar.setVisible(busy)
+        # A run's progress is the row under Run, shown once it lasts (run_progress_row.py); a
+        # moving bar here too would repaint the window all through every short run.
+        self.busy_bar.setVisible(busy and not self.controller.running)
         if busy:
             if "engine" not in sys.modules:
                 description = "Starting the engine (PyTorch) — " + description

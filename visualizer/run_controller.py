@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from . import startup_defaults
 from .load_threads import load_model
 from .run_watch import RunSignals, RunWatch
 from .state.app_state import AppState
+from .state.prediction_rows import logits_pending
 from .worker import Task, TaskSignals, make_pool
 
 
@@ -36,6 +37,13 @@ def _run(model, source: str, target: str, ablate, budget, watch: RunWatch):
                          progress=watch.progress, should_stop=watch.should_stop)
 
 
+def _predict(model, trace, inputs: tuple[str, str]):
+    import engine
+
+    with engine.run_threads(model, *inputs):
+        return len(trace.predicted_tokens)  # computes the logits first (engine.on_first_read)
+
+
 def _describe(error: BaseException) -> str:
     text = str(error).strip()
     known = type(error).__name__ in ("CheckpointError", "InputError")
@@ -55,6 +63,8 @@ class RunController(QObject):
         runFailed(str): the problem of the latest run.
         runProgress(int, int): layers the latest run has done, and the most it will take.
         runCancelled(): the latest run stopped at the user's Cancel; the previous trace stays.
+        predictionsReady(object): this trace's logits and predicted tokens are computed now
+            (``compute_predictions``), so reading them costs nothing.
     """
 
     busyChanged = Signal(bool, str)
@@ -63,6 +73,7 @@ class RunController(QObject):
     runFailed = Signal(str)
     runProgress = Signal(int, int)
     runCancelled = Signal()
+    predictionsReady = Signal(object)
 
     def __init__(self, state: AppState, parent: QObject | None = None):
         super().__init__(parent)
@@ -81,6 +92,11 @@ class RunController(QObject):
         self._run_signals = RunSignals(self)
         self._run_signals.progressed.connect(self._on_run_progress)
         self._watch: RunWatch | None = None  # the latest run's, until another replaces it
+        self._predicting: dict[int, object] = {}  # request id -> trace whose predictions are computed
+        self._prediction_signals = TaskSignals(self)
+        self._prediction_signals.finished.connect(self._on_predictions_done)
+        self._prediction_signals.failed.connect(self._on_predictions_failed)
+        self._prediction_signals.skipped.connect(self._on_predictions_skipped)
         state.ablationChanged.connect(self._on_ablation_changed)
         state.optionsChanged.connect(self._on_options_changed)
 
@@ -119,6 +135,47 @@ class RunController(QObject):
         watch = self._watch = RunWatch(self._run_signals)
         return self._submit("run", lambda: _run(model, inputs[0], inputs[1], ablate, budget, watch),
                             "", "Running the model…", inputs)
+
+    def compute_predictions(self) -> None:
+        """Compute the current trace's logits and predicted tokens on the pool thread, once,
+        after the window has painted what is ready; ``predictionsReady(trace)`` says when.
+
+        A trace may compute them when first read (the vocabulary product): a reader that cannot
+        wait on the GUI thread shows them when ready. Skipped if another run or load comes first.
+        """
+        trace = self.state.trace
+        if trace is None or any(t is trace for t in self._predicting.values()) or not logits_pending(trace):
+            return
+        rid = self._generation
+        self._generation += 1
+        self._predicting[rid] = trace
+        # A 0 ms timer fires after the repaints already posted: the new trace is on screen first.
+        QTimer.singleShot(0, self, lambda: self._start_predictions(rid))
+
+    def _start_predictions(self, rid: int) -> None:
+        trace, state = self._predicting.get(rid), self.state
+
+        def current(_rid: int) -> bool:  # asked on the pool thread: a run or load waiting goes first
+            return state.trace is trace and not self._pending
+
+        if trace is None or not current(rid):
+            self._predicting.pop(rid, None)
+            return
+        model, inputs = state.model, state.trace_inputs
+        self._pool.start(Task(rid, lambda: _predict(model, trace, inputs), self._prediction_signals, current))
+
+    def _on_predictions_done(self, rid: int, _result) -> None:
+        trace = self._predicting.pop(rid, None)
+        if trace is not None and trace is self.state.trace:
+            self.predictionsReady.emit(trace)
+
+    def _on_predictions_failed(self, rid: int, error) -> None:
+        trace = self._predicting.pop(rid, None)
+        if trace is not None and trace is self.state.trace:
+            self.runFailed.emit(f"the predictions could not be computed: {_describe(error)}")
+
+    def _on_predictions_skipped(self, rid: int) -> None:
+        self._predicting.pop(rid, None)  # a newer trace is coming; a reader may ask again
 
     def cancel(self) -> None:
         """Stop the run in flight at its next layer's end; the trace on screen stays."""

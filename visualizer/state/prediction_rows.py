@@ -18,6 +18,10 @@ from ..export.data_files import DataTable
 
 HOVER_TOP = 5  # predictions the hover readout lists for a position
 OUTPUT_TOP = 3  # predictions the Output box lists for each mask
+# A trace may compute its logits when first read (engine.on_first_read): the vocabulary product,
+# positions × d_model × vocabulary multiply-adds. Up to this many (~5 ms) it is done where it is
+# read; more is left to a pool thread, and the reader shows it when ready.
+INLINE_LOGITS_WORK = 1e8
 NO_TRACE = "nothing to export yet: run a sentence first"
 NO_HEAD = "this model has no output head, so it makes no predictions"
 
@@ -65,6 +69,23 @@ def mask_token(model) -> str | None:
 def prediction_side(trace) -> str:
     """Whose positions the logits are: the encoder's only when the model has no decoder."""
     return "target" if trace.target_tokens else "source"
+
+
+def logits_pending(trace) -> bool:
+    """Whether reading ``trace.logits`` (or its predicted tokens) would compute them now."""
+    logits = None if trace is None else trace.logits
+    if logits is None or isinstance(logits, np.ndarray):
+        return False
+    return not getattr(trace, "logits_computed", True)  # a lean trace's were computed in its run
+
+
+def logits_wait(state) -> bool:
+    """Whether the trace's logits are still to be computed and too costly for the GUI thread."""
+    trace = state.trace
+    if not logits_pending(trace) or state.model is None:
+        return False
+    positions, vocabulary = trace.logits.shape  # known without computing them
+    return positions * vocabulary * state.model.config.d_model > INLINE_LOGITS_WORK
 
 
 def token_lookup(model):
@@ -174,5 +195,5 @@ def predictions_table(state) -> DataTable:
                      names=("position_labels", "ranks"), corner="position \\ rank")
 
 
-__all__ = ["MASK_TOKENS", "PredictionRows", "all_predictions", "hover_text", "makes_predictions",
-           "mask_summary", "mask_token", "prediction_rows", "predictions_table"]
+__all__ = ["MASK_TOKENS", "PredictionRows", "all_predictions", "hover_text", "logits_pending", "logits_wait",
+           "makes_predictions", "mask_summary", "mask_token", "prediction_rows", "predictions_table"]

@@ -248,6 +248,12 @@ class ViewState:
         return self._masks[key]
 
     def _read_mask(self, kind: str, layer: int) -> np.ndarray | None:
+        # The run's own masks where the trace keeps them (Trace.masked_cells): its ``.scores``
+        # may be computed on first read, a replay of the layer on the GUI thread.
+        kept = getattr(self.trace, "masked_cells", None)
+        if kept is not None:
+            masked = kept(kind, layer)
+            return None if masked is None else self._shared_mask(masked)
         scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
         if scores is None:
             return None

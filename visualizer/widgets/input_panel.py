@@ -26,7 +26,15 @@ from PySide6.QtWidgets import (
 
 from ..state.app_state import AppState
 from ..state.family_facts import family_facts, rope_scaling_text
-from ..state.prediction_rows import HOVER_TOP, hover_text, makes_predictions, mask_summary, mask_token
+from ..state.prediction_rows import (
+    HOVER_TOP,
+    hover_text,
+    logits_wait,
+    makes_predictions,
+    mask_summary,
+    mask_token,
+    prediction_side,
+)
 from .selection_bar import local_window
 from .token_chips import TokenChips
 
@@ -162,6 +170,12 @@ def training_facts(training: dict) -> list[tuple[str, str]]:
 
 OUTPUT_PLACEHOLDER = "The model's output appears here"
 ENDED_AT_ONCE = "(the model ended at once: empty output)"
+COMPUTING = "computing the predictions…"  # while a pool thread computes the logits
+
+
+def reads_predictions(trace, target_given: bool) -> bool:
+    """Whether the Output box shows predictions (``output_line`` or a mask summary), not decoded text."""
+    return trace.logits is not None and (target_given or not trace.target_ids)
 
 
 def output_line(trace, target_given: bool) -> str:
@@ -194,9 +208,12 @@ class InputPanel(QWidget):
 
     Signals:
         runRequested(): the user asked to run (Run, Enter in a box, Ctrl+Enter).
+        predictionsWanted(): the Output box or the hover readout waits for the trace's logits,
+            too costly to compute here; ``show_predictions(trace)`` once they are.
     """
 
     runRequested = Signal()
+    predictionsWanted = Signal()
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
@@ -294,8 +311,20 @@ class InputPanel(QWidget):
             self.continue_box.setValue(budget)
             self.continue_box.blockSignals(False)
 
-    def _on_hover_changed(self, _side: str, _position: int) -> None:
-        self.hover_predictions.setText(hover_text(self.state) or HOVER_HINT)
+    def _on_hover_changed(self, side: str, position: int) -> None:
+        state = self.state
+        if position >= 0 and state.trace is not None and side == prediction_side(state.trace) \
+                and logits_wait(state):
+            self.hover_predictions.setText(COMPUTING)
+            self.predictionsWanted.emit()
+            return
+        self.hover_predictions.setText(hover_text(state) or HOVER_HINT)
+
+    def show_predictions(self, trace) -> None:
+        """The trace's logits are computed: fill what waited for them."""
+        if trace is self.state.trace:
+            self._show_output(trace)
+            self._on_hover_changed(*self.state.hover)
 
     def set_busy(self, busy: bool, description: str = "") -> None:
         self.run_button.setText("Working…" if busy else "Run  (Ctrl+Enter)")
@@ -347,9 +376,16 @@ class InputPanel(QWidget):
     def _on_trace_changed(self, trace) -> None:
         if trace is not None:
             self.show_error("")
-        # An encoder-only text with a [MASK]: what the model fills in, with probabilities.
-        text = mask_summary(self.state) or (
-            output_line(trace, bool(self.state.trace_inputs[1])) if trace is not None else "")
+        self._show_output(trace)
+
+    def _show_output(self, trace) -> None:
+        given = bool(self.state.trace_inputs[1])
+        if trace is not None and reads_predictions(trace, given) and logits_wait(self.state):
+            text = COMPUTING  # the heatmap first; the line when a pool thread has the logits
+            self.predictionsWanted.emit()
+        else:
+            # An encoder-only text with a [MASK]: what the model fills in, with probabilities.
+            text = mask_summary(self.state) or (output_line(trace, given) if trace is not None else "")
         self.output_view.setText(text)
         self.output_view.setCursorPosition(0)  # a long line shows its start, not its end
         self.output_view.setToolTip(text)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 CANCELLED_TEXT = "Run cancelled: the views still show the previous run."
+# A run that has reported no layer by then says "starting…" with a moving bar. Not at once: a
+# moving bar repaints the window ~60 times a second, and on two cores that work slowed a 150 ms
+# run by a third, while most runs end before anyone could read it.
+STARTING_AFTER_MS = 400
 
 
 def progress_text(done: int, total: int, pass_layers: int) -> str:
@@ -30,6 +35,8 @@ class RunProgressRow(QWidget):
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.cancelled_label, 1)
+        self._starting = QTimer(self, singleShot=True, interval=STARTING_AFTER_MS)
+        self._starting.timeout.connect(self._on_still_starting)
         self._show(running=False, cancelled=False)
         self.hide()
         controller.busyChanged.connect(self._on_busy_changed)
@@ -44,12 +51,22 @@ class RunProgressRow(QWidget):
         self.setVisible(running or cancelled)
 
     def _on_busy_changed(self, _busy: bool, _description: str) -> None:
+        # isHidden, not isVisible: what the row shows, whether or not its window is on screen.
         running = self.controller.running
-        if running and not self.bar.isVisible():  # a new run: no layer done yet
-            self.bar.setRange(0, 0)
+        if running and self.bar.isHidden():  # a new run: shown at its first layer, or soon
+            self._starting.start()
+            if not self.cancelled_label.isHidden():
+                self._show(running=False, cancelled=False)  # the cancel was of an earlier run
+        elif not running:
+            self._starting.stop()
+            if self.cancelled_label.isHidden():
+                self._show(running=False, cancelled=False)
+
+    def _on_still_starting(self) -> None:
+        if self.controller.running and self.bar.isHidden():
+            self.bar.setRange(0, 0)  # no layer done yet: a moving bar
             self.bar.setFormat("starting…")
-        if running or not self.cancelled_label.isVisible():
-            self._show(running, cancelled=False)
+            self._show(running=True, cancelled=False)
 
     def _on_run_progress(self, done: int, total: int) -> None:
         model = self.controller.state.model
@@ -59,7 +76,8 @@ class RunProgressRow(QWidget):
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
         self.bar.setFormat(progress_text(done, total, pass_layers))
-        if not self.bar.isVisible():
+        if self.bar.isHidden():
+            self._starting.stop()
             self._show(running=True, cancelled=False)
 
     def _on_run_cancelled(self) -> None:
