@@ -30,6 +30,7 @@ from .lean_layer_reader import LeanLayerReader
 from .mask_overlays import MaskOverlays
 from .offstage import offstage
 from .token_axis import TokenAxis
+from .weights_image import WeightsImage
 
 READOUT_HINT = ("Hover a cell for its weight (grey: masked, 0 by construction) · click the heatmap, "
                 "then ←/→ change the head and ↑/↓ the layer · wheel to zoom")
@@ -87,7 +88,7 @@ class AttentionView(QWidget):
         self.plot.invertY(True)  # query 0 on top, as in every attention figure
         self.plot.hideButtons()
         look.style_plot(self.plot)
-        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item = WeightsImage()  # colours each matrix once: switching back is free
         self.plot.addItem(self.image_item)
         self.masks = MaskOverlays(self.plot)  # above the weights, below the hover bands
         self.nan_item = look.nan_overlay()  # magenta NaN cells, over the grey ones
@@ -143,7 +144,8 @@ class AttentionView(QWidget):
         self.redraw()
 
     def _on_trace_changed(self, _trace) -> None:
-        self.masks.clear()  # a new trace's masks are new arrays
+        self.masks.clear()  # a new trace's masks and matrices are new arrays
+        self.image_item.forget()
         self._masked = None
         self.redraw(reset_range=True)
 
@@ -209,7 +211,7 @@ class AttentionView(QWidget):
         self._matrix = matrix
         self._queries, self._keys = state.query_labels(), state.key_labels()
         self._update_mask()
-        self._nan = look.nan_cells(matrix)
+        self._nan = self.image_item.nan_cells(matrix)
         look.set_mask_image(self.nan_item, self._nan, look.NAN_LUT)
         self._on_hover_changed(*state.hover)  # bands follow the new shape and kind
         self.predicted_rows_box.setEnabled(state.kind != "encoder")
@@ -224,7 +226,8 @@ class AttentionView(QWidget):
         # Auto levels span the weights only: a mask's zeros are not weights.
         low, high = levels_for(image, state.auto_levels, self._masked)
         self.image_item.setImage(image, autoLevels=False)
-        self.color_bar.setLevels((low, high))
+        if tuple(self.color_bar.levels()) != (low, high):  # a set redraws the bar's axis
+            self.color_bar.setLevels((low, high))
         self.left_axis.set_tokens(self._queries)
         self.bottom_axis.set_tokens(self._keys)
         kind = KINDS[state.kind]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from functools import lru_cache
 
 import pyqtgraph as pg
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics, QPen, QPicture
 
 MAX_LABEL_CHARS = 14  # longer tokens are cut with an ellipsis; the tooltip shows them whole
+# Token lists, and drawn axes, kept per axis: a kind switch swaps source and target tokens (and
+# a range of 2,048 or 2,049 cells) and back, and drawing 2,048 labels' axis costs ~1.5–3 ms.
+KEPT_LISTS, KEPT_PICTURES = 4, 8
 
 
 @lru_cache(maxsize=1 << 16)  # a text repeats its tokens, and every axis of every pane asks again
@@ -25,11 +29,21 @@ def label_step(count: int, pixels: float, label_pixels: float) -> int:
     return max(1, math.ceil(count * label_pixels / pixels))
 
 
+def _pen_key(pen: QPen) -> tuple:
+    return pen.color().rgba(), pen.widthF(), pen.style(), pen.isCosmetic()
+
+
+def _scale_key(transform) -> tuple:
+    """The device's scale and turn: where on the device the axis lands changes no tick."""
+    return transform.m11(), transform.m12(), transform.m21(), transform.m22()
+
+
 class TokenAxis(pg.AxisItem):
     """Cell ``i`` spans ``[i, i+1)``; its label sits at ``i + 0.5``.
 
     Horizontal axes reserve the widest label's width per tick, vertical ones a line height,
-    so long sequences show every k-th token instead of an unreadable pile.
+    so long sequences show every k-th token instead of an unreadable pile. The axis drawn for
+    a token list, range, size and look is kept, so switching back to it draws nothing anew.
     """
 
     def __init__(self, orientation: str, **kwargs):
@@ -38,15 +52,28 @@ class TokenAxis(pg.AxisItem):
         self._labels: list[str] = []
         self._widest = 10  # pixels of the widest label
         self.shown_indices: list[int] = []  # the labelled cells at the last layout (for tests)
+        # (tokens, font) -> (labels, widest), and (tokens, range, place, look) -> (drawn axis,
+        # shown_indices), oldest first
+        self._lists: OrderedDict[tuple, tuple[list[str], int]] = OrderedDict()
+        self._list_key: tuple = ()
+        self._pictures: OrderedDict[tuple, tuple[QPicture, list[int]]] = OrderedDict()
 
     def set_tokens(self, tokens: list[str]) -> None:
         if tokens == self._tokens:
             return  # a head or layer switch: same labels, and re-measuring 2,048 of them costs ms
         self._tokens = list(tokens)
-        self._labels = [shorten(token) for token in self._tokens]
         metrics = self._metrics()
-        # Measured once per token list: tickValues runs on every repaint, at 1,000+ tokens too.
-        self._widest = max((metrics.horizontalAdvance(t) for t in set(self._labels)), default=10)
+        key = (tuple(self._tokens), self._font().toString())
+        if key not in self._lists:
+            labels = [shorten(token) for token in self._tokens]
+            # Measured once per token list: tickValues runs on every repaint, at 1,000+ tokens too.
+            widest = max((metrics.horizontalAdvance(t) for t in set(labels)), default=10)
+            self._lists[key] = (labels, widest)
+            while len(self._lists) > KEPT_LISTS:
+                self._lists.popitem(last=False)
+        self._lists.move_to_end(key)
+        self._list_key = key
+        self._labels, self._widest = self._lists[key]
         if self.orientation in ("left", "right"):
             # Reserve room for the widest label plus the axis title: pyqtgraph silently drops
             # any tick label that does not fit inside the axis.
@@ -59,8 +86,34 @@ class TokenAxis(pg.AxisItem):
     def tokens(self) -> list[str]:
         return list(self._tokens)
 
+    def paint(self, painter, option, widget) -> None:
+        """pyqtgraph's drawing, taken from the kept ones when this axis was drawn so before."""
+        if self.picture is None:
+            key = self._picture_key(painter)
+            if key not in self._pictures:
+                super().paint(painter, option, widget)  # draws self.picture afresh, and shows it
+                self._pictures[key] = (self.picture, self.shown_indices)
+                while len(self._pictures) > KEPT_PICTURES:
+                    self._pictures.popitem(last=False)
+                return
+            self._pictures.move_to_end(key)
+            self.picture, self.shown_indices = self._pictures[key]
+        self.picture.play(painter)
+
+    def _picture_key(self, painter) -> tuple:
+        """All that pyqtgraph's drawing of this axis reads: labels, range, place on the device,
+        pens and style (a font by its description)."""
+        style = tuple((name, value.toString() if isinstance(value, QFont) else repr(value))
+                      for name, value in sorted(self.style.items()))
+        return (self._list_key, tuple(self.range), self.geometry().getRect(), self.boundingRect().getRect(),
+                _scale_key(painter.deviceTransform()), self.grid, self.scale, self.autoSIPrefixScale,
+                *(_pen_key(pen) for pen in (self.pen(), self.textPen(), self.tickPen())), style)
+
+    def _font(self) -> QFont:
+        return self.style.get("tickFont") or self.font()
+
     def _metrics(self) -> QFontMetrics:
-        return QFontMetrics(self.style.get("tickFont") or self.font())
+        return QFontMetrics(self._font())
 
     def _label_pixels(self) -> float:
         metrics = self._metrics()
