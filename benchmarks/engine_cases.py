@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import engine
@@ -212,12 +213,13 @@ def reference_generate(model, source: torch.Tensor, new_tokens: int):
 
 # ---- the FLOP floor --------------------------------------------------------------------
 def forward_flops(model, source: str, target: str | None) -> float:
-    """Floating-point operations of the matrix products of one unrecorded run (torch's counter)."""
+    """Floating-point operations of the matrix products of one unrecorded run with its logits
+    read (torch's counter)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
     with counter:
-        model.run(source, target, record=False)
+        np.asarray(model.run(source, target, record=False).logits)
     return float(counter.get_total_flops())
 
 
@@ -237,11 +239,14 @@ def matmul_case():
 
 
 # ---- memory --------------------------------------------------------------------------------
-def trace_bytes(trace) -> tuple[int, int]:
-    """(bytes every array's ``nbytes`` adds up to, bytes of distinct memory they occupy)."""
+def trace_bytes(trace) -> tuple[int, int, int]:
+    """(bytes every kept array's ``nbytes`` adds up to, bytes of distinct memory they occupy,
+    bytes of the values computed when first read, which are not read here)."""
     arrays = [*trace.attention.values(), *trace.activations.values()]
     if trace.logits is not None:
         arrays.append(trace.logits)
+    deferred = sum(array.nbytes for array in arrays if not isinstance(array, np.ndarray))
+    arrays = [array for array in arrays if isinstance(array, np.ndarray)]
     total = sum(array.nbytes for array in arrays)
     spans = []
     for array in arrays:
@@ -258,4 +263,4 @@ def trace_bytes(trace) -> tuple[int, int]:
         elif high > reach:
             distinct += high - reach
         reach = max(reach, high)
-    return total, distinct
+    return total, distinct, deferred

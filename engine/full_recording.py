@@ -24,7 +24,7 @@ from .hooks import _to_numpy, collect, hook_points, interventions
 from .kinds import KINDS
 from .lazy_arrays import LazyArray
 from .lean_recording import LayerReplay, _layer_of
-from .on_first_read import Pending, deferred_array
+from .on_first_read import Pending
 
 SCORES = ".scores"
 
@@ -35,7 +35,7 @@ class FullPass:
 
     attention: dict
     activations: dict
-    logits: object  # a deferred array, or None without an output head
+    logits: object  # a Pending array, or None without an output head
     predicted: object  # a Pending list of predicted token ids, or []
     masks: dict
     applied: set[str] = field(default_factory=set)
@@ -76,9 +76,8 @@ def _deferred_logits(model, ready: torch.Tensor):
         with model._run_lock, torch.inference_mode():
             return _to_numpy(model.module.vocabulary(ready)[0])
 
-    logits = deferred_array(compute, (ready.shape[1], model.config.vocab_size))
-    predicted = Pending(lambda: np.asarray(logits).argmax(axis=-1).tolist())
-    return logits, predicted
+    logits = Pending(compute)
+    return logits, Pending(lambda: logits.value().argmax(axis=-1).tolist())
 
 
 def _with_scores(model, values: dict, activations: dict, attention: dict, memory, memory_mask,

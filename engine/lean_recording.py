@@ -56,6 +56,19 @@ def _layer_of(name: str) -> tuple[str, int] | None:
     return None
 
 
+class _AllRecorded(Exception):
+    """A replay that records a few values (``only``) has them all: the rest of the layer (the
+    softmax, the FFN) is not computed."""
+
+
+def _stop_when_all(names: list[str], values: dict):
+    def hook(_module, _args, _output):
+        if all(name in values for name in names):
+            raise _AllRecorded
+
+    return hook
+
+
 class LayerReplay:
     """Recomputes one layer's hook values from its recorded input, caching the last few."""
 
@@ -65,6 +78,7 @@ class LayerReplay:
         self.inputs = inputs  # (stack, layer) -> resid_pre tensor [1, L, d]
         self.memory, self.memory_mask = memory, memory_mask
         self.ablate, self.patch = ablate, patch
+        self.only = only
         self.names: dict[tuple[str, int], list[str]] = {}
         for name in hook_points(model.module):
             where = _layer_of(name)
@@ -90,9 +104,18 @@ class LayerReplay:
             if self.memory_mask is not None and not bool(self.memory_mask.all()):
                 cross_mask = self.memory_mask[:, None, None, :]
             cross = (self.memory, cross_mask)
+        names = self.names[key]
         with self.model._run_lock, torch.inference_mode(), interventions(
-                module, record=self.names[key], patch=self.patch, ablate=self.ablate) as run:
-            part.layers[layer](x, mask, bias, *cross)
+                module, record=names, patch=self.patch, ablate=self.ablate) as run:
+            stops = [hook_points(module)[name].register_forward_hook(_stop_when_all(names, run.values))
+                     for name in names] if self.only else []
+            try:
+                part.layers[layer](x, mask, bias, *cross)
+            except _AllRecorded:
+                pass
+            finally:
+                for stop in stops:
+                    stop.remove()
         values = {name: _to_numpy(tensor[0]) for name, tensor in run.values.items()}
         self._cache[key] = values
         while len(self._cache) > LAYER_CACHE:

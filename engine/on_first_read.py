@@ -3,17 +3,13 @@
 A recorded pass leaves out what costs time and memory but is a pure function of what it kept:
 the logits (the vocabulary product, a third of a translator's work at 512 tokens) and the
 predicted tokens (their argmax). ``Pending`` wraps such a computation; ``DeferredField`` lets a
-frozen dataclass field hold one and hand out its value.
+frozen dataclass field hold one and hand out its value, so a reader gets a plain ndarray or list.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-
-import numpy as np
-
-from .lazy_arrays import LazyArray
 
 
 class Pending:
@@ -37,14 +33,6 @@ class Pending:
                     self._compute = None  # what it read may be freed
                     self._done = True
         return self._value
-
-
-def deferred_array(compute: Callable[[], np.ndarray], shape: tuple[int, ...]) -> LazyArray:
-    """A read-only float32 array of ``shape`` that ``compute`` fills on first read."""
-    pending = Pending(compute)
-    array = LazyArray(pending.value, shape)
-    array.computed = lambda: pending.done  # whether reading it now costs nothing
-    return array
 
 
 class DeferredField:

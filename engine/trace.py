@@ -18,10 +18,11 @@ class Trace:
     ``attention[kind]`` is ``[layers, heads, queries, keys]``; rows are queries, columns keys.
     ``activations`` is keyed by the hook names of DESIGN.md.
 
-    A recorded run computes some values when first read (engine.on_first_read): the logits,
-    the predicted tokens and the ``.scores`` activations (recomputed exactly by replaying their
-    layer). ``masks[kind][layer]`` is the ``[queries, keys]`` boolean of the cells a mask hid
-    (causal, padding, local window), or None where nothing was hidden.
+    A run computes some values when first read (engine.on_first_read): ``logits`` and
+    ``predicted_tokens`` (plain arrays and lists once read; ``has_logits`` and
+    ``logits_computed`` ask without computing), and the ``.scores`` activations (arrays that
+    replay their layer exactly when read). ``masks[kind][layer]`` is the ``[queries, keys]``
+    boolean of the cells a mask hid (causal, padding, local window), or None where nothing was.
     """
 
     source_tokens: list[str]
@@ -29,7 +30,7 @@ class Trace:
     predicted_tokens: list[str] = DeferredField()
     attention: dict[str, np.ndarray]
     activations: dict[str, np.ndarray]
-    logits: np.ndarray | None
+    logits: np.ndarray | None = DeferredField()
     source_ids: list[int] = field(default_factory=list)
     target_ids: list[int] = field(default_factory=list)
     output_text: str = ""  # the decoded target as text, when the model decoded it
@@ -55,10 +56,15 @@ class Trace:
         return masked if masked.any() else None
 
     @property
+    def has_logits(self) -> bool:
+        """Whether the trace has logits (a model with an output head), without computing them."""
+        return self.__dict__["_logits"] is not None
+
+    @property
     def logits_computed(self) -> bool:
-        """Whether reading the logits and predicted tokens now costs nothing."""
-        computed = getattr(self.logits, "computed", None)
-        return computed() if callable(computed) else True
+        """Whether reading ``logits`` and ``predicted_tokens`` now costs nothing."""
+        fields = type(self).__dict__
+        return not (fields["logits"].is_pending(self) or fields["predicted_tokens"].is_pending(self))
 
     def readable_tokens(self, side: str) -> list[str]:
         """The token list of a side as a person reads it (byte-level decoded, "▁"/"Ġ" as "·")."""

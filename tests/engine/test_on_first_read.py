@@ -52,8 +52,10 @@ def case(request):
 
 def test_nothing_deferred_is_computed_before_it_is_read(case):
     _, trace, _, _ = case
-    assert trace.logits is not None and not trace.logits_computed
+    assert trace.has_logits and not trace.logits_computed
+    assert isinstance(trace.logits, np.ndarray) and not trace.logits.flags.writeable
     assert trace.logits.shape[0] == len(trace.target_ids or trace.source_ids)
+    assert isinstance(trace.predicted_tokens, list) and trace.logits_computed
 
 
 def test_replayed_scores_logits_and_predictions_equal_a_pass_that_kept_them(case):
@@ -65,9 +67,9 @@ def test_replayed_scores_logits_and_predictions_equal_a_pass_that_kept_them(case
     for name in scores:
         assert trace.activations[name].shape == values[name].shape, name
         np.testing.assert_array_equal(np.asarray(trace.activations[name]), values[name], err_msg=name)
-    np.testing.assert_array_equal(np.asarray(trace.logits), logits)
-    assert trace.logits_computed
+    np.testing.assert_array_equal(trace.logits, logits)
     assert trace.predicted_tokens == model.target_tokenizer.tokens_of(logits.argmax(-1).tolist())
+    assert trace.logits_computed
     for name, array in trace.activations.items():
         if not name.endswith(".scores"):
             np.testing.assert_array_equal(array, values[name], err_msg=name)
@@ -126,6 +128,6 @@ def test_an_unrecorded_run_defers_its_logits_too_and_they_match_the_recorded_one
     model = _model("gemma-like")
     recorded = model.run(TEXT, max_new_tokens=0)
     bare = model.run(TEXT, max_new_tokens=0, record=False)
-    assert not bare.attention and not bare.logits_computed
+    assert not bare.attention and bare.has_logits and not bare.logits_computed
     np.testing.assert_array_equal(np.asarray(bare.logits), np.asarray(recorded.logits))
     assert bare.predicted_tokens == recorded.predicted_tokens

@@ -73,10 +73,9 @@ def prediction_side(trace) -> str:
 
 def logits_pending(trace) -> bool:
     """Whether reading ``trace.logits`` (or its predicted tokens) would compute them now."""
-    logits = None if trace is None else trace.logits
-    if logits is None or isinstance(logits, np.ndarray):
+    if trace is None or not getattr(trace, "has_logits", True):
         return False
-    return not getattr(trace, "logits_computed", True)  # a lean trace's were computed in its run
+    return not getattr(trace, "logits_computed", True)  # Trace asks without computing them
 
 
 def logits_wait(state) -> bool:
@@ -84,8 +83,9 @@ def logits_wait(state) -> bool:
     trace = state.trace
     if not logits_pending(trace) or state.model is None:
         return False
-    positions, vocabulary = trace.logits.shape  # known without computing them
-    return positions * vocabulary * state.model.config.d_model > INLINE_LOGITS_WORK
+    positions = len(trace.tokens(prediction_side(trace)))  # known without computing them
+    config = state.model.config
+    return positions * config.vocab_size * config.d_model > INLINE_LOGITS_WORK
 
 
 def token_lookup(model):
