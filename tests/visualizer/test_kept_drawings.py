@@ -9,6 +9,7 @@ from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QApplication
 
 from tests.visualizer.shown_view import show_view
+from visualizer.views import look
 from visualizer.views.attention_view import AttentionView
 from visualizer.views.weights_image import WeightsImage
 
@@ -89,6 +90,24 @@ def test_the_colours_are_pyqtgraphs_own_and_qt_draws_them_as_it_drew_its_image(s
     np.testing.assert_array_equal(pixels(item.qimage), pixels(reference))
     for width, height in ((333, 271), (500, 420), (41, 997)):  # edges on pixel centres, shrunk, both
         np.testing.assert_array_equal(scaled(item.qimage, width, height), scaled(reference, width, height))
+
+
+def test_a_grey_overlay_is_drawn_from_argb_with_the_pixels_of_its_indexed_image():
+    masked = np.triu(np.ones((7, 9), dtype=bool), 1)
+    overlay = look.mask_overlay()
+    look.set_mask_image(overlay, masked)
+    overlay.render()
+    reference = pg.ImageItem(axisOrder="row-major")
+    reference.setImage(masked.view(np.uint8), lut=look.MASK_LUT, levels=(0, 1), autoLevels=False)
+    reference.render()
+    assert overlay.qimage.format() == QImage.Format.Format_ARGB32
+    assert reference.qimage.format() == QImage.Format.Format_Indexed8
+    shown = pixels(overlay.qimage)
+    assert (shown[masked] == 0xFF000000 | int.from_bytes(bytes(look.MASKED_COLOR), "big")).all()
+    assert (shown[~masked] >> 24 == 0).all()  # transparent: the weights show through
+    for width, height in ((333, 271), (41, 997)):
+        np.testing.assert_array_equal(scaled(overlay.qimage, width, height),
+                                      scaled(reference.qimage, width, height))
 
 
 def test_auto_levels_and_a_new_colormap_are_never_served_a_kept_colouring(shown):

@@ -1,12 +1,9 @@
-"""WeightsImage: a heatmap's ImageItem that colours a matrix once and draws it without converting.
+"""WeightsImage: the heatmap's image, which keeps its colourings of the matrices it showed.
 
-pyqtgraph colours a float matrix into an 8-bit indexed image, which Qt converts to 32-bit pixels
-again on every paint: at 2,048 tokens that conversion (~2–5 ms) came with every head, layer and
-kind switch and every hover repaint, on top of the colouring itself (~3–6 ms). This item keeps
-pyqtgraph's own colouring, so each pixel is the colour it was, converts it once to a format Qt
-draws directly, and keeps the colourings of the last few read-only matrices it showed (a trace's
-heads, the shared means), so that going back to a kind, layer or head colours nothing: the
-32-bit pixels are kept, since converting them again costs ~1–3 ms at 2,048 tokens.
+pyqtgraph colours a 2,048-token matrix in ~3–6 ms. This item keeps its colourings (as ARGB, see
+argb_image.py: each pixel pyqtgraph's colour) of the last few read-only matrices it showed (a
+trace's heads, the shared means), so that going back to a kind, layer or head colours nothing:
+the 32-bit pixels are kept, since converting them again would cost ~1–3 ms.
 """
 
 from __future__ import annotations
@@ -14,10 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtGui import QImage
 
 from . import look
+from .argb_image import ArgbImage
 
 # Colourings kept per item, in bytes: six at 2,048 tokens (16.8 MB each), hundreds of short ones.
 KEEP_BYTES = 100 << 20
@@ -39,15 +36,7 @@ def source_key(array: np.ndarray) -> tuple:
     return array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str
 
 
-def drawable(image: QImage) -> QImage:
-    """``image`` in 32-bit ARGB, which Qt draws scaled as fast as its own formats (~0.5 ms at
-    2,048 tokens) and, unlike RGB32 or premultiplied ARGB, with the same pixel at each cell edge
-    as the indexed image drawn before (those round some edges to the neighbouring pixel)."""
-    argb = QImage.Format.Format_ARGB32
-    return image if image.format() == argb else image.convertToFormat(argb)
-
-
-class WeightsImage(pg.ImageItem):
+class WeightsImage(ArgbImage):
     """A row-major ImageItem fed the exact matrix (``image`` stays the float32 numbers); what it
     paints is pyqtgraph's colouring of it, kept for frozen matrices until ``forget()``."""
 
@@ -92,14 +81,12 @@ class WeightsImage(pg.ImageItem):
             self.qimage = self._kept[key][1]
             self._renderRequired = self._unrenderable = False
             return
-        super().render()
+        super().render()  # its own ARGB pixels
         if self._unrenderable or self.qimage is None:
             return
         self.colourings += 1
-        coloured = self.qimage
-        self.qimage = drawable(coloured)  # a conversion owns its pixels; pyqtgraph's buffer goes
         if key is None or self.qimage.sizeInBytes() > self.keep_bytes:
             return
-        self._kept[key] = (self.image, self.qimage if self.qimage is not coloured else coloured.copy())
+        self._kept[key] = (self.image, self.qimage)
         while sum(image.sizeInBytes() for _array, image in self._kept.values()) > self.keep_bytes:
             self._kept.popitem(last=False)
