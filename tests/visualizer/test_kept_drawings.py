@@ -70,6 +70,9 @@ def test_switching_back_to_a_kind_repaints_the_same_pixels_without_colouring_aga
     assert view.image_item.colourings == colourings + 2  # cross and encoder; decoder was kept
     assert view.left_axis.picture is left_picture  # the target tokens' axis, as drawn before
     np.testing.assert_array_equal(screen(view), direct)
+    view.left_axis.setTextPen("r")  # another look: drawn afresh, never the kept picture
+    assert not np.array_equal(screen(view), direct) and view.left_axis.picture is not left_picture
+    view.left_axis.setTextPen(look.TEXT_COLOR)
     # A fresh heatmap drawing the decoder at once shows the same pixels.
     _state, fresh = show_view(qtbot, tiny_run, AttentionView, SIZE)
     fresh.state.set_selection(kind="decoder", layer=1, head=2)

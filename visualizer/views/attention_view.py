@@ -44,7 +44,9 @@ class AttentionView(QWidget):
 
     The image is fed exactly the matrix of the trace (float32, row-major), so what a user reads
     off a cell is the number the model computed. Cells a mask hides are covered by a grey overlay
-    image, made once per kind and layer, so stepping through heads never rebuilds it.
+    image, made once per kind and layer, so stepping through heads never rebuilds it. The image
+    keeps its colourings and the axes their drawn labels, so going back to a kind, layer or head
+    only paints.
     """
 
     reads_one_layer = True  # the selected layer: on a lean trace, read off-thread first

@@ -105,8 +105,9 @@ class TokenAxis(pg.AxisItem):
         pens and style (a font by its description)."""
         style = tuple((name, value.toString() if isinstance(value, QFont) else repr(value))
                       for name, value in sorted(self.style.items()))
-        return (self._list_key, tuple(self.range), self.geometry().getRect(), self.boundingRect().getRect(),
-                _scale_key(painter.deviceTransform()), self.grid, self.scale, self.autoSIPrefixScale,
+        return (self._list_key, self._font().toString(), tuple(self.range), self.geometry().getRect(),
+                self.boundingRect().getRect(), _scale_key(painter.deviceTransform()), self.grid,
+                self.scale, self.autoSIPrefixScale,
                 *(_pen_key(pen) for pen in (self.pen(), self.textPen(), self.tickPen())), style)
 
     def _font(self) -> QFont:
