@@ -241,9 +241,10 @@ def matmul_case():
 # ---- memory --------------------------------------------------------------------------------
 def trace_bytes(trace) -> tuple[int, int, int]:
     """(bytes every kept array's ``nbytes`` adds up to, bytes of distinct memory they occupy,
-    bytes of the values computed when first read, which are not read here)."""
+    bytes of the arrays computed when first read, which are not read here; logits not yet
+    computed count in neither)."""
     arrays = [*trace.attention.values(), *trace.activations.values()]
-    if trace.logits is not None:
+    if trace.has_logits and trace.logits_computed:  # else reading them would compute them
         arrays.append(trace.logits)
     deferred = sum(array.nbytes for array in arrays if not isinstance(array, np.ndarray))
     arrays = [array for array in arrays if isinstance(array, np.ndarray)]

@@ -61,14 +61,14 @@ def forward_group(family: str, scale: str, rounds: int, warmup: int, wanted: set
                               f"{_ms(samples, 'ours + logits read')} / floor {floor_ms:.0f} ms "
                               f"({model_flops / 1e9:.1f} GFLOP at {gflops:.0f} GFLOP/s), {rounds_text}"))
     if "trace-bytes" in wanted and family == "marian":
-        total, distinct, deferred = cases.trace_bytes(trace)
-        logits = trace.logits.nbytes
+        total, distinct, scores = cases.trace_bytes(trace)
+        logits = len(trace.target_ids) * ours.config.vocab_size * 4
         results.append(Result(BY_KEY["trace-bytes"], distinct / 1e6,
                               f"arrays' nbytes add up to {total / 1e6:.0f} MB; {distinct / 1e6:.0f} MB "
                               f"distinct ({(total - distinct) / 1e6:.0f} MB shared views); computed "
                               f"when read: {logits / 1e6:.0f} MB of logits (then kept), "
-                              f"{(deferred - logits) / 1e6:.0f} MB of `.scores` (a layer's replay, "
-                              f"the last two kept)"))
+                              f"{scores / 1e6:.0f} MB of `.scores` (a layer's replay, the last two "
+                              f"layers kept)"))
     return results
 
 
