@@ -1,7 +1,9 @@
 """ExportActions: File → Export plot…, Export all heads…, Export data…, for the pane in front.
 
 The pane in front makes the figure or the data from the state (never from another pane), so the
-file is what the screen shows. A pane without a figure or data disables that menu item.
+file is what the screen shows. A pane without a figure or data disables that menu item. For a
+lean trace, whose layers are replayed when read, it is made on a pool thread from a snapshot of
+the state at the click (OffThreadMake); the window stays responsive meanwhile.
 
 A failure (an unwritable path, a bad size) reaches ``window.errorOccurred``, the status bar and
 a dialog; the file on disk is replaced only by a complete new one, and the dialog remembers what
@@ -19,10 +21,13 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from ..figures import DEFAULT_DPI, export_figure, figure_format, figure_size
 from ..figures.colors import lookup_table
 from ..panes import pane_named
+from ..state.lean_traces import is_lean
+from ..state.state_snapshot import snapshot_of
 from ..widgets.export_dialog import ExportDialog, ExportOptions
 from ..worker import Task, TaskSignals, make_pool
 from .data_files import export_data
 from .formats import dialog_filters, format_of, formats_for
+from .off_thread_make import OffThreadMake
 
 ALL_HEADS_PANE = "all-heads"
 
@@ -48,10 +53,12 @@ class ExportActions(QObject):
         self._last: dict[str, ExportOptions] = {}  # per pane: the user's last choices
         self._pending: dict[int, Path] = {}  # request id -> the file being written
         self._next_id = 0
+        self._closing = False  # the window is closing: made figures that need a dialog are dropped
         self._pool = make_pool()
         self._signals = TaskSignals(self)
         self._signals.finished.connect(self._on_written)
         self._signals.failed.connect(self._on_failed)
+        self._off_thread = OffThreadMake(self)  # a lean trace's figures and data
         window.installEventFilter(self)  # wait for a running export when the window closes
         menu = window.file_menu
         menu.addSeparator()
@@ -102,11 +109,14 @@ class ExportActions(QObject):
     def export_data(self, path=None) -> int:
         """The front pane's numbers as NPZ or CSV."""
         pane = self.front_pane()
-        table = self._make(pane, "data")
-        if table is None:
-            return -1
+        return self._made(pane, "data", lambda table, state, request_id: self._data_made(
+            pane, table, path, state, request_id))
+
+    def _data_made(self, pane, table, path, state, request_id: int | None) -> int:
         if path is None:
-            suggested = str(self._folder() / (pane.file_stem(self.state.core) + ".npz"))
+            if self._closing:
+                return -1
+            suggested = str(self._folder() / (pane.file_stem(state) + ".npz"))
             path, chosen = QFileDialog.getSaveFileName(self.window, "Export data", suggested,
                                                        dialog_filters("data"))
             if not path:
@@ -115,7 +125,7 @@ class ExportActions(QObject):
                 fmt = next((f for f in formats_for("data") if f.dialog_filter == chosen), None)
                 path += "." + (fmt.suffix if fmt else "npz")
         path = Path(path)
-        return self._write(path, lambda: export_data(table, path))
+        return self._write(path, lambda: export_data(table, path), request_id)
 
     def write_now(self, path) -> Path:
         """What Export plot / Export data would write for the front pane, written synchronously.
@@ -135,25 +145,47 @@ class ExportActions(QObject):
         return export_data(made, path)
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _make(self, pane, output: str):
-        """The pane's figure or data for the current state, or None after reporting why not."""
+    def _made(self, pane, output: str, then) -> int:
+        """``then(made, state, request_id)`` with the pane's figure or data for the current state
+        (and that state), made at once, or for a lean trace on a pool thread from a snapshot of
+        it (the request id is returned now); -1 after reporting why there is none."""
         make = pane.figure if output == "figure" else pane.data
         if make is None:
             self._report(f"The {pane.title} pane has no {'plot' if output == 'figure' else 'data'} "
                          "to export.")
-            return None
+            return -1
+        if is_lean(self.state.trace):  # making it replays layers: seconds on a large model
+            self._next_id += 1
+            request_id = self._next_id
+            self.window.statusBar().showMessage(f"Recomputing the layers to export the {pane.title} "
+                                                f"pane's {'plot' if output == 'figure' else 'data'}…")
+            state = snapshot_of(self.state)  # what the screen shows at the click
+            self._off_thread.start(make, state, lambda made: then(made, state, request_id),
+                                   self._on_make_failed)
+            return request_id
         try:
-            return make(self.state.core)
+            made = make(self.state.core)
         except ValueError as error:
             self._report(f"Nothing to export: {error}")
-            return None
+            return -1
+        return then(made, self.state.core, None)
+
+    def _on_make_failed(self, error: Exception) -> None:
+        if isinstance(error, ValueError):
+            self._report(f"Nothing to export: {error}")
+        else:
+            self._report(f"Export failed: {type(error).__name__}: {error}")
 
     def _export_figure(self, pane, path, width, height, dpi, title: str = "Export plot") -> int:
-        figure = self._make(pane, "figure")
-        if figure is None:
-            return -1
+        return self._made(pane, "figure", lambda figure, state, request_id: self._figure_made(
+            pane, figure, path, width, height, dpi, title, state, request_id))
+
+    def _figure_made(self, pane, figure, path, width, height, dpi, title: str, state,
+                     request_id: int | None) -> int:
         if path is None:
-            options = self._ask(pane, figure, title)
+            if self._closing:
+                return -1
+            options = self._ask(pane, figure, title, state)
             if options is None:
                 return -1
             path, width, height, dpi = options.path, options.width, options.height, options.dpi
@@ -167,11 +199,11 @@ class ExportActions(QObject):
         except ValueError as error:
             self._report_failure(path, error)
             return -1
-        return self._write(path, lambda: export_figure(figure, path, width, height, dpi))
+        return self._write(path, lambda: export_figure(figure, path, width, height, dpi), request_id)
 
-    def _ask(self, pane, figure, title: str) -> ExportOptions | None:
+    def _ask(self, pane, figure, title: str, state) -> ExportOptions | None:
         last = self._last.get(pane.name)
-        suggested = str(last.path if last else self._folder() / (pane.file_stem(self.state.core) + ".png"))
+        suggested = str(last.path if last else self._folder() / (pane.file_stem(state) + ".png"))
         dialog = ExportDialog(figure.natural_size(), suggested, self.window, title,
                               dpi=last.dpi if last else DEFAULT_DPI)
         if last is not None and last.path.suffix == Path(suggested).suffix:
@@ -184,13 +216,15 @@ class ExportActions(QObject):
         self._last[pane.name] = options
         return options
 
-    def _write(self, path: Path, write) -> int:
+    def _write(self, path: Path, write, request_id: int | None = None) -> int:
         """Run ``write`` on the export thread; its result or error comes back as a signal."""
-        self._next_id += 1
-        self._pending[self._next_id] = path
+        if request_id is None:
+            self._next_id += 1
+            request_id = self._next_id
+        self._pending[request_id] = path
         self.window.statusBar().showMessage(f"Exporting {path.name}…")
-        self._pool.start(Task(self._next_id, write, self._signals, lambda _rid: True))
-        return self._next_id
+        self._pool.start(Task(request_id, write, self._signals, lambda _rid: True))
+        return request_id
 
     def _on_written(self, request_id: int, written) -> None:
         self._pending.pop(request_id, None)
@@ -208,12 +242,17 @@ class ExportActions(QObject):
                      f"{problem}\n\nNothing else was changed; choose another place and try again.")
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
-        """Block until running exports are written (closing the window, scripts)."""
-        return self._pool.waitForDone(timeout_ms)
+        """Block until running exports are written (closing the window, scripts); a lean trace's
+        figure is made first, then written."""
+        return self._off_thread.wait(timeout_ms) and self._pool.waitForDone(timeout_ms)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
         if watched is self.window and event.type() == QEvent.Type.Close:
-            self.wait()  # a pool thread still running at exit would abort the process
+            self._closing = True
+            try:
+                self.wait()  # a pool thread still running at exit would abort the process
+            finally:
+                self._closing = False
         return False
 
     def _report(self, message: str, details: str | None = None) -> None:

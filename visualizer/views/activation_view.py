@@ -33,6 +33,8 @@ from ..state.activation_hooks import (
 from ..state.app_state import AppState
 from . import look
 from .hover_marks import HoverMarks
+from .lean_layer_reader import LeanLayerReader
+from .offstage import offstage
 from .token_axis import TokenAxis
 
 NO_TRACE = "Run a sentence to see its activations."
@@ -49,7 +51,8 @@ class ActivationView(QWidget):
     """Pick a hook by stack, layer and point (and head for q/k/v/z); see it as a heatmap.
 
     Rows are token positions, columns features. Levels are symmetric, so white means 0.
-    Hovering a row publishes it as ``state.hover``; other views' hovers are outlined here.
+    Hovering a row publishes it as ``state.hover``; other views' hovers are outlined here. A
+    lean trace's layer is read off the GUI thread ("computing layer N…"), then drawn.
     """
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
@@ -61,6 +64,7 @@ class ActivationView(QWidget):
         self.side = ""  # "source" or "target": whose positions the rows are
         self.hook = ""  # the hook drawn (state.hook, or the default before one is chosen)
         self._syncing = False  # True while combos are refilled: their signals are not the user's
+        self._stale = False  # a lean layer's read put off while offstage: read it when shown
 
         self.stack_selector = QComboBox(objectName="activationStackSelector")
         self.layer_selector = QComboBox(objectName="activationLayerSelector")
@@ -109,6 +113,10 @@ class ActivationView(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.graphics, 1)
 
+        self.layer_reader = LeanLayerReader(self)
+        self.layer_reader.loaded.connect(lambda: self._show(shown_hook(self.state)))
+        self.layer_reader.failed.connect(lambda message: self.caption.setText(
+            f"Could not compute the layer: {message}"))
         state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         # The hovered token's row, whichever pane it was hovered in (the hook's rows are tokens).
         self.hover_marks = HoverMarks(state, self.plot, lambda: (self.side, ""),
@@ -133,7 +141,7 @@ class ActivationView(QWidget):
         self._show(shown_hook(self.state))
 
     def _on_loading_changed(self, _name: str) -> None:
-        if self.matrix is None:
+        if self.matrix is None and not self.layer_reader.pending:
             self.caption.setText(look.placeholder(self.state, NO_TRACE))
 
     # ---- controls --------------------------------------------------------------
@@ -177,9 +185,16 @@ class ActivationView(QWidget):
             self._syncing = False
 
     # ---- drawing ---------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._show(shown_hook(self.state))
+
     def _show(self, hook: str) -> None:
         trace = self.state.trace
         self.hook = hook
+        self._stale = False
         if trace is None or not hook:
             self.matrix = self.nan = None
             self.image.clear()
@@ -190,7 +205,12 @@ class ActivationView(QWidget):
         stack, layer, point = split_hook(hook)
         head = shown_head(self.state, hook)
         self._sync_controls(stack, layer, point, head)
-        array = trace.activations[hook]
+        # A lean trace's layer is read on a pool thread (behind another tab: once shown).
+        array = self.layer_reader.values(trace, hook, start=not offstage(self))
+        if array is None:
+            self._stale = offstage(self)
+            self.caption.setText(f"computing layer {layer}…")
+            return
         self.matrix = matrix_of(array, head)
         self.side = token_side(hook)
         self.row_tokens = self.state.token_labels(self.side)

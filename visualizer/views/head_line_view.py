@@ -13,6 +13,7 @@ from engine.readable_tokens import at_position
 from ..state.app_state import AppState
 from ..state.line_selection import MAX_LINES, MIN_WEIGHT, head_color, line_matrices, select_lines
 from . import look
+from .lean_layer_reader import LeanLayerReader
 from .offstage import offstage
 from .token_axis import shorten
 
@@ -135,7 +136,8 @@ class HeadLineView(QWidget):
     """Query tokens on the left, key tokens on the right, a line per weight for the selected layer.
 
     Shows the selected head (or the mean/max of heads), or every head of the layer in its own
-    color. Hovering a token, here or in another pane, isolates the lines of that token.
+    color. Hovering a token, here or in another pane, isolates the lines of that token. A lean
+    trace's layer is read off the GUI thread ("computing layer N…"), then drawn.
     """
 
     def __init__(self, state: AppState, parent: QWidget | None = None):
@@ -167,6 +169,10 @@ class HeadLineView(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.scroll, 1)
 
+        self.layer_reader = LeanLayerReader(self)
+        self.layer_reader.loaded.connect(self._redraw)
+        self.layer_reader.failed.connect(lambda message: self.caption.setText(
+            f"Could not compute the layer: {message}"))
         state.subscribe(self)  # each _on_x_changed below, to state.xChanged
         self._redraw()
 
@@ -249,6 +255,9 @@ class HeadLineView(QWidget):
         if self._put_off():
             return
         state = self.state
+        if state.trace is not None and not self.layer_reader.ready(state.trace, state.kind, state.layer):
+            self.caption.setText(f"computing layer {state.layer}…")
+            return
         self.query_tokens, self.key_tokens = state.query_labels(), state.key_labels()
         self.matrices = line_matrices(state)
         title = KINDS[state.kind].title if state.kind in KINDS else state.kind

@@ -1,0 +1,183 @@
+"""On a lean trace the Activations and Head lines tabs read a layer they have not shown on a pool
+thread ("computing layer N…" meanwhile), and File → Export makes the figure or data of a lean
+layer off the GUI thread; each then shows or writes exactly the full trace's numbers."""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.memory_guard import estimate_run
+from tests.conftest import make_tiny_model
+from tests.visualizer.conftest import PAIR
+from tests.visualizer.shown_view import show_then_feed
+from visualizer.state.activation_hooks import matrix_of
+from visualizer.state.lean_traces import is_lean
+from visualizer.state.line_selection import select_lines
+from visualizer.views.activation_view import ActivationView
+from visualizer.views.head_line_view import HeadLineView
+
+SENTENCE, TARGET = "the small cat sees the red house .", "le petit chat voit"
+TIMEOUT = 10_000
+
+
+def record_layer_threads(model) -> list[bool]:
+    """Every layer forward from now on appends whether it ran on the GUI (main) thread: a lean
+    trace's replay of a layer is one such forward."""
+    calls: list[bool] = []
+    module = model.module
+    for stack in (module.encoder, module.decoder):
+        for layer in stack.layers:
+            layer.register_forward_pre_hook(
+                lambda _m, _args: calls.append(threading.current_thread() is threading.main_thread()))
+    return calls
+
+
+def lean_budget(model, full) -> int:
+    """A memory budget too small for ``full``'s whole trace: a run of its input records lean."""
+    return estimate_run(model.module, len(full.source_tokens), len(full.target_tokens)).working_bytes
+
+
+@pytest.fixture(scope="module")
+def model_and_full():
+    model = make_tiny_model()
+    return model, model.run(SENTENCE, TARGET)
+
+
+@pytest.fixture
+def lean(model_and_full):
+    """A fresh lean trace of the same input (no layer of it replayed by an earlier test) and the
+    list of layer forwards from then on (True: on the GUI thread)."""
+    model, full = model_and_full
+    model.lean_over_budget, model.memory_budget = True, lean_budget(model, full)
+    trace = model.run(SENTENCE, TARGET)
+    assert is_lean(trace) and not is_lean(full)
+    assert len(trace.source_tokens) == len(full.source_tokens)
+    return trace, record_layer_threads(model)
+
+
+def test_the_activations_tab_reads_a_lean_layer_off_thread_then_draws_the_full_values(
+        qtbot, model_and_full, lean):
+    model, full = model_and_full
+    trace, on_gui_thread = lean
+    view = show_then_feed(qtbot, ActivationView, (700, 500), model, trace)
+    assert view.hook == "encoder.0.resid_post" and view.matrix is not None  # kept: drawn at once
+    np.testing.assert_array_equal(view.matrix, full.activations["encoder.0.resid_post"])
+    hook = "decoder.1.ffn.hidden"
+    with qtbot.waitSignal(view.layer_reader.loaded, timeout=TIMEOUT):
+        view.state.set_selection(hook=hook)
+        assert view.caption.text() == "computing layer 1…"  # nothing read on the GUI thread yet
+        assert view.layer_selector.currentData() == 1  # the controls follow at once
+    assert view.hook == hook
+    np.testing.assert_array_equal(view.image.image, view.matrix)
+    np.testing.assert_array_equal(view.matrix, full.activations[hook])
+    assert view.caption.text().startswith(f"{hook}: {len(full.target_tokens)} tokens × 64 features")
+    # Another point and one head of the same layer: at once, bit for bit as the full trace.
+    view.state.set_selection(hook="decoder.1.cross_attn.z")
+    view.state.set_option(activation_head=2)
+    assert not view.layer_reader.pending
+    np.testing.assert_array_equal(view.matrix, full.activations["decoder.1.cross_attn.z"][2])
+    # A newer selection supersedes a pending read: the tab ends on the layer chosen last.
+    view.state.set_selection(hook="encoder.1.ffn.out")
+    view.state.set_selection(hook="encoder.0.ffn.out")
+    assert view.caption.text() == "computing layer 0…"
+    qtbot.waitUntil(lambda: view.hook == "encoder.0.ffn.out" and not view.layer_reader.pending
+                    and not view.caption.text().startswith("computing"), timeout=TIMEOUT)
+    np.testing.assert_array_equal(view.matrix, full.activations["encoder.0.ffn.out"])
+    assert view.layer_reader.wait(TIMEOUT)
+    assert on_gui_thread and not any(on_gui_thread)  # layers were replayed, none on the GUI thread
+
+
+def test_the_head_lines_tab_reads_a_lean_layer_off_thread_then_draws_the_full_lines(
+        qtbot, model_and_full, lean):
+    model, full = model_and_full
+    trace, on_gui_thread = lean
+    view = show_then_feed(qtbot, HeadLineView, (700, 500), model, trace)
+    assert view.caption.text() == "computing layer 0…" and view.matrices == {}
+    qtbot.waitSignal(view.layer_reader.loaded, timeout=TIMEOUT).wait()
+    np.testing.assert_array_equal(view.matrices[0], full.attention["encoder"][0, 0])
+    with qtbot.waitSignal(view.layer_reader.loaded, timeout=TIMEOUT):
+        view.state.set_selection(kind="cross", layer=1, head=2)
+        view.state.set_option(lines_all_heads=True)
+        assert view.caption.text() == "computing layer 1…"
+    assert sorted(view.matrices) == [0, 1, 2, 3]
+    for head, matrix in view.matrices.items():
+        np.testing.assert_array_equal(matrix, full.attention["cross"][1, head])
+    expected = select_lines({h: full.attention["cross"][1, h] for h in range(4)})
+    assert len(view.visible_lines()) == len(expected) > 0
+    np.testing.assert_array_equal(np.sort(view.visible_lines(), order=["head", "query", "key"]),
+                                  np.sort(expected, order=["head", "query", "key"]))
+    view.state.set_selection(kind="decoder")  # decoder layer 1 holds cross layer 1: read, at once
+    assert not view.layer_reader.pending and "layer 1, all 4 heads" in view.caption.text()
+    np.testing.assert_array_equal(view.matrices[3], full.attention["decoder"][1, 3])
+    assert view.layer_reader.wait(TIMEOUT)
+    assert on_gui_thread and not any(on_gui_thread)
+
+
+def test_a_plain_trace_draws_at_once_in_both_tabs(qtbot, model_and_full):
+    model, full = model_and_full
+    activations = show_then_feed(qtbot, ActivationView, (600, 400), model, full)
+    activations.state.set_selection(hook="decoder.1.ffn.hidden")
+    assert activations.matrix is full.activations["decoder.1.ffn.hidden"]  # no copy, no wait
+    lines = show_then_feed(qtbot, HeadLineView, (600, 400), model, full)
+    assert not lines.layer_reader.pending
+    np.testing.assert_array_equal(lines.matrices[0], full.attention["encoder"][0, 0])
+
+
+def written(qtbot, window, start) -> Path:
+    with qtbot.waitSignal(window.export_actions.exported, timeout=TIMEOUT) as blocker:
+        start()
+    return Path(blocker.args[0])
+
+
+def test_exports_of_a_lean_layer_are_made_off_thread_and_equal_the_full_exports(
+        qtbot, traced_window, tmp_path):
+    window, actions = traced_window, traced_window.export_actions
+    full, hook = window.state.trace, "decoder.1.ffn.hidden"
+    window.show_pane("activations")
+    window.state.set_selection(kind="cross", layer=1, head=2, hook=hook)
+    plain_npz = written(qtbot, window, lambda: actions.export_data(tmp_path / "plain.npz"))
+    window.show_pane("attention")
+    plain_head = written(qtbot, window, lambda: actions.export_data(tmp_path / "plain-head.npz"))
+
+    # A lean run behind a tab that reads no layer (a residual the run keeps).
+    window.show_pane("activations")
+    window.state.set_selection(kind="encoder", layer=1, head=0, hook="encoder.0.resid_post")
+    model = window.state.model
+    model.memory_budget = lean_budget(model, full)
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
+        window.run(*PAIR)
+    assert is_lean(window.state.trace)
+    on_gui_thread = record_layer_threads(model)
+    # Every head of encoder layer 1, which no tab has read: made on a pool thread.
+    assert actions.export_all_heads(tmp_path / "grid.png") > 0
+    assert "Recomputing the layers" in window.statusBar().currentMessage()
+    assert not (tmp_path / "grid.png").exists()  # the call returned before the figure was made
+    qtbot.waitUntil(lambda: (tmp_path / "grid.png").exists(), timeout=TIMEOUT)
+    assert on_gui_thread and not any(on_gui_thread)
+
+    window.state.set_selection(kind="cross", layer=1, head=2, hook=hook)
+    view = window.activation_view
+    qtbot.waitUntil(lambda: view.hook == hook and not view.layer_reader.pending, timeout=TIMEOUT)
+    lean_npz = written(qtbot, window, lambda: actions.export_data(tmp_path / "lean.npz"))
+    window.show_pane("attention")
+    lean_head = written(qtbot, window, lambda: actions.export_data(tmp_path / "lean-head.npz"))
+    for plain, lean in ((plain_npz, lean_npz), (plain_head, lean_head)):
+        with np.load(plain, allow_pickle=False) as want, np.load(lean, allow_pickle=False) as got:
+            assert sorted(got.files) == sorted(want.files)
+            for name in ("matrix", "query_tokens", "key_tokens"):
+                np.testing.assert_array_equal(got[name], want[name])
+    with np.load(lean_npz) as got:
+        np.testing.assert_array_equal(got["matrix"], matrix_of(full.activations[hook]))
+    with np.load(lean_head) as got:
+        np.testing.assert_array_equal(got["matrix"], full.attention["cross"][1, 2])
+
+    # An unwritable path is reported as for a plain trace, once the figure is made.
+    target = tmp_path / "no such folder" / "head.png"
+    with qtbot.waitSignal(window.errorOccurred, timeout=TIMEOUT) as blocker:
+        assert actions.export_plot(target) > 0
+    assert str(target) in blocker.args[0] and not target.parent.exists()
+    window.error_box.close()
+    assert actions.wait(TIMEOUT) and window.attention_view.layer_reader.wait(TIMEOUT)
+    assert not any(on_gui_thread)
