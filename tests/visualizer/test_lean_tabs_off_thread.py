@@ -115,6 +115,41 @@ def test_the_head_lines_tab_reads_a_lean_layer_off_thread_then_draws_the_full_li
     assert on_gui_thread and not any(on_gui_thread)
 
 
+def test_a_layer_another_tab_evicted_is_read_off_thread_again(qtbot, model_and_full, lean):
+    """The engine keeps the last two layers replayed, whichever tab read them: after the
+    Activations tab reads two other layers, the Head lines tab's layer is gone, and it reads it
+    again on a pool thread rather than replaying it on the GUI thread."""
+    from PySide6.QtWidgets import QTabWidget
+
+    from visualizer.state.app_state import AppState
+
+    model, full = model_and_full
+    trace, on_gui_thread = lean
+    state, tabs = AppState(), QTabWidget()
+    lines, activations = HeadLineView(state), ActivationView(state)
+    tabs.addTab(lines, "lines")
+    tabs.addTab(activations, "activations")
+    qtbot.addWidget(tabs)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    state.set_model(model)
+    with qtbot.waitSignal(lines.layer_reader.loaded, timeout=TIMEOUT):
+        state.set_trace(trace)
+    tabs.setCurrentWidget(activations)  # the lines tab behind it redraws only when shown again
+    for hook in ("encoder.1.ffn.out", "decoder.1.ffn.out"):  # two other layers: encoder 0 evicted
+        with qtbot.waitSignal(activations.layer_reader.loaded, timeout=TIMEOUT):
+            state.set_selection(hook=hook)
+    state.set_selection(head=1)
+    with qtbot.waitSignal(lines.layer_reader.loaded, timeout=TIMEOUT):
+        tabs.setCurrentWidget(lines)
+        assert lines.caption.text() == "computing layer 0…"
+    np.testing.assert_array_equal(lines.matrices[1], full.attention["encoder"][0, 1])
+    state.set_selection(head=2)  # read again: at once
+    np.testing.assert_array_equal(lines.matrices[2], full.attention["encoder"][0, 2])
+    assert lines.layer_reader.wait(TIMEOUT) and activations.layer_reader.wait(TIMEOUT)
+    assert len(on_gui_thread) >= 3 and not any(on_gui_thread)
+
+
 def test_a_plain_trace_draws_at_once_in_both_tabs(qtbot, model_and_full):
     model, full = model_and_full
     activations = show_then_feed(qtbot, ActivationView, (600, 400), model, full)

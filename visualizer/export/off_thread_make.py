@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
+from ..state.replayed_layers import forget
 from ..worker import Task, TaskSignals, make_pool
 
 
@@ -49,9 +50,11 @@ class OffThreadMake(QObject):
         return not self._then
 
     def _on_made(self, request_id: int, result) -> None:
+        forget()  # making it may have replayed any layers, evicting those the views drew
         made, _failed = self._then.pop(request_id)
         made(result)
 
     def _on_failed(self, request_id: int, error: Exception) -> None:
+        forget()
         _made, failed = self._then.pop(request_id)
         failed(error)

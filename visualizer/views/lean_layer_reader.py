@@ -5,6 +5,8 @@ window. ``ready()`` says whether drawing may read a layer's attention at once, a
 hands out an activation hook's values when they need no replay; otherwise the layer is read off
 the GUI thread, ``loaded`` fires, and the view draws again. A plain trace is always ready. The
 latest request supersedes a pending one: its result is dropped, and a queued one never runs.
+Which layers the engine holds replayed is one guess for every view (state.replayed_layers): a
+layer another tab's read evicted is read off-thread again.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from engine.kinds import KINDS
 
 from ..state.activation_hooks import is_heatmap, split_hook
 from ..state.lean_traces import is_lean
+from ..state.replayed_layers import is_replayed, note_replayed
 from .background_result import BackgroundResult
 
-READ_LAYERS = 2  # the layers the engine keeps replayed (engine.lean_recording.LAYER_CACHE)
+READ_LAYERS = 2  # layers whose hook values a reader holds (a view draws them from here)
 
 
-def _read_attention(trace, kind: str, layer: int) -> dict:
+def _read_attention(trace, kind: str, layer: int) -> None:
     np.asarray(trace.attention[kind][layer])  # replays the layer: every hook of it is cached
-    return {}  # the view reads the patterns through the state, from the engine's cache
 
 
 def _read_hooks(trace, stack: str, layer: int, hook: str) -> dict[str, np.ndarray]:
@@ -51,7 +53,7 @@ class LeanLayerReader(QObject):
         self._background = BackgroundResult(self)
         self._background.ready.connect(self._on_ready)
         self._background.failed.connect(lambda _key, message: self.failed.emit(message))
-        # (id(trace), stack, layer, what) -> (the trace, weakly; the values read, by hook name)
+        # (id(trace), stack, layer, "hooks") -> (the trace, weakly; the values read, by hook name)
         self._read: OrderedDict = OrderedDict()
 
     def ready(self, trace, kind: str, layer: int) -> bool:
@@ -59,9 +61,10 @@ class LeanLayerReader(QObject):
         starts off-thread."""
         if not is_lean(trace) or kind not in trace.attention:
             return self._at_once()
-        key = (id(trace), KINDS[kind].hook.split(".")[0], layer, "attention")
-        if self._held(key, trace) is not None:
+        stack = KINDS[kind].hook.split(".")[0]
+        if is_replayed(trace, stack, layer):  # the view reads it through the engine's cache
             return self._at_once()
+        key = (id(trace), stack, layer, "attention")
         self._background.request(key, lambda: (trace, _read_attention(trace, kind, layer)))
         return False
 
@@ -106,7 +109,9 @@ class LeanLayerReader(QObject):
 
     def _on_ready(self, key, result) -> None:
         trace, values = result
-        self._read[key] = (weakref.ref(trace), values)
-        while len(self._read) > READ_LAYERS:
-            self._read.popitem(last=False)
+        note_replayed(trace, key[1], key[2])
+        if key[3] == "hooks":
+            self._read[key] = (weakref.ref(trace), values)
+            while len(self._read) > READ_LAYERS:
+                self._read.popitem(last=False)
         self.loaded.emit()

@@ -1,0 +1,38 @@
+"""Which layers of a lean trace the engine holds replayed: the GUI's guess, shared by every view.
+
+The engine keeps the values of the last LAYER_CACHE layers replayed, whoever read them. A view
+that drew layer 3 and then finds it evicted by another tab's read would replay it on the GUI
+thread, so every view's reads are counted here, in one order, as the engine counts them. A read
+done elsewhere (an export, a rollout) may evict any layer: ``forget`` then clears the guess, and
+the views read again off-thread (a cached layer comes back at once).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+
+from engine.lean_recording import LAYER_CACHE
+
+_replayed: OrderedDict = OrderedDict()  # (id(trace), stack, layer) -> the trace, weakly
+
+
+def is_replayed(trace, stack: str, layer: int) -> bool:
+    """Whether the layer was among the last read (that read counts as a read again, as in the engine)."""
+    key = (id(trace), stack, layer)
+    known = _replayed.get(key)
+    if known is None or known() is not trace:  # an id is reused once its trace is gone
+        return False
+    _replayed.move_to_end(key)
+    return True
+
+
+def note_replayed(trace, stack: str, layer: int) -> None:
+    _replayed[(id(trace), stack, layer)] = weakref.ref(trace)
+    _replayed.move_to_end((id(trace), stack, layer))
+    while len(_replayed) > LAYER_CACHE:
+        _replayed.popitem(last=False)
+
+
+def forget() -> None:
+    _replayed.clear()
