@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine.memory_guard import estimate_run
 from tests.conftest import make_tiny_model
+from tests.export_checks import svg_texts
 from tests.visualizer.conftest import PAIR
 from tests.visualizer.shown_view import show_then_feed
 from visualizer.state.activation_hooks import matrix_of
@@ -17,6 +19,7 @@ from visualizer.state.lean_traces import is_lean
 from visualizer.state.line_selection import select_lines
 from visualizer.views.activation_view import ActivationView
 from visualizer.views.head_line_view import HeadLineView
+from visualizer.widgets.export_dialog import ExportDialog
 
 SENTENCE, TARGET = "the small cat sees the red house .", "le petit chat voit"
 TIMEOUT = 10_000
@@ -167,7 +170,7 @@ def written(qtbot, window, start) -> Path:
 
 
 def test_exports_of_a_lean_layer_are_made_off_thread_and_equal_the_full_exports(
-        qtbot, traced_window, tmp_path):
+        qtbot, traced_window, tmp_path, monkeypatch):
     window, actions = traced_window, traced_window.export_actions
     full, hook = window.state.trace, "decoder.1.ffn.hidden"
     window.show_pane("activations")
@@ -216,3 +219,31 @@ def test_exports_of_a_lean_layer_are_made_off_thread_and_equal_the_full_exports(
     window.error_box.close()
     assert actions.wait(TIMEOUT) and window.attention_view.layer_reader.wait(TIMEOUT)
     assert not any(on_gui_thread)
+
+    # From the menu: the dialog opens once the figure is made, sized by it, for the state at the
+    # click; a later change of layer does not reach the file.
+    asked = []
+
+    def accept(dialog):
+        asked.append(dialog.path_edit.text())
+        dialog.path_edit.setText(str(tmp_path / "menu.png"))
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", accept)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *_args: (str(tmp_path / "menu.npz"), "NPZ (*.npz)"))
+    window.state.set_selection(kind="encoder", layer=0, head=3)
+    with qtbot.waitSignal(actions.exported, timeout=TIMEOUT):
+        actions.data_action.trigger()
+        window.state.set_selection(layer=1)
+    with np.load(tmp_path / "menu.npz") as got:
+        np.testing.assert_array_equal(got["matrix"], full.attention["encoder"][0, 3])
+    with qtbot.waitSignal(actions.exported, timeout=TIMEOUT):
+        actions.plot_action.trigger()
+        assert asked == []  # no dialog before the figure is made
+    assert len(asked) == 1 and asked[0].endswith("encoder-L1-H3.png") and (tmp_path / "menu.png").exists()
+
+    # Closing the window waits until a figure being made is made and written.
+    assert actions.export_all_heads(tmp_path / "closing.svg") > 0
+    window.close()
+    assert "Encoder self-attention" in " ".join(svg_texts(tmp_path / "closing.svg"))
