@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QDialog, QFileDialog
 
+from engine.lean_recording import LAYER_CACHE
 from engine.memory_guard import estimate_run
 from tests.conftest import make_tiny_model
 from tests.export_checks import svg_texts
@@ -17,6 +18,7 @@ from tests.visualizer.shown_view import show_then_feed
 from visualizer.state.activation_hooks import matrix_of
 from visualizer.state.lean_traces import is_lean
 from visualizer.state.line_selection import select_lines
+from visualizer.state.replayed_layers import REPLAYED_LAYERS
 from visualizer.views.activation_view import ActivationView
 from visualizer.views.head_line_view import HeadLineView
 from visualizer.widgets.export_dialog import ExportDialog
@@ -151,6 +153,7 @@ def test_a_layer_another_tab_evicted_is_read_off_thread_again(qtbot, model_and_f
     np.testing.assert_array_equal(lines.matrices[2], full.attention["encoder"][0, 2])
     assert lines.layer_reader.wait(TIMEOUT) and activations.layer_reader.wait(TIMEOUT)
     assert len(on_gui_thread) >= 3 and not any(on_gui_thread)
+    assert REPLAYED_LAYERS == LAYER_CACHE  # the GUI's count of replayed layers is the engine's
 
 
 def test_a_plain_trace_draws_at_once_in_both_tabs(qtbot, model_and_full):

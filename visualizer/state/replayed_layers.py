@@ -1,10 +1,10 @@
 """Which layers of a lean trace the engine holds replayed: the GUI's guess, shared by every view.
 
-The engine keeps the values of the last LAYER_CACHE layers replayed, whoever read them. A view
+The engine keeps the values of the last two layers replayed, whoever read them. A view
 that drew layer 3 and then finds it evicted by another tab's read would replay it on the GUI
 thread, so every view's reads are counted here, in one order, as the engine counts them. A read
-done elsewhere (an export, a rollout) may evict any layer: ``forget`` then clears the guess, and
-the views read again off-thread (a cached layer comes back at once).
+done elsewhere may evict any layer: after one, ``forget`` clears the guess (an export calls it),
+and the views read again off-thread (a layer still cached comes back at once).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 
-from engine.lean_recording import LAYER_CACHE
-
+# engine.lean_recording.LAYER_CACHE, not imported: that module imports torch, which the window
+# loads off the GUI thread (a test checks that the two agree).
+REPLAYED_LAYERS = 2
 _replayed: OrderedDict = OrderedDict()  # (id(trace), stack, layer) -> the trace, weakly
 
 
@@ -30,7 +31,7 @@ def is_replayed(trace, stack: str, layer: int) -> bool:
 def note_replayed(trace, stack: str, layer: int) -> None:
     _replayed[(id(trace), stack, layer)] = weakref.ref(trace)
     _replayed.move_to_end((id(trace), stack, layer))
-    while len(_replayed) > LAYER_CACHE:
+    while len(_replayed) > REPLAYED_LAYERS:
         _replayed.popitem(last=False)
 
 
