@@ -87,6 +87,12 @@ class LayerReplay:
         self._cache: OrderedDict = OrderedDict()
 
     def values(self, stack: str, layer: int) -> dict[str, np.ndarray]:
+        # The cache is shared by every thread that reads the trace (a view, an export): it is
+        # read and trimmed under the model's run lock, which the replay itself takes anyway.
+        with self.model._run_lock:
+            return self._values(stack, layer)
+
+    def _values(self, stack: str, layer: int) -> dict[str, np.ndarray]:
         key = (stack, layer)
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -105,7 +111,7 @@ class LayerReplay:
                 cross_mask = self.memory_mask[:, None, None, :]
             cross = (self.memory, cross_mask)
         names = self.names[key]
-        with self.model._run_lock, torch.inference_mode(), interventions(
+        with torch.inference_mode(), interventions(
                 module, record=names, patch=self.patch, ablate=self.ablate) as run:
             stops = [hook_points(module)[name].register_forward_hook(_stop_when_all(names, run.values))
                      for name in names] if self.only else []
