@@ -65,10 +65,16 @@ class LayerStack(NDArrayOperatorsMixin):
     ``shape`` needs no load. ``nbytes`` is what the whole stack would take if materialised.
     """
 
-    def __init__(self, shape: tuple[int, ...], layer: Callable[[int], np.ndarray]):
+    def __init__(self, shape: tuple[int, ...], layer: Callable[[int], np.ndarray],
+                 loaded: Callable[[int], bool] | None = None):
         self.shape = tuple(shape)
         self._layer = layer
+        self._loaded = loaded
         self.dtype = np.dtype(np.float32)
+
+    def is_loaded(self, layer: int) -> bool:
+        """Whether reading ``layer`` now costs nothing (its values are held)."""
+        return self._loaded(layer) if self._loaded is not None else False
 
     @property
     def ndim(self) -> int:

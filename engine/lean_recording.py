@@ -92,6 +92,11 @@ class LayerReplay:
         with self.model._run_lock:
             return self._values(stack, layer)
 
+    def is_cached(self, stack: str, layer: int) -> bool:
+        """Whether the layer's values are held, so that reading them replays nothing."""
+        with self.model._run_lock:
+            return (stack, layer) in self._cache
+
     def _values(self, stack: str, layer: int) -> dict[str, np.ndarray]:
         key = (stack, layer)
         if key in self._cache:
@@ -228,7 +233,8 @@ def lean_forward(model, source: torch.Tensor | None, target: torch.Tensor | None
         layers = model.n_layers(kind)
         shape = (layers, config.n_heads, lengths[_side(spec.queries)], lengths[_side(spec.keys)])
         attention[kind] = LayerStack(shape, lambda i, spec=spec, stack=stack:
-                                     replay.values(stack, i)[spec.hook.format(i) + ".pattern"])
+                                     replay.values(stack, i)[spec.hook.format(i) + ".pattern"],
+                                     lambda i, stack=stack: replay.is_cached(stack, i))
     return LeanPass(attention, activations, logits, predicted, set(run.applied),
                     run_masks(module, lengths, memory_mask))
 

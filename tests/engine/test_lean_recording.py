@@ -144,6 +144,12 @@ def test_switching_heads_and_between_two_layers_replays_each_layer_once(pair):
             handle.remove()
     assert replays in ([1], [0, 1])  # each layer at most once (layer 0 may be in from the run)
     assert lean_recording.LAYER_CACHE == 2
+    stack = lean_now.attention[kind]
+    assert stack.is_loaded(0) and stack.is_loaded(1)  # what a view may draw without replaying
+    other = "encoder" if model.config.has_encoder and kind != "encoder" else None
+    if other is not None:  # two layers of another stack push both out
+        np.asarray(lean_now.attention[other][0]), np.asarray(lean_now.attention[other][1])
+        assert not stack.is_loaded(0) and not stack.is_loaded(1)
 
 
 def test_a_lean_value_patches_a_run_as_the_full_value_does(pair):

@@ -19,7 +19,16 @@ _replayed: OrderedDict = OrderedDict()  # (id(trace), stack, layer) -> the trace
 
 
 def is_replayed(trace, stack: str, layer: int) -> bool:
-    """Whether the layer was among the last read (that read counts as a read again, as in the engine)."""
+    """Whether the layer was among the last read (that read counts as a read again, as in the engine).
+
+    The engine's own answer (``LayerStack.is_loaded``) where it gives one: then no read elsewhere
+    (the rollout, an export) can leave the guess stale."""
+    from engine.kinds import KINDS  # no torch
+
+    for kind, stack_array in getattr(trace, "attention", {}).items():
+        loaded = getattr(stack_array, "is_loaded", None)
+        if loaded is not None and KINDS[kind].hook.startswith(stack + "."):
+            return bool(loaded(layer))
     key = (id(trace), stack, layer)
     known = _replayed.get(key)
     if known is None or known() is not trace:  # an id is reused once its trace is gone
