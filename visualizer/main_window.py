@@ -108,9 +108,8 @@ class MainWindow(QMainWindow):
         self.input_panel.runRequested.connect(self.controller.run)
         self.input_panel.predictionsWanted.connect(self.controller.compute_predictions)
         self.controller.predictionsReady.connect(self.input_panel.show_predictions)
-        self.run_progress = RunProgressRow(self.controller)  # under the Run button
-        row, _role = self.input_panel.inputs_form.getWidgetPosition(self.input_panel.run_button)
-        self.input_panel.inputs_form.insertRow(row + 1, self.run_progress)
+        self.run_progress = RunProgressRow(self.controller)  # beside the Run button
+        self.input_panel.run_line.addWidget(self.run_progress, 1)
         self.controller.runCancelled.connect(lambda: self.statusBar().showMessage("Run cancelled", 5000))
         self.controller.busyChanged.connect(self._on_busy_changed)
         self.controller.modelLoaded.connect(self._on_model_loaded)
@@ -247,7 +246,7 @@ class MainWindow(QMainWindow):
 
     # ---- controller results -----------------------------------------------------------------
     def _on_busy_changed(self, busy: bool, description: str) -> None:
-        # A run's progress is the row under Run, shown once it lasts (run_progress_row.py); a
+        # A run's progress is the row beside Run, shown once it lasts (run_progress_row.py); a
         # moving bar here too would repaint the window all through every short run.
         self.busy_bar.setVisible(busy and not self.controller.running)
         if busy:

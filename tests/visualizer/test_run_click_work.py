@@ -45,28 +45,65 @@ def test_a_short_run_moves_no_bar_and_a_slow_start_says_starting(window, qtbot, 
     assert row.isHidden() and window.state.trace.source_tokens[:3] == ["the", "dog", "runs"]
 
 
+def gui_thread_products(monkeypatch, model) -> list[bool]:
+    """Records each vocabulary product (a trace's logits computed) made on the GUI thread."""
+    products, vocabulary = [], model.module.vocabulary
+
+    def counted(hidden):
+        products.append(threading.current_thread() is threading.main_thread())
+        return vocabulary(hidden)
+
+    monkeypatch.setattr(model.module, "vocabulary", counted)
+    return products
+
+
 @pytest.mark.skipif(not DEFERRED, reason="the engine computes the logits during the run")
 def test_logits_too_costly_for_the_gui_thread_come_from_a_pool_thread(window, qtbot, monkeypatch):
     monkeypatch.setattr(prediction_rows, "INLINE_LOGITS_WORK", 0)  # every vocabulary product
     panel, seen = window.input_panel, []
+    products = gui_thread_products(monkeypatch, window.state.model)
 
     def on_trace(trace):  # after every view drew the new trace
         window.state.set_hover("target", 1)
-        seen.append((trace.logits_computed, panel.output_view.text(), panel.hover_predictions.text()))
+        seen.append((list(products), panel.output_view.text(), panel.hover_predictions.text()))
 
     window.traceChanged.connect(on_trace)
     with qtbot.waitSignal(window.controller.predictionsReady, timeout=TIMEOUT) as ready:
         window.run(*PAIR)
     trace = window.state.trace
     assert ready.args == [trace]
-    assert seen == [(False, COMPUTING, COMPUTING)]  # nothing on the GUI thread read them
+    assert seen == [([], COMPUTING, COMPUTING)]  # nothing computed them yet
+    assert products == [False]  # then once, on the pool thread
     direct = window.state.model.run(*PAIR)  # the same run, its logits read at once
     assert trace.predicted_tokens == direct.predicted_tokens
     assert panel.output_view.text() == "Predicted: " + " ".join(direct.predicted_tokens)
     logits = np.asarray(direct.logits)
-    assert np.abs(np.asarray(trace.logits) - logits).max() <= 1e-5
+    assert np.abs(trace.logits - logits).max() <= 1e-5
     word = trace.target_tokens[1]
     assert panel.hover_predictions.text() == f'after "{word}" #1: {guesses(window.state.model, logits[1], 5)}'
+
+
+@pytest.mark.skipif(not DEFERRED, reason="the engine computes the logits during the run")
+def test_a_decoded_run_and_a_hover_during_the_next_compute_no_logits_on_the_gui_thread(
+        window, qtbot, monkeypatch):
+    products = gui_thread_products(monkeypatch, window.state.model)
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
+        window.run(PAIR[0], "")  # decoded: the Output line is the text the model wrote
+    assert window.input_panel.output_view.text() == window.state.trace.output_text
+    release = threading.Event()
+    original = run_controller._run
+    monkeypatch.setattr(run_controller, "_run", lambda *a: release.wait(10) and original(*a))
+    window.run("the dog runs", "")  # holds the model's run lock until released
+    window.state.set_hover("target", 1)
+    # Cheap logits too: computing them now would wait for the run's lock, the window frozen.
+    assert window.input_panel.hover_predictions.text() == COMPUTING
+    assert True not in products  # (the decoding steps' products ran on the pool thread)
+    with qtbot.waitSignal(window.traceChanged, timeout=TIMEOUT):
+        release.set()
+    trace, model = window.state.trace, window.state.model
+    word, logits = trace.target_tokens[1], np.asarray(model.run("the dog runs").logits)
+    assert window.input_panel.hover_predictions.text() == \
+        f'after "{word}" #1: {guesses(model, logits[1], 5)}'
 
 
 @pytest.mark.skipif(not hasattr(engine.Trace, "masked_cells"), reason="traces keep no masks")
@@ -83,3 +120,4 @@ def test_the_heatmap_greys_the_run_s_own_masks_without_replaying_scores(window, 
     target = len(window.state.trace.target_tokens)
     causal = np.triu(np.ones((target, target), dtype=bool), k=1)  # a query never sees a later key
     assert np.array_equal(window.state.masked_cells("decoder", 1), causal)  # what the heatmap greys
+

@@ -71,9 +71,17 @@ def prediction_side(trace) -> str:
     return "target" if trace.target_tokens else "source"
 
 
+def has_logits(trace) -> bool:
+    """Whether the trace has logits (its model an output head), without computing them."""
+    if trace is None:
+        return False
+    known = getattr(trace, "has_logits", None)  # reading ``trace.logits`` may compute them
+    return known if known is not None else trace.logits is not None
+
+
 def logits_pending(trace) -> bool:
     """Whether reading ``trace.logits`` (or its predicted tokens) would compute them now."""
-    if trace is None or not getattr(trace, "has_logits", True):
+    if not has_logits(trace):
         return False
     return not getattr(trace, "logits_computed", True)  # Trace asks without computing them
 
@@ -102,7 +110,7 @@ def all_predictions(state) -> Predictions:
     trace = state.trace
     if trace is None:
         raise ValueError(NO_TRACE)
-    if trace.logits is None:
+    if not has_logits(trace):
         raise ValueError(NO_HEAD)
     if _cache and _cache[0][0]() is trace and _cache[0][1]() is state.model and _cache[0][2] == state.top_k:
         return _cache[0][3]
@@ -147,8 +155,8 @@ def position_guesses(state, side: str, position: int, n: int = HOVER_TOP) -> tup
     """The ``n`` likeliest readable tokens at one position and their probabilities; empty when
     that position has no logits (another side, no head, no trace)."""
     trace = state.trace
-    if trace is None or trace.logits is None or side != prediction_side(trace) \
-            or not 0 <= position < len(trace.logits):
+    if not has_logits(trace) or side != prediction_side(trace) \
+            or not 0 <= position < len(trace.tokens(side)):
         return [], np.zeros(0, dtype=np.float32)
     row = top_predictions(trace.logits, token_lookup(state.model), n, positions=[position])
     return ([readable_token(str(t), trace.token_style) for t in row.top_tokens[0]], row.top_probs[0])
@@ -169,7 +177,7 @@ def hover_text(state, n: int = HOVER_TOP) -> str:
 def mask_summary(state, n: int = OUTPUT_TOP) -> str:
     """'[MASK] → "sees" 92.1%, "runs" 3.0%' for each mask of an encoder-only text; "" without."""
     trace = state.trace
-    if trace is None or trace.logits is None or prediction_side(trace) != "source":
+    if not has_logits(trace) or prediction_side(trace) != "source":
         return ""
     parts = []
     for position in mask_positions(trace.source_tokens):
@@ -195,5 +203,6 @@ def predictions_table(state) -> DataTable:
                      names=("position_labels", "ranks"), corner="position \\ rank")
 
 
-__all__ = ["MASK_TOKENS", "PredictionRows", "all_predictions", "hover_text", "logits_pending", "logits_wait",
-           "makes_predictions", "mask_summary", "mask_token", "prediction_rows", "predictions_table"]
+__all__ = ["MASK_TOKENS", "PredictionRows", "all_predictions", "has_logits", "hover_text", "logits_pending",
+           "logits_wait", "makes_predictions", "mask_summary", "mask_token", "prediction_rows",
+           "predictions_table"]

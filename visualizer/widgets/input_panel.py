@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -28,7 +29,9 @@ from ..state.app_state import AppState
 from ..state.family_facts import family_facts, rope_scaling_text
 from ..state.prediction_rows import (
     HOVER_TOP,
+    has_logits,
     hover_text,
+    logits_pending,
     logits_wait,
     makes_predictions,
     mask_summary,
@@ -175,7 +178,7 @@ COMPUTING = "computing the predictions…"  # while a pool thread computes the l
 
 def reads_predictions(trace, target_given: bool) -> bool:
     """Whether the Output box shows predictions (``output_line`` or a mask summary), not decoded text."""
-    return trace.logits is not None and (target_given or not trace.target_ids)
+    return has_logits(trace) and (target_given or not trace.target_ids)
 
 
 def output_line(trace, target_given: bool) -> str:
@@ -218,6 +221,7 @@ class InputPanel(QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
         self.state = state
+        self._busy = False  # a run or load is in flight (set_busy)
         self.source_input = QLineEdit(objectName="sourceInput")
         self.source_input.setPlaceholderText("Source sentence")
         self.target_input = QLineEdit(objectName="targetInput")
@@ -257,7 +261,11 @@ class InputPanel(QWidget):
         inputs.addRow(self.source_label, self.source_input)
         inputs.addRow(self.target_label, self.target_input)
         inputs.addRow("Continue:", self.continue_box)
-        inputs.addRow(self.run_button)
+        # The run's progress row joins this line, beside the button (main_window.py): shown and
+        # hidden, it never moves the rows below it, the token chips included.
+        self.run_line = QHBoxLayout()
+        self.run_line.addWidget(self.run_button, 1)
+        inputs.addRow(self.run_line)
         inputs.addRow(self.error_label)
         inputs.addRow("Output:", self.output_view)
         inputs.addRow(f"Top {HOVER_TOP}:", self.hover_predictions)
@@ -313,12 +321,22 @@ class InputPanel(QWidget):
 
     def _on_hover_changed(self, side: str, position: int) -> None:
         state = self.state
+        # Computing logits waits for the model's run lock: during a run, even cheap ones would
+        # hold the window until the run ends.
         if position >= 0 and state.trace is not None and side == prediction_side(state.trace) \
-                and logits_wait(state):
-            self.hover_predictions.setText(COMPUTING)
-            self.predictionsWanted.emit()
+                and (logits_wait(state) or self._busy and logits_pending(state.trace)):
+            self._show_hover(COMPUTING)
+            self.predictionsWanted.emit()  # dropped while a run is in flight: its trace comes next
             return
-        self.hover_predictions.setText(hover_text(state) or HOVER_HINT)
+        self._show_hover(hover_text(state) or HOVER_HINT)
+
+    def _show_hover(self, text: str) -> None:
+        label = self.hover_predictions
+        # Taller for a longer text, never shorter again: a readout that shrank and grew with each
+        # hover would move every token chip below it, under the mouse.
+        if label.isVisible() and label.height() > label.minimumHeight():
+            label.setMinimumHeight(label.height())
+        label.setText(text)
 
     def show_predictions(self, trace) -> None:
         """The trace's logits are computed: fill what waited for them."""
@@ -327,6 +345,7 @@ class InputPanel(QWidget):
             self._on_hover_changed(*self.state.hover)
 
     def set_busy(self, busy: bool, description: str = "") -> None:
+        self._busy = busy
         self.run_button.setText("Working…" if busy else "Run  (Ctrl+Enter)")
         if self.state.model is None:
             self.facts_label.setText(description if busy and description else NO_MODEL_TEXT)
@@ -377,6 +396,8 @@ class InputPanel(QWidget):
         if trace is not None:
             self.show_error("")
         self._show_output(trace)
+        if self.hover_predictions.text() == COMPUTING:  # it waited for this run
+            self._on_hover_changed(*self.state.hover)
 
     def _show_output(self, trace) -> None:
         given = bool(self.state.trace_inputs[1])
