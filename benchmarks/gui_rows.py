@@ -61,18 +61,27 @@ class PaintProbe:
 
 
 def wait_for_trace(app, window, timeout_s: float = 600) -> None:
-    from PySide6.QtCore import QEventLoop
+    """Wait in an event loop, as the app's own loop does: it sleeps until an event comes.
+    (A loop of ``processEvents`` returns at once when nothing is pending and keeps a core busy,
+    the core the run's second torch thread needs on a 2-core machine.)"""
+    from PySide6.QtCore import QEventLoop, QTimer
 
     seen, errors = [], []
-    window.traceChanged.connect(seen.append)
-    window.errorOccurred.connect(errors.append)
-    deadline = time.monotonic() + timeout_s
+    loop = QEventLoop()
+
+    def arrived(value, into):
+        into.append(value)
+        loop.quit()
+
+    on_trace, on_error = (lambda value: arrived(value, seen)), (lambda value: arrived(value, errors))
+    window.traceChanged.connect(on_trace)
+    window.errorOccurred.connect(on_error)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     try:
-        while not seen and not errors and time.monotonic() < deadline:
-            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 100)
+        loop.exec()
     finally:
-        window.traceChanged.disconnect(seen.append)
-        window.errorOccurred.disconnect(errors.append)
+        window.traceChanged.disconnect(on_trace)
+        window.errorOccurred.disconnect(on_error)
     if errors or not seen:
         raise RuntimeError(f"no trace: {errors[0] if errors else 'timed out'}")
 
