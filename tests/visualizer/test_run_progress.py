@@ -30,9 +30,9 @@ def held_first_run(monkeypatch):
     original = RunWatch.progress
 
     def progress(watch, done, total):
-        original(watch, done, total)
-        if not first:
+        if not first:  # before the GUI hears of it: its handler may start the next run at once
             first.append(watch)
+        original(watch, done, total)
         if watch is first[0]:
             watch._stop.wait(10)
 
