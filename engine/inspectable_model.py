@@ -161,8 +161,9 @@ class InspectableModel:
         src = torch.tensor([source_ids]) if source_ids else None
         tgt = torch.tensor([target_ids]) if target_ids else None
         start = time.perf_counter()
-        if not self._watch.total:
-            self._watch.total = run_layers(config, 0)
+        # A decode that stopped early (an end token) leaves only the recorded pass: the total
+        # shrinks to what is done plus that, so the last report reads "N of N".
+        self._watch.total = (self._watch.done if decoded else 0) + run_layers(config, 0)
         watch = watching(self.module, self._watch)
         if lean:  # it watches its own pass, not the replays that learn the shapes
             recorded = lean_forward(self, src, tgt, ablated, patch, watch)

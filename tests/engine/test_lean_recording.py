@@ -99,7 +99,14 @@ def test_progress_counts_every_layer_and_a_cancel_stops_between_layers():
     seen.clear()
     trace = model.run(TEXT, max_new_tokens=3, progress=lambda done, total: seen.append((done, total)))
     steps = len(trace.target_ids) - 1
-    assert seen[-1][0] == 2 + 2 * steps + 4 and seen[-1][0] <= seen[-1][1] == 2 + 2 * 3 + 4
+    assert seen[-1] == (2 + 2 * steps + 4,) * 2
+    assert all(total == 2 + 2 * 3 + 4 for _, total in seen[:2 + 2 * steps])  # the most it may take
+    stopping = make_tiny_model("encoder-decoder", final_logits_bias=True)
+    stopping.module.final_logits_bias.data[stopping.config.eos_token_id] = 100.0  # ends at once
+    seen.clear()
+    stopping.run(TEXT, max_new_tokens=10, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (1, 2 + 2 * 10 + 4)  # while decoding: the longest outcome
+    assert seen[-4:] == [(done, 8) for done in range(5, 9)]  # then what is left: "8 of 8"
     asked = []
     with pytest.raises(engine.Cancelled, match="after 3 of 4 layers"):
         model.run(TEXT, "le chat", should_stop=lambda: asked.append(1) or len(asked) == 3)
