@@ -1,6 +1,8 @@
 """On a lean trace the Activations and Head lines tabs read a layer they have not shown on a pool
 thread ("computing layer N…" meanwhile), and File → Export makes the figure or data of a lean
-layer off the GUI thread; each then shows or writes exactly the full trace's numbers."""
+layer off the GUI thread; each then shows or writes the full trace's numbers. (A pool thread may
+run torch on another thread count than the full run did, so values agree within float32 rounding;
+the engine's tests compare replays bit for bit on one thread.)"""
 
 import threading
 from pathlib import Path
@@ -25,6 +27,15 @@ from visualizer.widgets.export_dialog import ExportDialog
 
 SENTENCE, TARGET = "the small cat sees the red house .", "le petit chat voit"
 TIMEOUT = 10_000
+
+
+def assert_same(actual, expected) -> None:
+    """Numbers within float32 rounding; anything else (token labels, line records) exactly."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.dtype.kind == "f":
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(actual, expected)
 
 
 def record_layer_threads(model) -> list[bool]:
@@ -68,28 +79,28 @@ def test_the_activations_tab_reads_a_lean_layer_off_thread_then_draws_the_full_v
     trace, on_gui_thread = lean
     view = show_then_feed(qtbot, ActivationView, (700, 500), model, trace)
     assert view.hook == "encoder.0.resid_post" and view.matrix is not None  # kept: drawn at once
-    np.testing.assert_array_equal(view.matrix, full.activations["encoder.0.resid_post"])
+    assert_same(view.matrix, full.activations["encoder.0.resid_post"])
     hook = "decoder.1.ffn.hidden"
     with qtbot.waitSignal(view.layer_reader.loaded, timeout=TIMEOUT):
         view.state.set_selection(hook=hook)
         assert view.caption.text() == "computing layer 1…"  # nothing read on the GUI thread yet
         assert view.layer_selector.currentData() == 1  # the controls follow at once
     assert view.hook == hook
-    np.testing.assert_array_equal(view.image.image, view.matrix)
-    np.testing.assert_array_equal(view.matrix, full.activations[hook])
+    assert_same(view.image.image, view.matrix)
+    assert_same(view.matrix, full.activations[hook])
     assert view.caption.text().startswith(f"{hook}: {len(full.target_tokens)} tokens × 64 features")
     # Another point and one head of the same layer: at once, bit for bit as the full trace.
     view.state.set_selection(hook="decoder.1.cross_attn.z")
     view.state.set_option(activation_head=2)
     assert not view.layer_reader.pending
-    np.testing.assert_array_equal(view.matrix, full.activations["decoder.1.cross_attn.z"][2])
+    assert_same(view.matrix, full.activations["decoder.1.cross_attn.z"][2])
     # A newer selection supersedes a pending read: the tab ends on the layer chosen last.
     view.state.set_selection(hook="encoder.1.ffn.out")
     view.state.set_selection(hook="encoder.0.ffn.out")
     assert view.caption.text() == "computing layer 0…"
     qtbot.waitUntil(lambda: view.hook == "encoder.0.ffn.out" and not view.layer_reader.pending
                     and not view.caption.text().startswith("computing"), timeout=TIMEOUT)
-    np.testing.assert_array_equal(view.matrix, full.activations["encoder.0.ffn.out"])
+    assert_same(view.matrix, full.activations["encoder.0.ffn.out"])
     assert view.layer_reader.wait(TIMEOUT)
     assert on_gui_thread and not any(on_gui_thread)  # layers were replayed, none on the GUI thread
 
@@ -102,21 +113,23 @@ def test_the_head_lines_tab_reads_a_lean_layer_off_thread_then_draws_the_full_li
     if not trace.attention["encoder"].is_loaded(0):  # another test's reads may have evicted it
         assert view.caption.text() == "computing layer 0…" and view.matrices == {}
         qtbot.waitSignal(view.layer_reader.loaded, timeout=TIMEOUT).wait()
-    np.testing.assert_array_equal(view.matrices[0], full.attention["encoder"][0, 0])
+    assert_same(view.matrices[0], full.attention["encoder"][0, 0])
     with qtbot.waitSignal(view.layer_reader.loaded, timeout=TIMEOUT):
         view.state.set_selection(kind="cross", layer=1, head=2)
         view.state.set_option(lines_all_heads=True)
         assert view.caption.text() == "computing layer 1…"
     assert sorted(view.matrices) == [0, 1, 2, 3]
     for head, matrix in view.matrices.items():
-        np.testing.assert_array_equal(matrix, full.attention["cross"][1, head])
+        assert_same(matrix, full.attention["cross"][1, head])
     expected = select_lines({h: full.attention["cross"][1, h] for h in range(4)})
     assert len(view.visible_lines()) == len(expected) > 0
-    np.testing.assert_array_equal(np.sort(view.visible_lines(), order=["head", "query", "key"]),
-                                  np.sort(expected, order=["head", "query", "key"]))
+    order = ["head", "query", "key"]
+    drawn, wanted = np.sort(view.visible_lines(), order=order), np.sort(expected, order=order)
+    for name in drawn.dtype.names:
+        assert_same(drawn[name], wanted[name])
     view.state.set_selection(kind="decoder")  # decoder layer 1 holds cross layer 1: read, at once
     assert not view.layer_reader.pending and "layer 1, all 4 heads" in view.caption.text()
-    np.testing.assert_array_equal(view.matrices[3], full.attention["decoder"][1, 3])
+    assert_same(view.matrices[3], full.attention["decoder"][1, 3])
     assert view.layer_reader.wait(TIMEOUT)
     assert on_gui_thread and not any(on_gui_thread)
 
@@ -151,9 +164,9 @@ def test_a_layer_another_tab_evicted_is_read_off_thread_again(qtbot, model_and_f
     with qtbot.waitSignal(lines.layer_reader.loaded, timeout=TIMEOUT):
         tabs.setCurrentWidget(lines)
         assert lines.caption.text() == "computing layer 0…"
-    np.testing.assert_array_equal(lines.matrices[1], full.attention["encoder"][0, 1])
+    assert_same(lines.matrices[1], full.attention["encoder"][0, 1])
     state.set_selection(head=2)  # read again: at once
-    np.testing.assert_array_equal(lines.matrices[2], full.attention["encoder"][0, 2])
+    assert_same(lines.matrices[2], full.attention["encoder"][0, 2])
     assert lines.layer_reader.wait(TIMEOUT) and activations.layer_reader.wait(TIMEOUT)
     assert len(on_gui_thread) >= 3 and not any(on_gui_thread)
     assert REPLAYED_LAYERS == LAYER_CACHE  # the GUI's count of replayed layers is the engine's
@@ -166,7 +179,7 @@ def test_a_plain_trace_draws_at_once_in_both_tabs(qtbot, model_and_full):
     assert activations.matrix is full.activations["decoder.1.ffn.hidden"]  # no copy, no wait
     lines = show_then_feed(qtbot, HeadLineView, (600, 400), model, full)
     assert not lines.layer_reader.pending
-    np.testing.assert_array_equal(lines.matrices[0], full.attention["encoder"][0, 0])
+    assert_same(lines.matrices[0], full.attention["encoder"][0, 0])
 
 
 def written(qtbot, window, start) -> Path:
@@ -211,11 +224,11 @@ def test_exports_of_a_lean_layer_are_made_off_thread_and_equal_the_full_exports(
         with np.load(plain, allow_pickle=False) as want, np.load(lean, allow_pickle=False) as got:
             assert sorted(got.files) == sorted(want.files)
             for name in ("matrix", "query_tokens", "key_tokens"):
-                np.testing.assert_array_equal(got[name], want[name])
+                assert_same(got[name], want[name])
     with np.load(lean_npz) as got:
-        np.testing.assert_array_equal(got["matrix"], matrix_of(full.activations[hook]))
+        assert_same(got["matrix"], matrix_of(full.activations[hook]))
     with np.load(lean_head) as got:
-        np.testing.assert_array_equal(got["matrix"], full.attention["cross"][1, 2])
+        assert_same(got["matrix"], full.attention["cross"][1, 2])
 
     # An unwritable path is reported as for a plain trace, once the figure is made.
     target = tmp_path / "no such folder" / "head.png"
@@ -243,7 +256,7 @@ def test_exports_of_a_lean_layer_are_made_off_thread_and_equal_the_full_exports(
         actions.data_action.trigger()
         window.state.set_selection(layer=1)
     with np.load(tmp_path / "menu.npz") as got:
-        np.testing.assert_array_equal(got["matrix"], full.attention["encoder"][0, 3])
+        assert_same(got["matrix"], full.attention["encoder"][0, 3])
     with qtbot.waitSignal(actions.exported, timeout=TIMEOUT):
         actions.plot_action.trigger()
         assert asked == []  # no dialog before the figure is made
