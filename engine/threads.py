@@ -27,7 +27,10 @@ PARALLEL_WORK = 1e8  # multiply-adds of one pass from which threads pay (1M para
 CHARACTERS_PER_TOKEN = 4  # a rough count of tokens before tokenizing: subword vocabularies, English
 LOAD_WINDOW_S = 60.0  # the load average's own span
 _default_threads: list[int] = []  # torch's own choice (OMP_NUM_THREADS, else every core), first seen
-_cpu_samples: list[tuple[float, float]] = []  # (monotonic s, this process's CPU s) at each fit
+# (monotonic s, this process's CPU s): one at import, then one at each fit. Without the first,
+# a process's first run would count all its earlier work (a window's start-up, a benchmark's
+# other rows) as other programs' load and take one thread where two are free.
+_cpu_samples: list[tuple[float, float]] = [(time.monotonic(), time.process_time())]
 
 
 def machine_threads() -> int:

@@ -39,6 +39,18 @@ def test_this_process_own_work_does_not_count_as_other_programs_load(monkeypatch
     assert abs(engine.threads.other_load() - 0.1) < 1e-9
 
 
+def test_work_done_before_the_first_run_counts_as_this_process_own(monkeypatch):
+    """The history starts at import: the first run after a busy minute of this process's own
+    (start-up, other work) still takes the cores that process itself kept busy."""
+    clock = {"wall": 1000.0, "cpu": 50.0}
+    monkeypatch.setattr(engine.threads, "_cpu_samples", [(970.0, 0.0)])  # as seeded at import
+    monkeypatch.setattr(engine.threads, "time", SimpleNamespace(monotonic=lambda: clock["wall"],
+                                                                 process_time=lambda: clock["cpu"]))
+    monkeypatch.setattr(engine.threads, "os", SimpleNamespace(getloadavg=lambda: (1.8, 1.0, 0.5)))
+    assert abs(engine.threads.other_load() - (1.8 - 50.0 / 30.0)) < 1e-9
+    assert engine.threads._cpu_samples[0] == (970.0, 0.0)
+
+
 def test_run_threads_sets_the_count_on_the_running_thread_and_restores_it(monkeypatch):
     monkeypatch.setattr(engine.threads, "_default_threads", [3])  # as if torch chose 3 threads
     monkeypatch.setattr(engine.threads, "other_load", lambda: 0.0)  # an idle machine
