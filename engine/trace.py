@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .head_summary import summarize
 from .kinds import HEAD_MODES, KINDS, parse_head
 from .on_first_read import DeferredField
 from .readable_tokens import readable_tokens
@@ -107,10 +108,8 @@ class Trace:
         if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < n_layers:
             raise ValueError(f"layer {layer} is out of range: {kind} has layers 0..{n_layers - 1}")
         head = parse_head(head)
-        if head == "mean":
-            return np.ascontiguousarray(stack[layer].mean(axis=0), dtype=np.float32)
-        if head == "max":
-            return np.ascontiguousarray(stack[layer].max(axis=0), dtype=np.float32)
+        if head in HEAD_MODES:
+            return summarize(np.asarray(stack[layer]), head)
         if not 0 <= head < n_heads:
             raise ValueError(f"head {head} is out of range: the model has heads 0..{n_heads - 1}, "
                              f"{' or '.join(repr(m) for m in HEAD_MODES)}")

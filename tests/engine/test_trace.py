@@ -48,3 +48,22 @@ def test_the_trace_and_the_kind_table_import_without_torch():
     code = "import sys, engine.trace, engine.kinds; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3])
+def test_mean_and_max_of_heads_over_threads_equal_numpys_bit_for_bit(monkeypatch, cores):
+    from engine import head_summary
+    from engine.trace import Trace
+
+    monkeypatch.setattr(head_summary, "PARALLEL_CELLS", 1)  # every size takes the threaded path
+    monkeypatch.setattr(head_summary.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(head_summary, "_pool", [])
+    rng = np.random.default_rng(0)
+    stack = rng.random((2, 5, 37, 41), dtype=np.float32)  # 37 rows: no even split
+    stack[1, :, 3, 4] = np.nan
+    trace = Trace([], ["t"] * 37, [], {"decoder": stack}, {}, None)
+    for layer in range(2):
+        np.testing.assert_array_equal(trace.matrix("decoder", layer, "mean"), stack[layer].mean(axis=0))
+        np.testing.assert_array_equal(trace.matrix("decoder", layer, "max"), stack[layer].max(axis=0))
+    mean = trace.matrix("decoder", 0, "mean")
+    assert mean.dtype == np.float32 and mean.flags.c_contiguous and mean.shape == (37, 41)
