@@ -44,6 +44,9 @@ def render(results: list[Result], machine: dict, load_start, load_end, seconds: 
     misses = [r for r in results if r.status == "miss"]
     lines += ["", f"{sum(r.status == 'pass' for r in results)} of {len(results)} rows pass"
               + (f"; missed: {', '.join(r.row.key for r in misses)}." if misses else ".")]
+    if misses:
+        lines += ["", "Why rows miss, with profiles and what was tried: [README.md](README.md#"
+                  "what-a-recorded-run-computes-and-the-rows-that-still-miss)."]
     return "\n".join(lines) + "\n"
 
 
