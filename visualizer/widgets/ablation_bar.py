@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QWidget
 
 from engine.kinds import KINDS
 
@@ -48,8 +48,9 @@ class AblationBar(QWidget):
         self.toggle_button.setToolTip("Zero this head's output and rerun: its pattern stays visible, "
                                       "its contribution is gone")
         # "Keep only": ablate every other head of the kind; Ablate head then restores more of them.
-        self.keep_button = QToolButton(objectName="keepOnlyButton", text="Keep only")
-        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # A push button with a menu, like its neighbours: the style draws a full arrow beside the
+        # text (a tool button's menu indicator read as a comma).
+        self.keep_button = QPushButton("Keep only", objectName="keepOnlyButton")
         self.keep_button.setToolTip("Ablate every other head of this kind, to see what these heads do "
                                     "alone; then Ablate head on an ablated head restores it too")
         menu = QMenu(self.keep_button)
