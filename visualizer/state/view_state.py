@@ -248,16 +248,10 @@ class ViewState:
         return self._masks[key]
 
     def _read_mask(self, kind: str, layer: int) -> np.ndarray | None:
-        # The run's own masks where the trace keeps them (Trace.masked_cells): its ``.scores``
-        # may be computed on first read, a replay of the layer on the GUI thread.
-        kept = getattr(self.trace, "masked_cells", None)
-        if kept is not None:
-            masked = kept(kind, layer)
-            return None if masked is None else self._shared_mask(masked)
-        scores = self.trace.activations.get(f"{KINDS[kind].hook.format(layer)}.scores")
-        if scores is None:
-            return None
-        return self._shared_mask(np.isneginf(scores[0]))  # a mask hides a key from every head alike
+        # The run's own masks (Trace.masked_cells), never its ``.scores``: those are computed on
+        # first read, a replay of the layer on the GUI thread.
+        masked = self.trace.masked_cells(kind, layer)
+        return None if masked is None else self._shared_mask(masked)
 
     def remember_masks(self, trace, masks: dict) -> None:
         """Keep masks read from ``trace`` elsewhere (``(kind, layer) -> mask or None``): a pool
